@@ -1,0 +1,45 @@
+# Baodao — the two commands (README): `make run` and `make test`. Both set up everything
+# they need on a fresh machine with Python 3.11.
+PY        ?= python3
+VENV      := .venv
+BIN       := $(VENV)/bin
+PORT      ?= 8000
+FLASK     := $(BIN)/flask --app wsgi
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST:= $(VENV)/.installed-test
+
+.PHONY: run test install install-test migrate demo clean bench-engine
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP_RUN): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install -q -e '.[postgres]'
+	touch $@
+
+$(STAMP_TEST): $(STAMP_RUN)
+	$(BIN)/pip install -q -e '.[postgres,test]'
+	touch $@
+
+install: $(STAMP_RUN)
+install-test: $(STAMP_TEST)
+
+## make run: migrate the SQLite file under instance/, load the demo once, serve on 127.0.0.1:$(PORT)
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo-data --if-empty
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+migrate: install
+	$(FLASK) db upgrade
+
+## make test: the whole suite on SQLite and PostgreSQL (starting one if none answers)
+test: install-test
+	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench-engine: install-test
+	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,46 @@
+"""The HTTP layer of Baodao and its app factory.
+
+`create_app()` reads config from the environment, wires the database and migrations,
+loads the workflow definitions once for the process, registers blueprints and the
+`flask --app wsgi …` commands. Business rules live in `workflow/`, never here.
+"""
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from workflow import db_setup  # noqa: F401  (installs the SQLite connection setup)
+from workflow import models  # noqa: F401  (registers the tables with the metadata)
+from workflow import policy
+from workflow.engine import registry
+from workflow.extensions import db, migrate
+
+from . import config
+
+MIGRATIONS_DIR = config.PROJECT_ROOT / "migrations"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("BAODAO_INSTANCE_PATH", str(config.PROJECT_ROOT / "instance")),
+        template_folder=str(config.PROJECT_ROOT / "templates"),
+        static_folder=str(config.PROJECT_ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(config.from_environment(app.instance_path))
+    app.config.update(overrides or {})
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    registry()  # load and check every definition now: a broken file stops start-up, not a request
+    policy.configure(definition=app.config["BAODAO_WORKFLOW"],
+                     open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"])
+
+    from . import health
+    app.register_blueprint(health.bp)
+
+    from . import cli
+    cli.register(app)
+    return app

@@ -1,0 +1,176 @@
+"""`flask --app wsgi …` commands. Thin: parse, call a service, print.
+
+Errors from the domain print as `error: …` and exit 1 (2 for usage, as click does).
+"""
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from workflow import audit
+from workflow.engine import registry
+from workflow.engine.diagram import mermaid
+from workflow.engine.loader import load_definition
+from workflow.errors import DefinitionError, DomainError
+from workflow.extensions import db
+from workflow.services import demo, expiry, users
+from workflow.services.tx import write_transaction
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+workflow_cli = AppGroup("workflow", help="Check and show workflow definitions.")
+
+
+@workflow_cli.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+def workflow_check(path):
+    """Validate a definition file; exit non-zero with the problem."""
+    try:
+        definition = load_definition(path)
+    except DefinitionError as exc:
+        _fail(str(exc))
+    click.echo(f"ok: {definition.label} — {len(definition.states)} states, {len(definition.triggers)} triggers")
+
+
+@workflow_cli.command("show")
+@click.argument("name")
+@click.option("--version", "version", type=int, help="Defaults to the newest loaded version.")
+def workflow_show(name, version):
+    """Print a definition's transition table and its Mermaid state diagram."""
+    try:
+        compiled = registry().get(name, version) if version else registry().latest(name)
+    except DefinitionError as exc:
+        _fail(str(exc))
+    d = compiled.definition
+    click.echo(f"{d.label}: {d.title} ({d.path})")
+    click.echo(f"states: {', '.join(s.name + (' (final)' if s.final else '') for s in d.states)}")
+    rows = [("trigger", "from", "to", "roles", "guards", "effects", "input")]
+    for t in d.triggers:
+        rows.append((t.name + (" *" if t.internal else ""), ",".join(t.sources), t.dest, ",".join(t.roles),
+                     ",".join(g.name for g in t.guards) or "-", ",".join(e.name for e in t.effects) or "-",
+                     ",".join(f.name + ("!" if f.required else "") for f in t.fields) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    click.echo("(* internal: fired by a service; ! required input)\n")
+    click.echo(mermaid(d))
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has users.")
+@click.option("--members", default=400, show_default=True)
+@click.option("--tasks", default=240, show_default=True)
+def demo_data(if_empty, members, tasks):
+    """Load Laiwu demo data: towns, villages, units, people, tasks, claims."""
+    if demo.is_loaded():
+        if if_empty:
+            click.echo("demo data: the database already has users; nothing loaded")
+            return
+        _fail("the database already has users; demo data goes only into an empty database")
+    with click.progressbar(length=tasks, label="demo tasks and claims") as bar:
+        counts = demo.load(current_app.config["BAODAO_DEMO_PASSWORD"], members=members, tasks=tasks,
+                           progress=bar.update)
+    click.echo("loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice(["member", "staff", "supervisor", "admin"]), required=True)
+@click.option("--unit", help="unit code or name")
+@click.option("--community", help="12-digit community code")
+@click.option("--scope", help="supervisors: district, town:<code> or unit:<code>")
+@click.password_option()
+def create_user(username, name, role, unit, community, scope, password):
+    """Create one user."""
+    try:
+        user = users.create_user(username=username, name=name or username, role=role, password=password,
+                                 unit=unit, community=community, scope=scope)
+    except DomainError as exc:
+        _fail(exc.message)
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@click.command("import-users")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--update", is_flag=True, help="Change users that exist instead of refusing them.")
+@click.option("--passwords-out", type=click.Path(dir_okay=False), default=None,
+              help="Where generated one-time passwords go (default: FILE.passwords.csv, mode 600).")
+def import_users(file, update, passwords_out):
+    """Import users from CSV (username,name,role,unit,community,scope,password). All or nothing."""
+    text = file.read()
+    rows = max(text.count("\n") - 1, 0)
+    try:
+        with click.progressbar(length=rows, label="importing users") as bar:
+            result = users.import_users(text, update=update, progress=bar.update)
+    except DomainError as exc:
+        _fail(f"{exc.message} — nothing was imported")
+    click.echo(f"created {result.created}, updated {result.updated}")
+    if result.generated_passwords:
+        out = Path(passwords_out or f"{getattr(file, 'name', 'users')}.passwords.csv")
+        out.touch(mode=0o600)
+        out.write_text("username,one_time_password\n" + "".join(
+            f"{u},{p}\n" for u, p in result.generated_passwords.items()), encoding="utf-8")
+        click.echo(f"{len(result.generated_passwords)} one-time passwords written to {out}")
+
+
+@click.command("expire-claims")
+def expire_claims():
+    """Expire live claims past their deadline (run from cron; safe on every node at once)."""
+    result = expiry.expire_claims()
+    if result.skipped_locked:
+        click.echo("another expiry run holds the lock; nothing done")
+        return
+    click.echo(f"expired {result.expired} claims, closed {result.tasks_closed} tasks")
+
+
+@click.command("verify-chain")
+@click.option("--subject", help="Only one subject, e.g. claim:12 or task:3.")
+@click.option("--checkpoint", "checkpoint_file", type=click.File("r"),
+              help="A checkpoint exported with `checkpoint --export` to compare against.")
+def verify_chain(subject, checkpoint_file):
+    """Recompute every audit chain; exit 1 naming each broken subject and event."""
+    import time
+
+    checkpoint = json.load(checkpoint_file)["heads"] if checkpoint_file else None
+    started = time.perf_counter()
+    try:
+        result = audit.verify(db.session, subject=subject, checkpoint=checkpoint)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    click.echo(f"checked {result.checked} events in {result.subjects} chains in {elapsed:.2f} s "
+               f"({result.checked / elapsed:,.0f} events/s)")
+    if result.ok:
+        click.echo("ok: every chain verifies")
+        return
+    for problem in result.problems:
+        click.echo(f"BROKEN {problem}", err=True)
+    sys.exit(1)
+
+
+@click.command("checkpoint")
+@click.option("--export", "export_file", type=click.Path(dir_okay=False),
+              help="Also write the checkpoint (heads and digest) to this file, to keep off the database.")
+def checkpoint(export_file):
+    """Record every chain head, so a deleted or shortened chain shows."""
+    with write_transaction() as session:
+        point = audit.make_checkpoint(session)
+    click.echo(f"checkpoint {point.id}: {point.subjects} chains, digest {point.digest}")
+    if export_file:
+        Path(export_file).write_text(json.dumps({"id": point.id, "created_at": audit.iso(point.created_at),
+                                                 "digest": point.digest, "heads": point.heads}), encoding="utf-8")
+        click.echo(f"exported to {export_file}")
+
+
+def register(app):
+    app.cli.add_command(workflow_cli)
+    for command in (demo_data, create_user, import_users, expire_claims, verify_chain, checkpoint):
+        app.cli.add_command(command)

@@ -1,0 +1,47 @@
+"""Configuration from the environment (12-factor), with the embedded defaults.
+
+DATABASE_URL          sqlite:///PATH or postgresql://user@host:port/db (psycopg 3 is used
+                      however the URL is written); unset: instance/baodao.sqlite3
+SECRET_KEY            session signing key; unset: generated once into instance/secret_key
+BAODAO_WORKFLOW       the definition new claims start under, "name@version" (dual_reporting@1)
+BAODAO_OPEN_CLAIM_LIMIT  live claims a member may hold at once (5)
+BAODAO_UPLOAD_DIR     where uploads are stored, outside the web root (instance/uploads)
+"""
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalise_database_url(url: str) -> str:
+    """Send every PostgreSQL URL through psycopg 3, whatever scheme it was written with."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _secret_key(instance: Path) -> str:
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: str) -> dict:
+    instance = Path(instance_path)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'baodao.sqlite3'}"
+    return {
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SECRET_KEY": _secret_key(instance),
+        "BAODAO_WORKFLOW": os.environ.get("BAODAO_WORKFLOW", "dual_reporting@1"),
+        "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),
+        "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
+        "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
+    }

@@ -1,0 +1,24 @@
+"""One place that says what time it is.
+
+All stored times are naive UTC datetimes (both databases keep them the same way),
+so the audit hash of a time is identical on SQLite and PostgreSQL.
+"""
+from datetime import datetime, timezone
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def as_utc_naive(value: datetime) -> datetime:
+    """Normalise an aware or naive datetime to naive UTC (naive input is taken as UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def iso(value: datetime | None) -> str | None:
+    """The one textual form of a stored time: ISO 8601 with microseconds and a Z."""
+    if value is None:
+        return None
+    return as_utc_naive(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,106 @@
+"""The guards a definition may name: conditions that must hold for a trigger to fire.
+
+Each guard takes the TransitionContext (and the parameters the definition gives) and
+returns None when it holds, or a short message saying why not. Guards only read: the
+engine also runs them to tell a caller which triggers are open to them.
+Only names registered here can appear in a definition (the loader refuses others), so a
+definition file can never make the engine import or call anything else.
+"""
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+GUARDS: dict[str, Callable] = {}
+
+
+def guard(fn: Callable) -> Callable:
+    GUARDS[fn.__name__] = fn
+    return fn
+
+
+def _live_states(ctx) -> tuple[str, ...]:
+    return ctx.definition.live_states
+
+
+@guard
+def task_open(ctx) -> str | None:
+    if ctx.task.status not in ("open", "full"):
+        return f"task is {ctx.task.status}, not open"
+    return None
+
+
+@guard
+def free_slot(ctx) -> str | None:
+    if ctx.task.slots_taken >= ctx.task.capacity or ctx.task.status == "full":
+        return "no free slot: the task is full"
+    return None
+
+
+@guard
+def before_deadline(ctx) -> str | None:
+    if ctx.now >= ctx.task.deadline:
+        return "the task's deadline has passed"
+    return None
+
+
+@guard
+def past_deadline(ctx) -> str | None:
+    if ctx.now < ctx.task.deadline:
+        return "the task's deadline has not passed"
+    return None
+
+
+@guard
+def one_live_claim_per_task(ctx) -> str | None:
+    from ..models import Claim
+
+    other = ctx.session.scalar(
+        select(Claim.id).where(
+            Claim.task_id == ctx.task.id,
+            Claim.member_id == ctx.claim.member_id,
+            Claim.state.in_(_live_states(ctx)),
+            Claim.id != ctx.claim.id,
+        ).limit(1)
+    )
+    if other is not None:
+        return f"you already have a live claim on this task (claim {other})"
+    return None
+
+
+@guard
+def open_claim_limit(ctx, limit: int | None = None) -> str | None:
+    from ..models import Claim
+
+    limit = limit if limit is not None else ctx.settings.open_claim_limit
+    live = ctx.session.scalar(
+        select(func.count(Claim.id)).where(
+            Claim.member_id == ctx.claim.member_id, Claim.state.in_(_live_states(ctx))
+        )
+    )
+    if live >= limit:
+        return f"you already have {live} open claims (the limit is {limit})"
+    return None
+
+
+@guard
+def not_claimant(ctx) -> str | None:
+    if ctx.actor.id is not None and ctx.actor.id == ctx.claim.member_id:
+        return "nobody may verify their own claim"
+    return None
+
+
+@guard
+def min_visits(ctx, count: int = 1) -> str | None:
+    from ..models import Visit
+
+    visits = ctx.session.scalar(select(func.count(Visit.id)).where(Visit.claim_id == ctx.claim.id))
+    if visits < count:
+        return f"a report needs at least {count} visit(s); {visits} recorded"
+    return None
+
+
+@guard
+def task_cancelled(ctx) -> str | None:
+    if ctx.task.status != "cancelled":
+        return "claims are cancelled only with their task"
+    return None

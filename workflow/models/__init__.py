@@ -1,0 +1,16 @@
+"""SQLAlchemy models, one module per aggregate. Import from here."""
+from .audit import AuditEvent, Checkpoint
+from .claims import Claim, Report, Visit
+from .idempotency import IdempotencyKey
+from .people import ROLES, SYSTEM, SystemActor, Unit, User
+from .places import Community, Grid, Town
+from .points import PointsEntry, UnitFeedback
+from .tasks import CATEGORIES, TASK_LIVE_STATUSES, TASK_STATUSES, HouseholdNote, HouseholdNoteRead, Task
+from .uploads import Upload
+
+__all__ = [
+    "AuditEvent", "Checkpoint", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
+    "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
+    "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
+    "Task", "Upload",
+]

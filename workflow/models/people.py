@@ -1,0 +1,86 @@
+"""Organisations and people: units (机关单位) and users with a role and a scope.
+
+A user has exactly one role:
+- member: belongs to a unit, registered to the community where they live;
+- staff: works for one community;
+- supervisor: reads everything in a scope — the district (no town, no unit), one town or one unit;
+- admin: the platform's operator.
+"""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..clock import utcnow
+from ..extensions import db
+from .places import Community, Town
+
+ROLES = ("member", "staff", "supervisor", "admin")
+
+
+class Unit(db.Model):
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code} {self.name}>"
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    # member: unit + registered community; staff: community.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    # supervisor: one town, one unit (unit_id above), or neither = the whole district.
+    scope_town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship()
+    community: Mapped[Community | None] = relationship()
+    scope_town: Mapped[Town | None] = relationship()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def scope_label(self) -> str:
+        """The supervisor's scope in words: district, town:<code> or unit:<code>."""
+        if self.role != "supervisor":
+            return ""
+        if self.scope_town_id:
+            return f"town:{self.scope_town.code}"
+        if self.unit_id:
+            return f"unit:{self.unit.code}"
+        return "district"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class SystemActor:
+    """The actor of scheduled work (expiry): not a user, never logs in."""
+
+    id = None
+    username = "system"
+    name = "system"
+    role = "system"
+    unit_id = None
+    community_id = None
+    scope_town_id = None
+
+
+SYSTEM = SystemActor()

@@ -1,0 +1,48 @@
+"""Marshmallow schemas for the inputs the services take besides trigger input
+(trigger input schemas are built from the definitions: see engine/schemas.py).
+
+The JSON API reuses these for its request bodies, so a rule is written once.
+"""
+from marshmallow import RAISE, Schema, fields, missing, post_load, validate
+
+from .clock import as_utc_naive
+from .engine.schemas import StrippedText
+from .models import CATEGORIES
+
+
+class TaskInputSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    title = StrippedText(required=True, validate=validate.Length(min=1, max=120))
+    description = StrippedText(load_default="", validate=validate.Length(max=4000))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    address = StrippedText(load_default="", validate=validate.Length(max=200),
+                           metadata={"description": "public meeting point or area; never the household's door"})
+    household_note = StrippedText(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                                  metadata={"description": "personal data: shown only to the claimant and staff"})
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=500))
+    points = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1000))
+    deadline = fields.DateTime(required=True)
+    grid = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+
+    @post_load
+    def normalise(self, data, **kwargs):
+        if "deadline" in data:
+            data["deadline"] = as_utc_naive(data["deadline"])
+        return data
+
+
+class TaskEditSchema(TaskInputSchema):
+    """An edit names only the fields it changes."""
+
+    def on_bind_field(self, field_name, field_obj):
+        field_obj.required = False
+        field_obj.load_default = missing
+
+
+class ReasonSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = StrippedText(required=True, validate=validate.Length(min=1, max=1000))

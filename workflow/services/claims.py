@@ -1,0 +1,170 @@
+"""Claims: start one on a task, fire a trigger on it, and say which triggers a caller has.
+
+Each write runs in one transaction that locks the task, then the claim; validates the
+input with the trigger's schema; lets the claim's pinned definition machine move the
+state (guards, then effects); bumps the claim's version and appends the audit event.
+"""
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from .. import audit, policy
+from ..clock import utcnow
+from ..engine import TransitionContext, registry, run_guards
+from ..engine.definition import TriggerSpec
+from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
+from ..models import Claim, Task, Upload
+from . import scope
+from .tx import lock_one, write_transaction
+
+
+def actor_relations(actor, claim, task) -> set[str]:
+    """The definition roles this actor holds towards this claim."""
+    relations = {actor.role} if actor.role in ("member", "admin", "system") else set()
+    if actor.role == "member" and claim.member_id == actor.id:
+        relations.add("claimant")
+    if scope.is_community_staff(actor, task):
+        relations.add("community_staff")
+    return relations
+
+
+def _may_fire(trigger: TriggerSpec, relations: set[str]) -> bool:
+    return bool(relations.intersection(trigger.roles))
+
+
+def allowed_triggers(session, actor, claim, task=None, *, now=None) -> list[str]:
+    """The triggers this actor could fire now: right state, right role, guards holding.
+    Internal triggers (expiry, cancel-with-task) are never offered."""
+    task = task or claim.task
+    compiled = registry().get(claim.definition_name, claim.definition_version)
+    relations = actor_relations(actor, claim, task)
+    names = []
+    for trig in compiled.definition.triggers_from(claim.state):
+        if trig.internal or not _may_fire(trig, relations):
+            continue
+        ctx = TransitionContext(session=session, definition=compiled.definition, trigger=trig, claim=claim,
+                                task=task, actor=actor, now=now or utcnow(), settings=policy.current.settings)
+        if run_guards(trig, ctx) is None:
+            names.append(trig.name)
+    return names
+
+
+def _validate(compiled, trigger: TriggerSpec, task, data) -> dict:
+    try:
+        loaded = compiled.schemas[trigger.name].load(data or {})
+    except ValidationError as exc:
+        raise InvalidInput(f"invalid input for {trigger.name}", errors=exc.normalized_messages()) from None
+    missing = {
+        spec.name: [f"Required for {task.category} tasks."]
+        for spec in trigger.fields
+        if task.category in spec.required_for_categories and not loaded.get(spec.name)
+    }
+    if missing:
+        raise InvalidInput(f"invalid input for {trigger.name}", errors=missing)
+    return loaded
+
+
+def _check_photos(session, trigger: TriggerSpec, actor, claim, data) -> None:
+    """Photos named in the input must be the actor's own uploads, not used by another claim."""
+    for spec in trigger.fields:
+        if spec.type != "photos" or not data.get(spec.name):
+            continue
+        ids = data[spec.name]
+        if len(set(ids)) != len(ids):
+            raise InvalidInput("a photo is listed twice", errors={spec.name: ["Each photo once."]})
+        found = session.scalars(select(Upload).where(Upload.id.in_(ids))).all()
+        bad = sorted(set(ids) - {u.id for u in found if u.uploader_id == actor.id
+                                 and u.claim_id in (None, claim.id)})
+        if bad:
+            raise InvalidInput("unknown photos", errors={spec.name: [f"Unknown upload id(s): {bad}."]})
+
+
+def _step(session, compiled, trigger: TriggerSpec, claim, task, actor, data, *, now, request_id):
+    """Move one locked claim by one trigger, with its effects and audit event."""
+    ctx = TransitionContext(session=session, definition=compiled.definition, trigger=trigger, claim=claim,
+                            task=task, actor=actor, now=now, data=data, settings=policy.current.settings,
+                            request_id=request_id)
+    from_state = claim.state
+    if from_state not in trigger.sources:
+        raise TransitionNotAllowed(
+            f"cannot {trigger.name} a claim that is {from_state}",
+            state=from_state, allowed_triggers=allowed_triggers(session, actor, claim, task, now=now),
+        )
+    if not compiled.fire(claim, ctx):
+        name, message = ctx.refusal
+        raise TransitionNotAllowed(
+            message, state=from_state, reason=name,
+            allowed_triggers=allowed_triggers(session, actor, claim, task, now=now),
+        )
+    claim.version += 1
+    claim.updated_at = now
+    session.flush()
+    audit.append(
+        session, subject_type="claim", subject_id=claim.id, trigger=trigger.name, from_state=from_state,
+        to_state=claim.state, actor=actor, payload={**data, **ctx.recorded}, request_id=request_id,
+        definition=compiled.definition.label, now=now,
+    )
+    return claim
+
+
+def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None) -> Claim:
+    """A member claims a task: a new claim under the active definition, in state `claimed`."""
+    now = now or utcnow()
+    if actor.role != "member":
+        raise Forbidden("only members claim tasks")
+    compiled = registry().get(policy.current.definition_name, policy.current.definition_version)
+    trigger = compiled.definition.trigger("claim")
+    with write_transaction() as session:
+        task = lock_one(session, Task, task_id)
+        if task is None or session.scalar(select(Task.id).where(Task.id == task_id, scope.task_filter(actor))) is None:
+            raise NotFound(f"task {task_id} not found")
+        data = _validate(compiled, trigger, task, {})
+        # Inserted in the initial state; if a guard refuses, the rollback removes the row again.
+        claim = Claim(task_id=task.id, member_id=actor.id, unit_id=actor.unit_id, state=compiled.definition.initial,
+                      version=0, definition_name=compiled.definition.name,
+                      definition_version=compiled.definition.version, created_at=now, updated_at=now)
+        session.add(claim)
+        session.flush()
+        _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id)
+    return claim
+
+
+def fire(claim_id: int, trigger_name: str, actor, data: dict | None = None, *, expected_version: int | None = None,
+         request_id: str | None = None, now=None) -> Claim:
+    """Fire `trigger_name` on a claim on behalf of `actor` (a User, or SYSTEM)."""
+    now = now or utcnow()
+    with write_transaction() as session:
+        head = session.execute(
+            select(Claim.task_id, Claim.definition_name, Claim.definition_version).where(Claim.id == claim_id)
+        ).first()
+        if head is None:
+            raise NotFound(f"claim {claim_id} not found")
+        compiled = registry().get(head.definition_name, head.definition_version)
+        trigger = compiled.definition.trigger(trigger_name)
+        task = lock_one(session, Task, head.task_id)
+        claim = lock_one(session, Claim, claim_id)
+        if session.scalar(select(Claim.id).where(Claim.id == claim_id, scope.claim_filter(actor))) is None:
+            raise NotFound(f"claim {claim_id} not found")
+        if trigger is None:
+            raise NotFound(f"this claim's process ({compiled.definition.label}) has no trigger '{trigger_name}'")
+        if expected_version is not None and expected_version != claim.version:
+            raise StaleVersion(f"claim {claim_id} is at version {claim.version}, not {expected_version}",
+                               current_version=claim.version)
+        if not _may_fire(trigger, actor_relations(actor, claim, task)):
+            raise Forbidden(f"your role may not {trigger_name} this claim")
+        data = _validate(compiled, trigger, task, data)
+        _check_photos(session, trigger, actor, claim, data)
+        _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id)
+    return claim
+
+
+def fire_internal(session, claim, task, trigger_name: str, actor, data: dict, *, now, request_id=None) -> Claim:
+    """Fire a trigger from inside another service's transaction (expiry, task cancel).
+    The caller holds the task's and claim's locks and has checked the actor."""
+    compiled = registry().get(claim.definition_name, claim.definition_version)
+    trigger = compiled.definition.trigger(trigger_name)
+    data = _validate(compiled, trigger, task, data)
+    return _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id)
+
+
+def get_claim(session, actor, claim_id: int) -> Claim:
+    return scope.visible_claim(session, actor, claim_id)

@@ -1,0 +1,101 @@
+"""The scheduled expiry run: expire live claims past their task's deadline, exactly once.
+
+Safe to run on every node at the same moment and to re-run:
+- on PostgreSQL a session-level advisory lock lets one run work while the others skip;
+- each task is handled in its own transaction with the task and its claims locked, and a
+  claim is expired only if it is still live and its task's deadline has passed (the
+  definition's `past_deadline` guard), so even two runs that both proceed cannot expire
+  a claim twice. On SQLite the immediate transaction serialises the runs.
+Tasks still open or full after their deadline are closed by the same run.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text
+
+from .. import audit
+from ..clock import utcnow
+from ..engine import registry
+from ..extensions import db
+from ..models import SYSTEM, Claim, Task
+from .claims import fire_internal
+from .tx import lock_one, write_transaction
+
+# An arbitrary constant naming this job's advisory lock on PostgreSQL.
+EXPIRY_LOCK_KEY = 0x6261_6F64  # "baod"
+
+
+@dataclass
+class ExpiryResult:
+    expired: int = 0
+    tasks_closed: int = 0
+    skipped_locked: bool = False
+
+
+def _expirable_states() -> tuple[str, ...]:
+    states: set[str] = set()
+    for compiled in registry().all():
+        expire = compiled.definition.trigger("expire")
+        states.update(expire.sources if expire else ())
+    return tuple(sorted(states))
+
+
+def _due_task_ids(session, now) -> list[int]:
+    with_live_claims = select(Claim.task_id).join(Task, Task.id == Claim.task_id).where(
+        Claim.state.in_(_expirable_states()), Task.deadline <= now
+    )
+    still_open = select(Task.id).where(Task.status.in_(("open", "full")), Task.deadline <= now)
+    return sorted(set(session.scalars(with_live_claims.distinct())) | set(session.scalars(still_open)))
+
+
+def _expire_task(task_id, now, request_id) -> tuple[int, int]:
+    expired = closed = 0
+    with write_transaction() as session:
+        task = lock_one(session, Task, task_id)
+        if task is None or task.deadline > now:
+            return 0, 0
+        ids = session.scalars(
+            select(Claim.id).where(Claim.task_id == task_id, Claim.state.in_(_expirable_states()))
+            .order_by(Claim.id)
+        ).all()
+        for claim_id in ids:
+            claim = lock_one(session, Claim, claim_id)
+            definition = registry().get(claim.definition_name, claim.definition_version).definition
+            expire = definition.trigger("expire")
+            if expire is not None and claim.state in expire.sources:
+                fire_internal(session, claim, task, "expire", SYSTEM, {}, now=now, request_id=request_id)
+                expired += 1
+        if task.status in ("open", "full"):
+            audit.append(session, subject_type="task", subject_id=task.id, trigger="close", from_state=task.status,
+                         to_state="closed", actor=SYSTEM, payload={"why": "deadline passed"},
+                         request_id=request_id, now=now)
+            task.status = "closed"
+            task.version += 1
+            task.updated_at = now
+            closed = 1
+    return expired, closed
+
+
+def expire_claims(*, now=None, request_id: str | None = None, progress=None) -> ExpiryResult:
+    now = now or utcnow()
+    result = ExpiryResult()
+    lock_conn = None
+    if db.engine.dialect.name == "postgresql":
+        lock_conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if not lock_conn.scalar(select(func.pg_try_advisory_lock(EXPIRY_LOCK_KEY))):
+            lock_conn.close()
+            result.skipped_locked = True
+            return result
+    try:
+        task_ids = _due_task_ids(db.session, now)
+        db.session.rollback()
+        for task_id in task_ids:
+            expired, closed = _expire_task(task_id, now, request_id)
+            result.expired += expired
+            result.tasks_closed += closed
+            if progress is not None:
+                progress(1)
+    finally:
+        if lock_conn is not None:
+            lock_conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": EXPIRY_LOCK_KEY})
+            lock_conn.close()
+    return result

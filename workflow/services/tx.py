@@ -1,0 +1,40 @@
+"""Transactions and row locks: how a service makes its change all-or-nothing.
+
+Every write goes through `write_transaction()`: it ends whatever read transaction the
+caller had open, begins a new one (BEGIN IMMEDIATE on SQLite), and commits on success
+or rolls back on any exception — so a request that dies mid-transition leaves nothing.
+Rows are locked with `lock_one` (SELECT … FOR UPDATE on PostgreSQL; on SQLite the
+immediate transaction already holds the database's write lock).
+Lock order, to rule out deadlocks: a task before any of its claims.
+"""
+from contextlib import contextmanager
+
+from sqlalchemy import select
+
+from ..db_setup import immediate_begin
+from ..extensions import db
+
+
+@contextmanager
+def write_transaction():
+    session = db.session()  # the current (scoped) Session itself
+    if session.in_transaction():
+        # A read transaction from earlier in the request or command. Writes happen only
+        # inside services, so nothing may be pending; ending it with a commit keeps the
+        # objects already loaded (a rollback would expire them all).
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("changes outside a service transaction: write through workflow.services")
+        session.commit()
+    token = immediate_begin.set(True)
+    try:
+        with session.begin():
+            yield session
+    finally:
+        immediate_begin.reset(token)
+
+
+def lock_one(session, model, ident):
+    """The row, re-read and locked for this transaction, or None."""
+    return session.scalar(
+        select(model).where(model.id == ident).with_for_update().execution_options(populate_existing=True)
+    )
