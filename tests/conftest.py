@@ -53,7 +53,8 @@ def sqlite_template(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory):
-    name = f"baodao_test_{_worker()}"
+    # One database per test process, so parallel runs (xdist workers, two checkouts) never collide.
+    name = f"baodao_test_{_worker()}_{os.getpid()}"
     admin = make_url(ADMIN_URL)
     try:
         conn = psycopg.connect(host=admin.host, port=admin.port or 5432, user=admin.username,
@@ -69,7 +70,10 @@ def postgres_url(tmp_path_factory):
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return url
+    yield url
+    with psycopg.connect(host=admin.host, port=admin.port or 5432, user=admin.username,
+                         dbname=admin.database, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _empty_postgres(url: str) -> None:
