@@ -6,11 +6,12 @@ from .people import ROLES, SYSTEM, SystemActor, Unit, User
 from .places import Community, Grid, Town
 from .points import PointsEntry, UnitFeedback
 from .tasks import CATEGORIES, TASK_LIVE_STATUSES, TASK_STATUSES, HouseholdNote, HouseholdNoteRead, Task
+from .tokens import ApiToken, LoginFailure
 from .uploads import Upload
 
 __all__ = [
     "AuditEvent", "Checkpoint", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
     "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
-    "Task", "Upload",
+    "Task", "Upload", "ApiToken", "LoginFailure",
 ]
