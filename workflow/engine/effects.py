@@ -19,6 +19,8 @@ def effect(fn: Callable) -> Callable:
 
 def _attach_photos(ctx, photo_ids) -> None:
     """Bind the photos to this claim (they were checked to be the actor's own and free)."""
+    if not photo_ids:
+        return
     for upload in ctx.session.query(Upload).filter(Upload.id.in_(photo_ids)):
         upload.claim_id = ctx.claim.id
 

@@ -14,6 +14,7 @@ from ..engine.definition import TriggerSpec
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
 from ..models import Claim, Task, Upload
 from . import scope
+from .idempotency import record as record_idempotency
 from .tx import lock_one, write_transaction
 
 
@@ -97,7 +98,6 @@ def _step(session, compiled, trigger: TriggerSpec, claim, task, actor, data, *, 
         )
     claim.version += 1
     claim.updated_at = now
-    session.flush()
     audit.append(
         session, subject_type="claim", subject_id=claim.id, trigger=trigger.name, from_state=from_state,
         to_state=claim.state, actor=actor, payload={**data, **ctx.recorded}, request_id=request_id,
@@ -106,8 +106,9 @@ def _step(session, compiled, trigger: TriggerSpec, claim, task, actor, data, *, 
     return claim
 
 
-def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None) -> Claim:
-    """A member claims a task: a new claim under the active definition, in state `claimed`."""
+def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None, idempotency=None) -> Claim:
+    """A member claims a task: a new claim under the active definition, in state `claimed`.
+    `idempotency` (services.idempotency.IdempotentRequest) is recorded in the same transaction."""
     now = now or utcnow()
     if actor.role != "member":
         raise Forbidden("only members claim tasks")
@@ -125,16 +126,19 @@ def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None)
         session.add(claim)
         session.flush()
         _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id)
+        record_idempotency(idempotency, session, claim)
     return claim
 
 
 def fire(claim_id: int, trigger_name: str, actor, data: dict | None = None, *, expected_version: int | None = None,
-         request_id: str | None = None, now=None) -> Claim:
+         request_id: str | None = None, now=None, idempotency=None) -> Claim:
     """Fire `trigger_name` on a claim on behalf of `actor` (a User, or SYSTEM)."""
     now = now or utcnow()
     with write_transaction() as session:
+        # Scope first, before any lock: what decides it (member, task) never changes on a claim.
         head = session.execute(
-            select(Claim.task_id, Claim.definition_name, Claim.definition_version).where(Claim.id == claim_id)
+            select(Claim.task_id, Claim.definition_name, Claim.definition_version)
+            .where(Claim.id == claim_id, scope.claim_filter(actor))
         ).first()
         if head is None:
             raise NotFound(f"claim {claim_id} not found")
@@ -142,8 +146,6 @@ def fire(claim_id: int, trigger_name: str, actor, data: dict | None = None, *, e
         trigger = compiled.definition.trigger(trigger_name)
         task = lock_one(session, Task, head.task_id)
         claim = lock_one(session, Claim, claim_id)
-        if session.scalar(select(Claim.id).where(Claim.id == claim_id, scope.claim_filter(actor))) is None:
-            raise NotFound(f"claim {claim_id} not found")
         if trigger is None:
             raise NotFound(f"this claim's process ({compiled.definition.label}) has no trigger '{trigger_name}'")
         if expected_version is not None and expected_version != claim.version:
@@ -154,6 +156,7 @@ def fire(claim_id: int, trigger_name: str, actor, data: dict | None = None, *, e
         data = _validate(compiled, trigger, task, data)
         _check_photos(session, trigger, actor, claim, data)
         _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id)
+        record_idempotency(idempotency, session, claim)
     return claim
 
 
@@ -168,3 +171,18 @@ def fire_internal(session, claim, task, trigger_name: str, actor, data: dict, *,
 
 def get_claim(session, actor, claim_id: int) -> Claim:
     return scope.visible_claim(session, actor, claim_id)
+
+
+def claim_refusal(session, actor, task, *, now=None) -> tuple[str, str] | None:
+    """Why `actor` could not claim `task` now, as (guard name, message); None when a claim
+    would be accepted. Runs the active definition's claim guards on an unsaved claim, so
+    pages can disable the claim button with the reason (start_claim still decides)."""
+    if actor.role != "member":
+        return ("role", "only members claim tasks")
+    compiled = registry().get(policy.current.definition_name, policy.current.definition_version)
+    trigger = compiled.definition.trigger("claim")
+    probe = Claim(task_id=task.id, member_id=actor.id, state=compiled.definition.initial)
+    ctx = TransitionContext(session=session, definition=compiled.definition, trigger=trigger, claim=probe,
+                            task=task, actor=actor, now=now or utcnow(), settings=policy.current.settings)
+    with session.no_autoflush:
+        return run_guards(trigger, ctx)
