@@ -64,3 +64,13 @@ def test_rejecting_frees_the_slot(world, session):
     assert session.get(Task, task.id).status == "open"
     assert session.get(Claim, claim.id).state == "rejected"
     assert session.scalar(select(func.count(PointsEntry.id))) == 0
+
+
+def test_unit_feedback_counts_by_the_districts_calendar(world, session):
+    from datetime import datetime
+
+    from workflow.clock import district_month
+
+    # 20:00 UTC on 30 November is already 1 December in Laiwu
+    assert district_month(datetime(2026, 11, 30, 20, 0)) == "2026-12"
+    assert district_month(datetime(2026, 11, 30, 15, 59)) == "2026-11"

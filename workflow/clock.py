@@ -4,6 +4,10 @@ All stored times are naive UTC datetimes (both databases keep them the same way)
 so the audit hash of a time is identical on SQLite and PostgreSQL.
 """
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+# The district's own clock, for what people count by calendar (a month's feedback).
+DISTRICT_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def utcnow() -> datetime:
@@ -22,3 +26,8 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return as_utc_naive(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def district_month(value: datetime) -> str:
+    """The month ("2026-12") a stored UTC time falls in, on the district's calendar."""
+    return value.replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ).strftime("%Y-%m")

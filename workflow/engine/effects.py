@@ -7,6 +7,7 @@ guards, only names registered here can appear in a definition.
 from collections.abc import Callable
 
 from .. import capacity
+from ..clock import district_month
 from ..models import PointsEntry, Report, UnitFeedback, Upload, Visit
 
 EFFECTS: dict[str, Callable] = {}
@@ -100,7 +101,7 @@ def feedback_to_unit(ctx) -> None:
             unit_id=ctx.claim.unit_id,
             member_id=ctx.claim.member_id,
             claim_id=ctx.claim.id,
-            month=ctx.now.strftime("%Y-%m"),
+            month=district_month(ctx.now),
             hours=report.hours if report else 0.0,
             households=report.households if report else 0,
             points=ctx.task.points,
