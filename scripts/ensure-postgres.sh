@@ -11,8 +11,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "$TEST_DATABASE_URL"; exit 0
 fi
-if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 -t 3; then
-  echo "postgresql://postgres@127.0.0.1:5432/test"; exit 0
+probe_port=${PG_PROBE_PORT:-5432}  # set to an unused port to exercise the fallback
+if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p "$probe_port" -t 3; then
+  echo "postgresql://postgres@127.0.0.1:$probe_port/test"; exit 0
 fi
 
 echo "no PostgreSQL on 127.0.0.1:5432: starting a throw-away cluster" >&2
