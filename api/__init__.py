@@ -41,6 +41,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import health
     app.register_blueprint(health.bp)
 
+    from .pages import init_pages  # pages: Flask-Login, CSRF (not /api), Babel, role blueprints
+    init_pages(app)
+
     from . import cli
     cli.register(app)
     return app

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..models import ROLES, Community, Town, Unit, User
 from .tx import write_transaction
 
@@ -149,3 +149,35 @@ def import_users(text: str, *, update: bool = False, progress=None) -> ImportRes
             if progress is not None:
                 progress(1)
     return result
+
+
+def update_user(user_id: int, *, name, role, unit=None, community=None, scope=None, password=None) -> User:
+    """Change one user's name, role, unit, community or scope (same rules as create_user);
+    a new password only when one is given."""
+    with write_transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+
+        def fail(message):
+            raise InvalidInput(message, errors={"user": [message]})
+
+        fields = _resolve(session, {"username": user.username, "name": name, "role": role, "unit": unit or "",
+                                    "community": community or "", "scope": scope or ""}, fail)
+        for key, value in fields.items():
+            setattr(user, key, value)
+        if password:
+            if len(password) < 8:
+                fail("a password needs at least 8 characters")
+            user.set_password(password)
+    return user
+
+
+def set_active(user_id: int, active: bool) -> User:
+    """Deactivate (or reactivate) a user: an inactive user cannot log in; their history stays."""
+    with write_transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        user.active = active
+    return user

@@ -1,0 +1,68 @@
+"""Login, logout, the language switch and `/` (each role's home)."""
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from workflow.extensions import db
+from workflow.models import User
+
+from . import common
+from .forms import ActionForm, LoginForm
+
+bp = Blueprint("auth", __name__)
+common.page_blueprint_setup(bp)
+
+HOMES = {"staff": "staff.queue", "supervisor": "supervisor.dashboard", "admin": "admin.users"}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+        if user is None or not user.active or not user.check_password(form.password.data):
+            flash(_("Wrong username or password."), "error")
+            return render_template("auth/login.html", form=form), 401
+        target = common.safe_next(request.args.get("next"), url_for("auth.home"))
+        # A fresh session at login: nothing from before the login (a fixated or stale
+        # session) carries over, and the CSRF token is renewed with it.
+        session.clear()
+        login_user(common.PageUser(user))
+        session.permanent = True
+        return redirect(target)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    form = ActionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash(_("You have logged out."), "info")
+        return redirect(url_for("auth.login"))
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html", form=form)
+
+
+@bp.route("/lang/<code>")
+def language(code):
+    target = common.safe_next(request.args.get("next"), url_for("auth.home"))
+    response = redirect(target)
+    if code in common.LOCALES:
+        response.set_cookie(common.LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.route("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    if current_user.role == "member":
+        from .member import member_home
+        return member_home()
+    return redirect(url_for(HOMES[current_user.role]))

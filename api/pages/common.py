@@ -1,0 +1,295 @@
+"""Shared helpers of the pages: login, locale, role checks, error pages, labels, template filters."""
+from datetime import datetime
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import Babel, format_datetime, format_timedelta, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
+from werkzeug.exceptions import HTTPException
+
+from workflow.clock import utcnow
+from workflow.engine import registry
+from workflow.errors import DefinitionError, DomainError, InvalidInput, TransitionNotAllowed
+from workflow.extensions import db
+from workflow.models import User
+
+LOCALES = ("zh_CN", "en")
+LANG_COOKIE = "lang"
+babel = Babel()
+login_manager = LoginManager()
+# A page POST may carry up to nine photos of 10 MB each.
+PAGE_MAX_CONTENT_LENGTH = 95 * 1024 * 1024
+
+
+# --- the signed-in user -------------------------------------------------------------------
+
+class PageUser(UserMixin):
+    """The Flask-Login user: wraps the User row and passes it to services as the actor."""
+
+    def __init__(self, user: User):
+        self._user = user
+
+    def __getattr__(self, name):
+        return getattr(self._user, name)
+
+    def get_id(self):
+        return str(self._user.id)
+
+    @property
+    def is_active(self):
+        return bool(self._user.active)
+
+    @property
+    def row(self) -> User:
+        return self._user
+
+
+def actor():
+    return current_user._get_current_object()
+
+
+def init_login(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    # "basic": a phone that changes network (and so address) keeps its session.
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        if not str(user_id).isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return PageUser(user) if user is not None and user.active else None
+
+
+def roles(*allowed):
+    """Log in first; then the caller's role must be one of `allowed`, else the 403 page."""
+    def wrap(view):
+        @wraps(view)
+        def inner(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+# --- locale ------------------------------------------------------------------------------
+
+def select_locale() -> str:
+    chosen = request.args.get("lang") if request else None
+    chosen = chosen or (request.cookies.get(LANG_COOKIE) if request else None)
+    return chosen if chosen in LOCALES else "zh_CN"
+
+
+def init_babel(app) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+
+
+def is_english() -> bool:
+    return str(get_locale()) == "en"
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only a local path: never an absolute URL (open redirect)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+# --- labels from the definitions ---------------------------------------------------------
+
+def _definition(name=None, version=None):
+    try:
+        if name and version:
+            return registry().get(name, version).definition
+    except DefinitionError:
+        pass
+    return registry().latest(name or "dual_reporting").definition
+
+
+def state_label(state: str, name=None, version=None) -> str:
+    try:
+        spec = _definition(name, version).state(state)
+    except KeyError:
+        return state
+    return spec.label_en if is_english() else spec.label
+
+
+def trigger_label(trigger: str, name=None, version=None) -> str:
+    spec = _definition(name, version).trigger(trigger)
+    if spec is None:
+        return TASK_TRIGGERS.get(trigger, trigger) if not is_english() else trigger.replace("_", " ")
+    return spec.label_en if is_english() else spec.label
+
+
+TASK_TRIGGERS = {"create": "创建", "edit": "编辑", "publish": "发布", "close": "关闭", "cancel": "取消",
+                 "fill": "名额已满", "reopen": "重新开放"}
+
+
+def task_status_label(status: str) -> str:
+    return {
+        "draft": _("Draft"), "open": _("Open"), "full": _("Full"), "closed": _("Closed"),
+        "cancelled": _("Cancelled"),
+    }.get(status, status)
+
+
+def role_label(role: str) -> str:
+    return {"member": _("Party member"), "staff": _("Community staff"), "supervisor": _("Supervisor"),
+            "admin": _("Administrator"), "system": _("System")}.get(role, role)
+
+
+def refusal_text(refusal) -> str:
+    """A guard's refusal, in the reader's language (guards speak English)."""
+    if refusal is None:
+        return ""
+    name, message = refusal
+    texts = {
+        "role": _("Only Party members claim tasks."),
+        "task_open": _("This task is not open for claims."),
+        "free_slot": _("No free place: the task is full."),
+        "before_deadline": _("The deadline has passed."),
+        "one_live_claim_per_task": _("You already have a claim on this task."),
+        "open_claim_limit": _("You have reached the limit of open claims. Finish or withdraw one first."),
+        "not_claimant": _("Nobody may verify their own claim."),
+        "min_visits": _("Check in at a visit before you submit the report."),
+    }
+    return texts.get(name, message)
+
+
+def domain_message(exc: DomainError) -> str:
+    if isinstance(exc, TransitionNotAllowed):
+        if exc.reason:
+            return refusal_text((exc.reason, exc.message))
+        return _("This action is not possible in the claim's current state.")
+    return exc.message
+
+
+def flash_errors(exc: InvalidInput, form=None) -> None:
+    """Put a service's field errors on the form (or flash them)."""
+    for name, messages in (exc.errors or {}).items():
+        field = getattr(form, name, None) if form is not None else None
+        texts = [m if isinstance(m, str) else str(m) for m in (messages if isinstance(messages, list)
+                                                                 else [messages])]
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + texts
+        else:
+            flash(f"{name}: {'; '.join(texts)}", "error")
+    if not exc.errors:
+        flash(exc.message, "error")
+
+
+# --- error pages -------------------------------------------------------------------------
+
+def error_page(status: int, message: str | None = None):
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def init_errors(app, is_api) -> None:
+    def handle_http(exc: HTTPException):
+        if is_api():
+            return jsonify(code=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code
+        if exc.code in (403, 404, 405, 413):
+            return error_page(exc.code)
+        return exc
+
+    for code in (403, 404, 405, 413):
+        app.register_error_handler(code, handle_http)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return error_page(400, _("The form has expired or was not sent from this site. Please try again."))
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        if is_api():
+            return jsonify(code="internal_error", message="internal error"), 500
+        return error_page(500)
+
+
+def page_domain_error(exc: DomainError):
+    """For page blueprints: a domain error outside a form becomes the friendly page of its status."""
+    db.session.rollback()
+    if exc.http_status in (403, 404):
+        return error_page(exc.http_status)
+    if exc.http_status == 413:
+        return error_page(413)
+    flash(domain_message(exc), "error")
+    return redirect(safe_next(request.referrer and urlsplit(request.referrer).path, "/"))
+
+
+def page_blueprint_setup(bp) -> None:
+    bp.register_error_handler(DomainError, page_domain_error)
+
+    @bp.before_request
+    def _limits():
+        request.max_content_length = PAGE_MAX_CONTENT_LENGTH
+
+
+# --- templates ---------------------------------------------------------------------------
+
+def fmt_dt(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    return format_datetime(value, fmt) if value else ""
+
+
+def countdown(deadline: datetime | None) -> str:
+    if deadline is None:
+        return ""
+    delta = deadline - utcnow()
+    if delta.total_seconds() <= 0:
+        return _("deadline passed")
+    return format_timedelta(delta, granularity="hour", threshold=1.5, add_direction=True)
+
+
+def percent(value) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def nl2br(value: str) -> Markup:
+    return Markup("<br>".join(escape(line) for line in (value or "").splitlines()))
+
+
+def init_templates(app) -> None:
+    app.jinja_env.filters.update(dt=fmt_dt, countdown=countdown, percent=percent, nl2br=nl2br)
+    app.jinja_env.globals.update(state_label=state_label, trigger_label=trigger_label,
+                                 task_status_label=task_status_label, role_label=role_label,
+                                 is_english=is_english, get_locale=get_locale, lang_url=lang_url)
+
+    @app.context_processor
+    def _page_context():
+        return {"now": utcnow()}
+
+    @app.after_request
+    def _remember_language(response):
+        chosen = request.args.get("lang")
+        if chosen in LOCALES and request.cookies.get(LANG_COOKIE) != chosen:
+            response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        return response
+
+    @app.after_request
+    def _page_headers(response):
+        if response.mimetype == "text/html":
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "form-action 'self'; frame-ancestors 'none'")
+        return response
+
+
+def lang_url(code: str) -> str:
+    return url_for("auth.language", code=code, next=request.full_path.rstrip("?"))
+

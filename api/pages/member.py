@@ -1,0 +1,66 @@
+"""Member (党员) pages: open tasks near me, my claims, my points ledger."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import case, select
+
+from workflow.engine import registry
+from workflow.extensions import db
+from workflow.models import CATEGORIES, Claim, Community, Task
+from workflow.services import claims as claim_service
+from workflow.services import points as points_service
+from workflow.services import scope
+
+from . import common
+from .forms import ActionForm
+
+bp = Blueprint("member", __name__)
+common.page_blueprint_setup(bp)
+
+
+def member_home():
+    me = common.actor()
+    category = request.args.get("category")
+    category = category if category in CATEGORIES else None
+    everywhere = request.args.get("all") == "1"
+    my_town = db.session.scalar(select(Community.town_id).where(Community.id == me.community_id))
+    query = (select(Task).join(Community, Community.id == Task.community_id)
+             .where(scope.task_filter(me), Task.status == "open"))
+    if not everywhere:
+        query = query.where(Community.town_id == my_town)
+    if category:
+        query = query.where(Task.category == category)
+    query = query.order_by(case((Task.community_id == me.community_id, 0),
+                                (Community.town_id == my_town, 1), else_=2), Task.deadline, Task.id).limit(60)
+    tasks = db.session.scalars(query).all()
+    live = registry().live_states()
+    my_claims = db.session.execute(
+        select(Claim, Task).join(Task, Task.id == Claim.task_id)
+        .where(scope.claim_filter(me), Claim.state.in_(live)).order_by(Task.deadline)).all()
+    actions = {c.id: claim_service.allowed_triggers(db.session, me, c, t) for c, t in my_claims}
+    past = db.session.execute(
+        select(Claim, Task).join(Task, Task.id == Claim.task_id)
+        .where(scope.claim_filter(me), Claim.state.not_in(live)).order_by(Claim.updated_at.desc()).limit(10)).all()
+    return render_template("member/home.html", tasks=tasks, my_claims=my_claims, actions=actions, past=past,
+                           categories=CATEGORIES, category=category, everywhere=everywhere)
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@common.roles("member")
+def claim(task_id):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return common.error_page(400)
+    new = claim_service.start_claim(task_id, common.actor(), request_id=request.headers.get("X-Request-Id"))
+    flash(_("Claimed. Check in when you visit, then submit your report."), "success")
+    return redirect(url_for("shared.claim", claim_id=new.id))
+
+
+@bp.get("/me/points")
+@common.roles("member")
+def my_points():
+    me = common.actor()
+    entries, total = points_service.ledger(db.session, me.id)
+    claims = {c.id: c for c in db.session.scalars(
+        select(Claim).where(Claim.id.in_([e.claim_id for e in entries if e.claim_id] or [-1]),
+                            scope.claim_filter(me)))}
+    return render_template("member/points.html", entries=list(reversed(entries)), total=total, claims=claims)

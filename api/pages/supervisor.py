@@ -1,0 +1,120 @@
+"""Supervisor (督导) pages — read-only: dashboard, anomaly flags, chain verification, exports,
+monthly feedback to units. Units and communities are compared by rates; no page ranks people."""
+from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from workflow import audit
+from workflow.clock import utcnow
+from workflow.errors import InvalidInput
+from workflow.extensions import db
+from workflow.services import anomalies as anomaly_service
+from workflow.services import dashboard as dashboard_service
+from workflow.services import exports
+from workflow.services import points as points_service
+from workflow.services import scope
+
+from . import charts, common
+from .forms import ExportForm, SubjectForm
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+common.page_blueprint_setup(bp)
+READERS = ("supervisor", "admin")
+
+
+@bp.get("/")
+@common.roles(*READERS)
+def dashboard():
+    me = common.actor()
+    data = dashboard_service.dashboard(db.session, me)
+    chart = {
+        "state": charts.bars([(common.state_label(s), n) for s, n in data.by_state], title=_("Claims by state")),
+        "town": charts.bars(data.by_town[:15], title=_("Claims by town")),
+        "category": charts.bars(data.by_category, title=_("Claims by category")),
+    }
+    return render_template("supervisor/dashboard.html", data=data, chart=chart, scope_label=me.scope_label)
+
+
+@bp.get("/anomalies")
+@common.roles(*READERS)
+def anomalies():
+    flags = anomaly_service.anomalies(db.session, common.actor())
+    return render_template("supervisor/anomalies.html", flags=flags, thresholds=anomaly_service.Thresholds(),
+                           total=sum(len(v) for v in flags.values()))
+
+
+@bp.post("/verify")
+@common.roles(*READERS)
+def verify():
+    form = SubjectForm()
+    if not form.validate_on_submit():
+        return common.error_page(400)
+    subject = form.subject.data
+    try:
+        kind, ident = audit.parse_subject(subject)
+    except ValueError:
+        return common.error_page(404)
+    me = common.actor()
+    if kind == "claim":
+        scope.visible_claim(db.session, me, ident)
+        target = url_for("shared.claim", claim_id=ident)
+    else:
+        scope.visible_task(db.session, me, ident)
+        target = url_for("shared.task", task_id=ident)
+    result = audit.verify(db.session, subject=subject)
+    if result.ok:
+        flash(_("Chain verified: %(n)s events, every hash matches.", n=result.checked), "success")
+    else:
+        flash(_("Chain BROKEN: %(problem)s", problem=str(result.first_bad)), "error")
+    return redirect(target)
+
+
+@bp.get("/exports")
+@common.roles(*READERS)
+def exports_page():
+    form = ExportForm(request.args)
+    return render_template("supervisor/exports.html", form=form,
+                           units=dashboard_service.feedback_units(db.session, common.actor()),
+                           month=utcnow().strftime("%Y-%m"))
+
+
+@bp.get("/exports/download")
+@common.roles(*READERS)
+def download():
+    me = common.actor()
+    kind = request.args.get("kind", "claims")
+    fmt = request.args.get("fmt", "csv")
+    if kind not in exports.KINDS or fmt not in ("csv", "xlsx"):
+        raise HTTPNotFound()
+    try:
+        lo, hi = exports.parse_dates(request.args.get("start"), request.args.get("end"))
+    except InvalidInput as exc:
+        flash("; ".join(m for ms in exc.errors.values() for m in ms), "error")
+        return redirect(url_for("supervisor.exports_page"))
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    name = f"baodao-{kind}-{stamp}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    if fmt == "csv":
+        body = exports.csv_chunks(exports.KINDS[kind], exports.rows(db.session, me, kind, lo, hi))
+        return Response(stream_with_context(body), mimetype="text/csv", headers=headers)
+    path = exports.write_xlsx(exports.KINDS[kind], exports.rows(db.session, me, kind, lo, hi), sheet=kind)
+    return Response(exports.file_chunks(path), headers=headers,
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/feedback")
+@common.roles(*READERS)
+def feedback():
+    me = common.actor()
+    month = request.args.get("month") or utcnow().strftime("%Y-%m")
+    unit_id = request.args.get("unit", type=int)
+    if unit_id is None:
+        return redirect(url_for("supervisor.exports_page"))
+    unit = points_service.visible_unit(db.session, me, unit_id)
+    report = points_service.unit_month(db.session, unit, month)
+    if request.args.get("format") == "xlsx":
+        path = exports.feedback_xlsx(report)
+        return Response(exports.file_chunks(path),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="feedback-{unit.code}-{month}.xlsx"'})
+    return render_template("supervisor/feedback.html", report=report, month=month)

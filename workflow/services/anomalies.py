@@ -1,0 +1,161 @@
+"""Anomaly flags for supervisors: patterns worth a second look, each with its explanation.
+
+A flag is a prompt to read a claim's timeline, not a verdict. Every check is limited to
+the claims the caller may see (`scope.claim_filter`). The kinds:
+
+- quick_report:      a report submitted within `quick_minutes` of the claim;
+- duplicate_photo:   the same photo (same sha256 after re-encoding) in different claims;
+- missing_location:  a check-in without a location where the community requires one;
+- approval_burst:    one staff member approving `burst_count` or more reports within `burst_minutes`;
+- over_limit:        a member holding more live claims than the open-claim limit allows.
+"""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from .. import policy
+from ..engine import registry
+from ..models import AuditEvent, Claim, Community, Task, Upload, User, Visit
+from . import scope
+
+KINDS = ("quick_report", "duplicate_photo", "missing_location", "approval_burst", "over_limit")
+
+
+@dataclass
+class Flag:
+    kind: str
+    claim_ids: list[int]
+    who: str  # the member or staff member concerned (a name, for the supervisor to follow up)
+    at: object  # datetime of the event that raised it
+    params: dict = field(default_factory=dict)  # numbers the explanation quotes
+
+
+@dataclass
+class Thresholds:
+    quick_minutes: int = 10
+    burst_count: int = 10
+    burst_minutes: int = 30
+
+
+def _visible(actor):
+    return select(Claim.id).where(scope.claim_filter(actor))
+
+
+def quick_reports(session, actor, minutes: int) -> list[Flag]:
+    first_report = (select(AuditEvent.subject_id.label("claim_id"), func.min(AuditEvent.created_at).label("at"))
+                    .where(AuditEvent.subject_type == "claim", AuditEvent.trigger == "submit_report",
+                           AuditEvent.subject_id.in_(_visible(actor)))
+                    .group_by(AuditEvent.subject_id).subquery())
+    rows = session.execute(
+        select(Claim.id, Claim.created_at, first_report.c.at, User.name)
+        .join(first_report, first_report.c.claim_id == Claim.id).join(User, User.id == Claim.member_id)
+        .order_by(first_report.c.at.desc())
+    ).all()
+    flags = []
+    for claim_id, claimed_at, reported_at, name in rows:
+        gap = (reported_at - claimed_at).total_seconds() / 60
+        if gap < minutes:
+            flags.append(Flag("quick_report", [claim_id], name, reported_at,
+                              {"minutes": round(gap, 1), "limit": minutes}))
+    return flags
+
+
+def duplicate_photos(session, actor) -> list[Flag]:
+    shared = (select(Upload.sha256).where(Upload.claim_id.is_not(None))
+              .group_by(Upload.sha256).having(func.count(func.distinct(Upload.claim_id)) > 1).subquery())
+    rows = session.execute(
+        select(Upload.sha256, Upload.claim_id, User.name, Upload.created_at)
+        .join(shared, shared.c.sha256 == Upload.sha256).join(User, User.id == Upload.uploader_id)
+        .where(Upload.claim_id.is_not(None)).order_by(Upload.sha256, Upload.claim_id)
+    ).all()
+    visible = set(session.scalars(_visible(actor).where(Claim.id.in_({r[1] for r in rows} or {-1}))))
+    groups: dict[str, list] = {}
+    for sha, claim_id, name, at in rows:
+        groups.setdefault(sha, []).append((claim_id, name, at))
+    flags = []
+    for sha, uses in groups.items():
+        seen = sorted({c for c, _, _ in uses if c in visible})
+        if not seen:
+            continue
+        names = sorted({n for c, n, _ in uses if c in visible})
+        flags.append(Flag("duplicate_photo", seen, "、".join(names), max(a for _, _, a in uses),
+                          {"sha256": sha[:12], "claims": len({c for c, _, _ in uses})}))
+    return flags
+
+
+def missing_locations(session, actor) -> list[Flag]:
+    rows = session.execute(
+        select(Visit.id, Visit.claim_id, Visit.visited_at, User.name, Community.name)
+        .join(Claim, Claim.id == Visit.claim_id).join(Task, Task.id == Claim.task_id)
+        .join(Community, Community.id == Task.community_id).join(User, User.id == Claim.member_id)
+        .where(Community.requires_location.is_(True), Visit.lat.is_(None), scope.claim_filter(actor))
+        .order_by(Visit.visited_at.desc())
+    ).all()
+    return [Flag("missing_location", [claim_id], name, at, {"visit": visit_id, "community": community})
+            for visit_id, claim_id, at, name, community in rows]
+
+
+def approval_bursts(session, actor, count: int, minutes: int) -> list[Flag]:
+    """Sliding window over each staff member's approvals: `count` within `minutes` raises one flag
+    per burst (the longest run found), quoting how many and over how long."""
+    rows = session.execute(
+        select(AuditEvent.actor_id, AuditEvent.created_at, AuditEvent.subject_id)
+        .where(AuditEvent.subject_type == "claim", AuditEvent.trigger == "approve",
+               AuditEvent.subject_id.in_(_visible(actor)))
+        .order_by(AuditEvent.actor_id, AuditEvent.created_at)
+    ).all()
+    by_actor: dict[int, list] = {}
+    for actor_id, at, claim_id in rows:
+        by_actor.setdefault(actor_id, []).append((at, claim_id))
+    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(list(by_actor) or [-1]))).all())
+    window = timedelta(minutes=minutes)
+    flags = []
+    for actor_id, events in by_actor.items():
+        i, start = 0, 0
+        while i < len(events):
+            while events[i][0] - events[start][0] > window:
+                start += 1
+            if i - start + 1 >= count:
+                # extend the run as far as it stays inside the window from `start`
+                end = i
+                while end + 1 < len(events) and events[end + 1][0] - events[start][0] <= window:
+                    end += 1
+                run = events[start:end + 1]
+                span = (run[-1][0] - run[0][0]).total_seconds() / 60
+                flags.append(Flag("approval_burst", [c for _, c in run], names.get(actor_id, "?"), run[-1][0],
+                                  {"count": len(run), "minutes": round(span, 1), "limit": count,
+                                   "window": minutes}))
+                i = start = end + 1
+                continue
+            i += 1
+    return flags
+
+
+def over_limit(session, actor) -> list[Flag]:
+    limit = policy.current.settings.open_claim_limit
+    live = registry().live_states()
+    rows = session.execute(
+        select(Claim.member_id, User.name, func.count(Claim.id), func.max(Claim.updated_at))
+        .join(User, User.id == Claim.member_id)
+        .where(Claim.state.in_(live), scope.claim_filter(actor))
+        .group_by(Claim.member_id, User.name).having(func.count(Claim.id) > limit)
+    ).all()
+    flags = []
+    for member_id, name, n, at in rows:
+        ids = list(session.scalars(select(Claim.id).where(Claim.member_id == member_id, Claim.state.in_(live),
+                                                          scope.claim_filter(actor)).order_by(Claim.id)))
+        flags.append(Flag("over_limit", ids, name, at, {"count": n, "limit": limit}))
+    return flags
+
+
+def anomalies(session, actor, thresholds: Thresholds | None = None) -> dict[str, list[Flag]]:
+    """Every kind of flag for the actor's scope, newest first within each kind."""
+    t = thresholds or Thresholds()
+    return {
+        "quick_report": quick_reports(session, actor, t.quick_minutes),
+        "duplicate_photo": duplicate_photos(session, actor),
+        "missing_location": missing_locations(session, actor),
+        "approval_burst": approval_bursts(session, actor, t.burst_count, t.burst_minutes),
+        "over_limit": over_limit(session, actor),
+    }
