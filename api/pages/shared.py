@@ -8,6 +8,7 @@ import io
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from PIL import Image
 from sqlalchemy import select
 
@@ -30,9 +31,9 @@ common.page_blueprint_setup(bp)
 TRIGGER_FORMS = {"check_in": CheckInForm, "submit_report": ReportForm, "withdraw": WithdrawForm,
                  "approve": CommentForm, "return": ReasonForm, "reject": ReasonForm}
 DONE = {
-    "check_in": "Checked in.", "submit_report": "Report submitted: community staff will verify it.",
-    "withdraw": "Claim withdrawn.", "approve": "Approved: points awarded.", "return": "Returned to the member.",
-    "reject": "Rejected.",
+    "check_in": _l("Checked in."), "submit_report": _l("Report submitted: community staff will verify it."),
+    "withdraw": _l("Claim withdrawn."), "approve": _l("Approved: points awarded."),
+    "return": _l("Returned to the member."), "reject": _l("Rejected."),
 }
 
 
@@ -141,7 +142,7 @@ def fire(claim_id, trigger):
             db.session.rollback()
             common.flash_errors(exc, form)
         else:
-            flash(_(DONE[trigger]), "success")
+            flash(str(DONE[trigger]), "success")
             return redirect(back)
     elif request.method == "POST":
         flash(_("Please correct the marked fields."), "error")
