@@ -41,6 +41,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import health
     app.register_blueprint(health.bp)
 
+    from .v1 import init_app as init_api_v1  # the JSON API under /api/v1 (flask-smorest)
+    init_api_v1(app)
+
     from .pages import init_pages  # pages: Flask-Login, CSRF (not /api), Babel, role blueprints
     init_pages(app)
 

@@ -15,6 +15,7 @@ from ..models import Claim, Grid, HouseholdNote, Task
 from ..schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
 from . import scope
 from .claims import fire_internal
+from .idempotency import record as record_idempotency
 from .tx import lock_one, write_transaction
 
 EDITABLE_STATUSES = ("draft", "open", "full")
@@ -67,7 +68,8 @@ def _public(data: dict) -> dict:
     return public
 
 
-def create_task(actor, data: dict, *, community_id: int | None = None, request_id=None, now=None) -> Task:
+def create_task(actor, data: dict, *, community_id: int | None = None, request_id=None, now=None,
+                idempotency=None) -> Task:
     """A draft task in the staff member's community (an admin names the community)."""
     _require_task_staff(actor)
     now = now or utcnow()
@@ -90,6 +92,7 @@ def create_task(actor, data: dict, *, community_id: int | None = None, request_i
             session.add(HouseholdNote(task_id=task.id, note=data["household_note"], updated_at=now))
         audit.append(session, subject_type="task", subject_id=task.id, trigger="create", from_state=None,
                      to_state="draft", actor=actor, payload=_public(data), request_id=request_id, now=now)
+        record_idempotency(idempotency, session, task)
     return task
 
 
@@ -129,7 +132,7 @@ def edit_task(task_id: int, actor, data: dict, *, expected_version=None, request
 
 
 def _move(task_id, actor, trigger, sources, dest, *, payload=None, expected_version=None, request_id=None,
-          now=None) -> Task:
+          now=None, idempotency=None) -> Task:
     now = now or utcnow()
     with write_transaction() as session:
         task = _locked_task(session, actor, task_id, expected_version)
@@ -147,6 +150,7 @@ def _move(task_id, actor, trigger, sources, dest, *, payload=None, expected_vers
             capacity.recount(session, task, registry().live_states(), actor=actor, now=now, request_id=request_id)
         if trigger == "cancel":
             _cancel_live_claims(session, task, actor, payload["reason"], now=now, request_id=request_id)
+        record_idempotency(idempotency, session, task)
     return task
 
 

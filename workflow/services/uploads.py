@@ -22,6 +22,7 @@ from ..clock import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..models import Claim, Upload
 from . import scope
+from .idempotency import record as record_idempotency
 from .tx import write_transaction
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -78,7 +79,7 @@ def storage_path(root: str | Path, sha256: str) -> Path:
     return Path(root) / sha256[:2] / sha256
 
 
-def save_upload(actor, raw: bytes, upload_dir: str | Path) -> Upload:
+def save_upload(actor, raw: bytes, upload_dir: str | Path, *, idempotency=None) -> Upload:
     """Store a photo for `actor` (a member or staff) and record it."""
     if actor.role not in ("member", "staff"):
         raise Forbidden("only members and staff upload photos")
@@ -95,6 +96,7 @@ def save_upload(actor, raw: bytes, upload_dir: str | Path) -> Upload:
         upload = Upload(sha256=image.sha256, content_type=image.content_type, size=len(image.data),
                         width=image.width, height=image.height, uploader_id=actor.id, created_at=utcnow())
         session.add(upload)
+        record_idempotency(idempotency, session, upload)
     return upload
 
 

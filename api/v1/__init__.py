@@ -1,0 +1,108 @@
+"""The JSON API, /api/v1, on flask-smorest: OpenAPI 3 at /api/v1/openapi.json, Swagger UI
+at /api/v1/docs (its files served from the swagger-ui-bundle package, not a CDN).
+
+`init_app(app)` wires it into the app factory. Everything under /api/v1 gets an
+X-Request-ID, no session cookie, bearer authentication (except the token endpoint and
+the docs), and the one JSON error shape of `errors.py` — also for unknown paths and
+wrong methods, via a fallback route that answers 404/405 itself.
+"""
+import os
+
+from flask import Blueprint as FlaskBlueprint
+from flask import current_app, request, send_from_directory
+from flask_smorest import Api
+from werkzeug.routing import Map, Rule
+
+from workflow.schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
+
+from . import audit, auth, claims, errors, http, me, tasks, units, uploads, workflows
+from .schemas import ErrorSchema, LoginSchema
+
+RESOURCES = (auth, me, tasks, claims, uploads, audit, units, workflows)
+DEFAULT_TOKEN_TTL = 12 * 3600
+
+
+class BaodaoApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        # Not app-wide (the pages have their own error pages): each API blueprint gets the
+        # JSON handler; the docs blueprint and hooks fall back to the ApiError handler below.
+        self._app.register_error_handler(errors.ApiError, errors.handle)
+
+
+def _swagger_ui_dir() -> str | None:
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:  # then /api/v1/docs needs the files from elsewhere; openapi.json still works
+        return None
+    return swagger_ui_path
+
+
+fallback = FlaskBlueprint("api_v1_fallback", __name__)
+errors.register(fallback)
+
+
+@fallback.route("/api/v1/docs/static/<path:filename>")
+@http.public
+def swagger_static(filename):
+    folder = _swagger_ui_dir()
+    if folder is None:
+        raise errors.ApiError(404, "Swagger UI files are not installed (pip install swagger-ui-bundle)")
+    return send_from_directory(folder, filename)
+
+
+@fallback.route("/api/v1", defaults={"path": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@fallback.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@http.public
+def unmatched(path):
+    """No API route took the request: answer 404 or 405 as the real routes would, in JSON."""
+    probe = current_app.extensions.get("baodao_api_probe")
+    if probe is None:
+        probe = Map([Rule(r.rule, endpoint=r.endpoint, methods=r.methods)
+                     for r in current_app.url_map.iter_rules()
+                     if r.rule.startswith(http.PREFIX) and not r.endpoint.startswith("api_v1_fallback.")])
+        current_app.extensions["baodao_api_probe"] = probe
+    probe.bind("localhost").match(request.path, method=request.method)  # raises NotFound / MethodNotAllowed
+    raise errors.ApiError(404, "not found")
+
+
+def init_app(app) -> Api:
+    app.config.setdefault("BAODAO_API_TOKEN_TTL", int(os.environ.get("BAODAO_API_TOKEN_TTL", DEFAULT_TOKEN_TTL)))
+    # A ceiling for every request body (an upload's 10 MB plus its envelope); the API
+    # sets tighter per-request limits and refuses by Content-Length before reading.
+    app.config.setdefault("MAX_CONTENT_LENGTH", http.UPLOAD_BODY_LIMIT)
+    app.config.update({
+        "API_TITLE": "Baodao (报到) API", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1", "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs", "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/static/",
+        "API_SPEC_OPTIONS": {
+            "info": {"description": "The dual-reporting (双报到) workflow over HTTP. See docs/api.md."},
+            "servers": [{"url": "/"}],
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {
+                "type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}}},
+        },
+    })
+    api = BaodaoApi(app)
+    spec = api.spec
+    spec.components.schema("Login", schema=LoginSchema)
+    spec.components.schema("TaskInput", schema=TaskInputSchema)
+    spec.components.schema("TaskEdit", schema=TaskEditSchema)
+    spec.components.schema("Reason", schema=ReasonSchema)
+    for components in claims.input_components().values():
+        for name, schema in components:
+            if name not in spec.components.schemas:
+                spec.components.schema(name, schema=schema)
+
+    for module in RESOURCES:
+        blp = module.blp
+        if not getattr(blp, "_baodao_hooks", False):  # module-level blueprints: add hooks once per process
+            blp.before_request(http.authenticate)
+            errors.register(blp)
+            blp._baodao_hooks = True
+        api.register_blueprint(blp)
+    app.register_blueprint(fallback)
+    app.before_request(http.before_api_request)
+    app.after_request(http.after_api_request)
+    return api

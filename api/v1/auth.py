@@ -1,0 +1,43 @@
+"""POST/DELETE /api/v1/auth/token: bearer tokens for a username and password."""
+from datetime import timedelta
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from workflow.services import auth as auth_service
+
+from . import http
+from .errors import ApiError
+from .schemas import LoginSchema, TokenSchema
+
+blp = Blueprint("v1_auth", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
+
+
+@blp.route("/token", methods=["POST"])
+@blp.doc(security=[], requestBody={"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/Login"}}}},
+    description="Exchange a username and password for a bearer token. Failed logins are limited per account "
+                "(5 in 15 minutes) and per client address (20 in 15 minutes): then 429 with Retry-After. "
+                "An Idempotency-Key is ignored here: a replay would have to store the token itself.")
+@blp.response(200, TokenSchema)
+@blp.alt_response(401, description="wrong username or password")
+@blp.alt_response(429, description="too many failed logins")
+@http.public
+def issue_token():
+    try:
+        data = LoginSchema().load(http.json_body())
+    except ValidationError as exc:
+        raise ApiError(422, "invalid login input", errors={"json": exc.normalized_messages()}) from None
+    ttl = timedelta(seconds=current_app.config["BAODAO_API_TOKEN_TTL"])
+    issued = auth_service.issue_token(data["username"], data["password"], address=request.remote_addr or "",
+                                      ttl=ttl)
+    return {"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}
+
+
+@blp.route("/token", methods=["DELETE"])
+@blp.doc(description="Revoke the token this request is made with.")
+@blp.response(204)
+def revoke_token():
+    auth_service.revoke(http.g.api_token.id)
+    return ""

@@ -1,0 +1,219 @@
+"""Request plumbing shared by the /api/v1 resources: request ids, bearer authentication,
+JSON bodies, ETags and If-Match, and Idempotency-Key replays. No business rules here."""
+import json
+import re
+import uuid
+
+from flask import current_app, g, jsonify, make_response, request
+from flask.globals import request_ctx
+from flask.sessions import NullSession, SecureCookieSession
+from sqlalchemy.exc import IntegrityError
+
+from workflow.errors import InvalidInput
+from workflow.extensions import db
+from workflow.services import auth as auth_service
+from workflow.services import idempotency
+
+from .errors import ApiError
+
+PREFIX = "/api/v1"
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+ETAG_RE = re.compile(r'^(?:W/)?"(task|claim)-(\d+)-v(\d+)"$')
+JSON_BODY_LIMIT = 1024 * 1024
+UPLOAD_BODY_LIMIT = 10 * 1024 * 1024 + 64 * 1024  # the photo plus the multipart envelope
+
+
+# -- request ids and the cookie-free session --------------------------------------------------
+
+class _DiscardedSession(NullSession):
+    """The API's session: starts empty (a session cookie is ignored), accepts writes, and is
+    never saved — so no API response ever sets a cookie. (Flask skips saving null sessions.)"""
+
+    __setitem__ = SecureCookieSession.__setitem__
+    __delitem__ = SecureCookieSession.__delitem__
+    clear = SecureCookieSession.clear
+    pop = SecureCookieSession.pop
+    popitem = SecureCookieSession.popitem
+    update = SecureCookieSession.update
+    setdefault = SecureCookieSession.setdefault
+
+
+def is_api_request() -> bool:
+    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+
+
+def before_api_request():
+    if not is_api_request():
+        return
+    sent = request.headers.get("X-Request-ID", "")
+    g.request_id = sent if REQUEST_ID_RE.match(sent) else uuid.uuid4().hex
+    ctx = request_ctx._get_current_object()
+    if isinstance(getattr(type(ctx), "session", None), property):  # Flask ≥ 3.1 keeps it in _session
+        ctx._session = _DiscardedSession()
+    else:
+        ctx.session = _DiscardedSession()
+    # Refuse large bodies by Content-Length before reading them (and cap streamed ones).
+    limit = UPLOAD_BODY_LIMIT if request.path == PREFIX + "/uploads" else JSON_BODY_LIMIT
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"request body too large (at most {limit} bytes here)", error="too_large",
+                       errors={"files" if limit == UPLOAD_BODY_LIMIT else "json":
+                               {"_body": [f"At most {limit} bytes."]}})
+
+
+def after_api_request(response):
+    if is_api_request():
+        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.pop("Set-Cookie", None)
+    return response
+
+
+def request_id() -> str | None:
+    return g.get("request_id")
+
+
+# -- authentication ----------------------------------------------------------------------------
+
+def public(view):
+    """Mark a view as reachable without a bearer token."""
+    view._api_public = True
+    return view
+
+
+def authenticate():
+    """Blueprint before_request: every API view but the public ones needs a live bearer token."""
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or getattr(view, "_api_public", False):
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "a bearer token is required (POST /api/v1/auth/token)", error="unauthorized",
+                       headers={"WWW-Authenticate": 'Bearer realm="baodao"'})
+    found = auth_service.resolve(token.strip())
+    if found is None:
+        raise ApiError(401, "the token is unknown, expired or revoked", error="invalid_token",
+                       headers={"WWW-Authenticate": 'Bearer realm="baodao", error="invalid_token"'})
+    g.actor, g.api_token = found
+
+
+def actor():
+    return g.actor
+
+
+# -- bodies --------------------------------------------------------------------------------------
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def json_body() -> dict:
+    """The request's JSON object ({} for an empty body). 415 for another content type,
+    400 for malformed JSON, 422 when it is not an object. Validation is the services' job."""
+    g.input_location = "json"
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if not _is_json(request.mimetype):
+        raise ApiError(415, "send the body as application/json", error="unsupported_media_type",
+                       errors={"headers": {"Content-Type": ["Must be application/json."]}})
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(400, "the body is not valid JSON", error="malformed_json",
+                       errors={"json": {"_body": ["Invalid JSON body."]}}) from None
+    if not isinstance(value, dict):
+        raise ApiError(422, "the body must be a JSON object", error="invalid_input",
+                       errors={"json": {"_schema": ["Must be a JSON object."]}})
+    return value
+
+
+# -- ETags -----------------------------------------------------------------------------------------
+
+def etag(kind: str, obj) -> str:
+    return f'"{kind}-{obj.id}-v{obj.version}"'
+
+
+def expected_version(kind: str, ident: int) -> int | None:
+    """The version an If-Match header names for this object; None without the header or with `*`.
+    A header naming none of this object's ETags can never match (-1: the service answers 412)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    if "*" in tags:
+        return None
+    for tag in tags:
+        m = ETAG_RE.match(tag)
+        if m and m.group(1) == kind and int(m.group(2)) == ident:
+            return int(m.group(3))
+    return -1
+
+
+# -- Idempotency-Key -------------------------------------------------------------------------------
+
+def _respond(status: int, body, headers: dict, *, replayed: bool = False):
+    response = make_response(jsonify(body), status)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent_post(call, render, *, fingerprint_body: bytes | None = None):
+    """Run a write service with the request's Idempotency-Key (when sent).
+
+    `call(idempotency_or_None)` performs the change and returns the result;
+    `render(result) -> (status, body, headers)` builds the response. With a key, the
+    response is rendered and stored inside the service's transaction, and a replay of
+    the same key and body returns it without calling the service again."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return _respond(*render(call(None)))
+    try:
+        idempotency.check_key(key)
+    except InvalidInput as exc:
+        raise ApiError(400, exc.message, error="bad_idempotency_key", errors={"headers": exc.errors}) from None
+    if fingerprint_body is None:
+        fingerprint_body = idempotency.canonical_json(json_body())
+    fp = idempotency.fingerprint(request.method, request.path, fingerprint_body)
+    user_id = actor().id
+
+    def _lookup():
+        try:
+            return idempotency.lookup(db.session, user_id, key, fp)
+        except InvalidInput as exc:
+            raise ApiError(422, exc.message, error="idempotency_key_reused", errors={"headers": exc.errors}) \
+                from None
+
+    stored = _lookup()
+    if stored is not None:
+        return _respond(stored.status, stored.body, stored.headers, replayed=True)
+    pending = idempotency.IdempotentRequest(user_id=user_id, key=key, fingerprint=fp, render=render)
+    try:
+        call(pending)
+    except IntegrityError:
+        # A concurrent request with the same key committed first; ours rolled back whole.
+        db.session.rollback()
+        stored = _lookup()
+        if stored is None:
+            raise
+        return _respond(stored.status, stored.body, stored.headers, replayed=True)
+    return _respond(pending.stored.status, pending.stored.body, pending.stored.headers)
+
+
+def documented_headers(*names):
+    """OpenAPI parameters for the request headers a route honours."""
+    docs = {
+        "Idempotency-Key": {"in": "header", "name": "Idempotency-Key", "required": False,
+                            "description": "Replay protection: a retry with the same key and body returns the "
+                                           "first response and changes nothing; another body is 422.",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 128}},
+        "If-Match": {"in": "header", "name": "If-Match", "required": False,
+                     "description": "The ETag you last saw; a stale one is 412 and changes nothing.",
+                     "schema": {"type": "string"}},
+    }
+    return [docs[n] for n in names]

@@ -1,0 +1,335 @@
+"""Marshmallow schemas of the API: what responses look like and what query strings take.
+
+Request bodies that a service validates (tasks, reasons, trigger input) are documented
+with the services' own schemas (workflow/schemas.py and each definition's trigger
+schemas) and validated there, once; the schemas here describe outputs and the API's
+own inputs (login, list filters).
+"""
+from marshmallow import RAISE, Schema, fields, validate
+
+from workflow.clock import as_utc_naive, iso
+from workflow.models import CATEGORIES, TASK_STATUSES
+
+
+class UTCDateTime(fields.DateTime):
+    """Times go out as ISO 8601 UTC with a Z (stored naive UTC); come in with or without an offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return iso(value) if value is not None else None
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return as_utc_naive(super()._deserialize(value, attr, data, **kwargs))
+
+
+# -- inputs the API itself owns -----------------------------------------------------------------
+
+class LoginSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class TaskQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    community = fields.String(validate=validate.Regexp(r"^\d{12}$"),
+                              metadata={"description": "12-digit community/village code"})
+    town = fields.String(validate=validate.Regexp(r"^\d{9}$"), metadata={"description": "9-digit town/street code"})
+    q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "text in title or description"})
+
+
+class ClaimQuerySchema(Schema):
+    state = fields.String(validate=validate.Length(min=1, max=32))
+    task = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
+    member = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
+    since = UTCDateTime(metadata={"description": "claims changed at or after this time (updated_at)"})
+
+
+class VerifyQuerySchema(Schema):
+    subject = fields.String(validate=validate.Regexp(r"^(task|claim):\d{1,10}$"),
+                            metadata={"description": "claim:<id> or task:<id>; without it, every chain"})
+
+
+class MonthQuerySchema(Schema):
+    month = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+                          metadata={"description": "YYYY-MM; default: the current month (UTC)"})
+
+
+# -- outputs -------------------------------------------------------------------------------------
+
+class PlaceRef(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class GridRef(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class PersonRef(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class ScopeOut(Schema):
+    kind = fields.String(metadata={"description": "all | district | town | unit | community | own"})
+    code = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+
+
+class MeSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    name = fields.String(metadata={"description": "display name"})
+    role = fields.String()
+    scope = fields.Nested(ScopeOut)
+    unit = fields.Nested(PlaceRef, allow_none=True)
+    community = fields.Nested(PlaceRef, allow_none=True)
+
+
+class TokenSchema(Schema):
+    access_token = fields.String()
+    token_type = fields.String(metadata={"description": "always Bearer"})
+    expires_in = fields.Integer(metadata={"description": "seconds"})
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    category = fields.String()
+    community = fields.Nested(PlaceRef)
+    town = fields.Nested(PlaceRef)
+    grid = fields.Nested(GridRef, allow_none=True)
+    address = fields.String(metadata={"description": "public meeting point or area"})
+    capacity = fields.Integer()
+    slots_taken = fields.Integer(metadata={"description": "live claims"})
+    free_slots = fields.Integer()
+    points = fields.Integer()
+    deadline = UTCDateTime()
+    status = fields.String()
+    version = fields.Integer()
+    etag = fields.String()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    actions = fields.List(fields.String(), metadata={"description": "lifecycle actions open to the caller"})
+
+
+class TaskDetailSchema(TaskSchema):
+    household_note = fields.String(allow_none=True, metadata={
+        "description": "personal data: only for the claimant while the claim is live, the community's staff and "
+                       "admins (every read logged); null for everyone else"})
+
+
+class TaskRef(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    status = fields.String()
+    community = fields.Nested(PlaceRef)
+    deadline = UTCDateTime()
+
+
+class DefinitionRef(Schema):
+    name = fields.String()
+    version = fields.Integer()
+
+
+class VisitSchema(Schema):
+    id = fields.Integer()
+    visited_at = UTCDateTime()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    note = fields.String()
+    photos = fields.List(fields.Integer(), metadata={"description": "upload ids"})
+    created_at = UTCDateTime()
+
+
+class ReportSchema(Schema):
+    id = fields.Integer()
+    summary = fields.String()
+    hours = fields.Float()
+    households = fields.Integer()
+    photos = fields.List(fields.Integer(), metadata={"description": "upload ids"})
+    created_at = UTCDateTime()
+
+
+class ClaimSchema(Schema):
+    id = fields.Integer()
+    task_id = fields.Integer()
+    task = fields.Nested(TaskRef)
+    member = fields.Nested(PersonRef)
+    unit = fields.Nested(PlaceRef, allow_none=True)
+    state = fields.String()
+    state_label = fields.String()
+    final = fields.Boolean()
+    version = fields.Integer()
+    etag = fields.String()
+    definition = fields.Nested(DefinitionRef)
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    last_reason = fields.String(allow_none=True, metadata={"description": "staff's latest return/reject reason"})
+    allowed_triggers = fields.List(fields.String(), metadata={"description": "what the caller may fire now"})
+
+
+class ClaimDetailSchema(ClaimSchema):
+    visits = fields.List(fields.Nested(VisitSchema))
+    reports = fields.List(fields.Nested(ReportSchema))
+
+
+class ClaimReadSchema(ClaimDetailSchema):
+    household_note = fields.String(allow_none=True, metadata={
+        "description": "the task's household note, for the claimant while live, the task's staff and admins"})
+
+
+class ActorRef(Schema):
+    id = fields.Integer(allow_none=True)
+    name = fields.String()
+    role = fields.String()
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    seq = fields.Integer()
+    trigger = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    actor = fields.Nested(ActorRef)
+    created_at = UTCDateTime()
+    input = fields.Dict(metadata={"description": "the validated input, as hashed"})
+    request_id = fields.String(allow_none=True)
+    definition = fields.String(allow_none=True)
+    hash = fields.String()
+    prev_hash = fields.String(allow_none=True)
+
+
+class ProblemSchema(Schema):
+    subject = fields.String()
+    seq = fields.Integer(allow_none=True)
+    event_id = fields.Integer(allow_none=True)
+    what = fields.String()
+
+
+class VerifySchema(Schema):
+    ok = fields.Boolean()
+    checked = fields.Integer(metadata={"description": "events checked"})
+    subjects = fields.Integer()
+    head = fields.String(allow_none=True, metadata={"description": "the last hash seen (one subject: its head)"})
+    first_bad = fields.Nested(ProblemSchema, allow_none=True)
+
+
+class UploadSchema(Schema):
+    id = fields.Integer()
+    sha256 = fields.String()
+    content_type = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    size = fields.Integer()
+    created_at = UTCDateTime()
+
+
+class UploadFormSchema(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class PointsEntrySchema(Schema):
+    id = fields.Integer()
+    claim_id = fields.Integer(allow_none=True)
+    points = fields.Integer()
+    kind = fields.String(metadata={"description": "award | reversal"})
+    reverses_id = fields.Integer(allow_none=True)
+    note = fields.String()
+    created_at = UTCDateTime()
+
+
+class PointsSchema(Schema):
+    total = fields.Integer()
+    entries = fields.List(fields.Nested(PointsEntrySchema))
+
+
+class UnitRef(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class MemberMonthSchema(Schema):
+    member_id = fields.Integer()
+    name = fields.String()
+    verified_claims = fields.Integer()
+    hours = fields.Float()
+    households = fields.Integer()
+    points = fields.Integer()
+
+
+class FeedbackSchema(Schema):
+    unit = fields.Nested(UnitRef)
+    month = fields.String()
+    verified_claims = fields.Integer()
+    hours = fields.Float()
+    points = fields.Integer()
+    members = fields.List(fields.Nested(MemberMonthSchema), metadata={"description": "alphabetical; not a ranking"})
+
+
+class WorkflowSummarySchema(Schema):
+    name = fields.String()
+    version = fields.Integer()
+    title = fields.String()
+    title_en = fields.String()
+    active = fields.Boolean(metadata={"description": "new claims start under this one"})
+
+
+class StateSchema(Schema):
+    name = fields.String()
+    label = fields.String()
+    label_en = fields.String()
+    final = fields.Boolean()
+
+
+class CallSchema(Schema):
+    name = fields.String()
+    params = fields.Dict()
+
+
+class InputFieldSchema(Schema):
+    name = fields.String()
+    type = fields.String()
+    required = fields.Boolean()
+    required_for_categories = fields.List(fields.String())
+
+
+class TriggerSchema(Schema):
+    name = fields.String()
+    label = fields.String()
+    label_en = fields.String()
+    sources = fields.List(fields.String(), data_key="from")
+    dest = fields.String(data_key="to")
+    roles = fields.List(fields.String())
+    guards = fields.List(fields.Nested(CallSchema))
+    effects = fields.List(fields.Nested(CallSchema))
+    internal = fields.Boolean()
+    fields_ = fields.List(fields.Nested(InputFieldSchema), data_key="fields")
+    input_schema = fields.Dict(metadata={"description": "JSON Schema of the trigger's input"})
+
+
+class WorkflowSchema(WorkflowSummarySchema):
+    initial = fields.String()
+    states = fields.List(fields.Nested(StateSchema))
+    triggers = fields.List(fields.Nested(TriggerSchema))
+    mermaid = fields.String(metadata={"description": "Mermaid stateDiagram-v2 text"})
+
+
+class ErrorSchema(Schema):
+    code = fields.Integer(metadata={"description": "HTTP status"})
+    status = fields.String(metadata={"description": "HTTP status name"})
+    message = fields.String()
+    errors = fields.Dict(metadata={"description": "location (json, query, files, headers) → field → messages"})
+    error = fields.String(metadata={"description": "stable machine code, e.g. transition_not_allowed"})
+    request_id = fields.String(allow_none=True)
+    state = fields.String(metadata={"description": "409: the claim's or task's current state"})
+    allowed_triggers = fields.List(fields.String(), metadata={"description": "409: what the caller may fire"})
+    reason = fields.String(allow_none=True, metadata={"description": "409: the guard that refused"})
+    current_version = fields.Integer(metadata={"description": "412: the current version"})
+    retry_after = fields.Integer(metadata={"description": "429: seconds"})
