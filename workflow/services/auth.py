@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import utcnow
@@ -128,7 +129,7 @@ def resolve(token: str, *, now=None) -> tuple[User, ApiToken] | None:
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
         with write_transaction() as s:
             s.execute(ApiToken.__table__.update().where(ApiToken.id == record.id).values(last_used_at=now))
-        record.last_used_at = now
+        set_committed_value(record, "last_used_at", now)  # as stored; not a pending change
     return user, record
 
 

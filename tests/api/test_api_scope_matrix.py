@@ -1,0 +1,210 @@
+"""Every API route × every role × an object in the caller's scope and one outside it.
+
+The route list comes from the app's url_map: a new route without a row here fails
+`test_the_matrix_covers_every_route`. Each row says, per actor, the status for the
+in-scope object and for the out-of-scope one (None where the route has no object).
+Actors: member (unit 1, community A), staff of A, a town supervisor (town of A and B),
+a unit supervisor (unit 1), an admin. Out of scope: community C's objects, another
+member's claim, a draft, a nonexistent id for the admin.
+"""
+import pytest
+
+from workflow.services import claims as claim_service
+from workflow.services import uploads as upload_service
+
+from api_helpers import PASSWORD, make_jpeg
+
+ACTORS = ("member", "staff", "sup_town", "sup_unit", "admin")
+NOWHERE = 999_999
+
+# route → {actor: (in-scope status, out-of-scope status)}
+MATRIX = {
+    "POST /api/v1/auth/token": dict.fromkeys(ACTORS, (200, None)),
+    "DELETE /api/v1/auth/token": dict.fromkeys(ACTORS, (204, None)),
+    "GET /api/v1/me": dict.fromkeys(ACTORS, (200, None)),
+    "GET /api/v1/me/points": {"member": (200, None), "staff": (403, None), "sup_town": (403, None),
+                              "sup_unit": (403, None), "admin": (403, None)},
+    "GET /api/v1/tasks": dict.fromkeys(ACTORS, (200, None)),
+    "POST /api/v1/tasks": {"member": (403, None), "staff": (201, None), "sup_town": (403, None),
+                           "sup_unit": (403, None), "admin": (201, None)},
+    "GET /api/v1/tasks/<int:task_id>": dict.fromkeys(ACTORS, (200, 404)),
+    "PATCH /api/v1/tasks/<int:task_id>": {"member": (403, 403), "staff": (200, 404), "sup_town": (403, 403),
+                                          "sup_unit": (403, 403), "admin": (200, 404)},
+    "POST /api/v1/tasks/<int:task_id>/publish": {"member": (403, 403), "staff": (200, 404),
+                                                 "sup_town": (403, 403), "sup_unit": (403, 403),
+                                                 "admin": (200, 404)},
+    "POST /api/v1/tasks/<int:task_id>/close": {"member": (403, 403), "staff": (200, 404), "sup_town": (403, 403),
+                                               "sup_unit": (403, 403), "admin": (200, 404)},
+    "POST /api/v1/tasks/<int:task_id>/cancel": {"member": (403, 403), "staff": (200, 404),
+                                                "sup_town": (403, 403), "sup_unit": (403, 403),
+                                                "admin": (200, 404)},
+    "POST /api/v1/tasks/<int:task_id>/claims": {"member": (201, 404), "staff": (403, 403), "sup_town": (403, 403),
+                                                "sup_unit": (403, 403), "admin": (403, 403)},
+    "GET /api/v1/claims": dict.fromkeys(ACTORS, (200, None)),
+    "GET /api/v1/claims/<int:claim_id>": dict.fromkeys(ACTORS, (200, 404)),
+    "GET /api/v1/claims/<int:claim_id>/events": dict.fromkeys(ACTORS, (200, 404)),
+    "POST /api/v1/claims/<int:claim_id>/check_in": {"member": (200, 404), "staff": (403, 404),
+                                                    "sup_town": (403, 404), "sup_unit": (403, 404),
+                                                    "admin": (403, 404)},
+    "POST /api/v1/claims/<int:claim_id>/submit_report": {"member": (200, 404), "staff": (403, 404),
+                                                         "sup_town": (403, 404), "sup_unit": (403, 404),
+                                                         "admin": (403, 404)},
+    "POST /api/v1/claims/<int:claim_id>/withdraw": {"member": (200, 404), "staff": (403, 404),
+                                                    "sup_town": (403, 404), "sup_unit": (403, 404),
+                                                    "admin": (403, 404)},
+    "POST /api/v1/claims/<int:claim_id>/approve": {"member": (403, 404), "staff": (200, 404),
+                                                   "sup_town": (403, 404), "sup_unit": (403, 404),
+                                                   "admin": (403, 404)},
+    "POST /api/v1/claims/<int:claim_id>/return": {"member": (403, 404), "staff": (200, 404),
+                                                  "sup_town": (403, 404), "sup_unit": (403, 404),
+                                                  "admin": (403, 404)},
+    "POST /api/v1/claims/<int:claim_id>/reject": {"member": (403, 404), "staff": (200, 404),
+                                                  "sup_town": (403, 404), "sup_unit": (403, 404),
+                                                  "admin": (403, 404)},
+    "POST /api/v1/uploads": {"member": (201, None), "staff": (201, None), "sup_town": (403, None),
+                             "sup_unit": (403, None), "admin": (403, None)},
+    "GET /api/v1/uploads/<int:upload_id>": dict.fromkeys(ACTORS, (200, 404)),
+    "GET /api/v1/audit/verify": {"member": (403, 403), "staff": (200, 404), "sup_town": (200, 404),
+                                 "sup_unit": (200, 404), "admin": (200, 404)},
+    "GET /api/v1/units/<int:unit_id>/feedback": {"member": (403, 403), "staff": (403, 403),
+                                                 "sup_town": (404, 404), "sup_unit": (200, 404),
+                                                 "admin": (200, 404)},
+    "GET /api/v1/workflows": dict.fromkeys(ACTORS, (200, None)),
+    "GET /api/v1/workflows/<name>/<int:version>": dict.fromkeys(ACTORS, (200, 404)),
+}
+
+TRIGGER_STATE = {"check_in": "claimed", "submit_report": "visiting", "withdraw": "claimed",
+                 "approve": "reported", "return": "reported", "reject": "reported"}
+TRIGGER_BODY = {"check_in": {"note": "走访"}, "submit_report": {"summary": "完成", "hours": 1.5},
+                "withdraw": {}, "approve": {"comment": "好"}, "return": {"reason": "补充"},
+                "reject": {"reason": "不符"}}
+
+
+def api_routes(app) -> set[str]:
+    out = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1") or rule.endpoint.startswith(("api_v1_fallback.", "api-docs.")):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.add(f"{method} {rule.rule}")
+    return out
+
+
+class Objects:
+    """Builds fresh objects on demand through the services, in the state a route needs."""
+
+    def __init__(self, world):
+        self.w = world
+
+    def actor(self, name):
+        w = self.w
+        return {"member": w.member, "staff": w.staff, "sup_town": w.supervisor_town, "sup_unit": w.supervisor_unit,
+                "admin": w.admin}[name]
+
+    def task(self, inside: bool, publish=True):
+        return self.w.task(staff=self.w.staff if inside else self.w.staff_c, publish=publish)
+
+    def claim(self, inside: bool, state="claimed", photo=False):
+        member = self.w.member if inside else self.w.member3
+        task = self.task(inside)
+        claim = claim_service.start_claim(task.id, member)
+        upload = None
+        if state in ("visiting", "reported") or photo:
+            data = {"note": "走访"}
+            if photo:
+                upload = upload_service.save_upload(member, make_jpeg(), self.w_upload_dir)
+                data["photos"] = [upload.id]
+            claim = claim_service.fire(claim.id, "check_in", member, data)
+        if state == "reported":
+            claim = claim_service.fire(claim.id, "submit_report", member, {"summary": "s", "hours": 1})
+        return claim, upload
+
+
+def case(route: str, actor: str, objs: Objects, app):
+    """(in-scope request, out-of-scope request or None): each a (path, json body) pair."""
+    method, rule = route.split(" ", 1)
+    w = objs.w
+    me = objs.actor(actor)
+    admin = actor == "admin"
+    if rule in ("/api/v1/tasks/<int:task_id>", "/api/v1/tasks/<int:task_id>/close",
+                "/api/v1/tasks/<int:task_id>/cancel"):
+        inside = objs.task(True)
+        outside = NOWHERE if admin else (objs.task(False, publish=actor != "sup_unit" and actor != "member").id)
+        body = {"title": "改后的标题"} if method == "PATCH" else ({"reason": "取消"} if "cancel" in rule else None)
+        base = "/api/v1/tasks/{}" + rule.split("<int:task_id>")[1]
+        return (base.format(inside.id), body), (base.format(outside), body)
+    if rule == "/api/v1/tasks/<int:task_id>/publish":
+        inside = objs.task(True, publish=False)
+        outside = NOWHERE if admin else objs.task(False, publish=False).id
+        return (f"/api/v1/tasks/{inside.id}/publish", None), (f"/api/v1/tasks/{outside}/publish", None)
+    if rule == "/api/v1/tasks/<int:task_id>/claims":
+        inside = objs.task(True)
+        outside = NOWHERE if admin else objs.task(True, publish=False).id  # a draft: not visible to members
+        return (f"/api/v1/tasks/{inside.id}/claims", None), (f"/api/v1/tasks/{outside}/claims", None)
+    if rule.startswith("/api/v1/claims/<int:claim_id>"):
+        tail = rule.split("<int:claim_id>")[1]
+        trigger = tail.lstrip("/")
+        state = TRIGGER_STATE.get(trigger, "visiting")
+        inside, _ = objs.claim(True, state)
+        outside = NOWHERE if admin else objs.claim(False, state)[0].id
+        body = TRIGGER_BODY.get(trigger) if method == "POST" else None
+        return (f"/api/v1/claims/{inside.id}{tail}", body), (f"/api/v1/claims/{outside}{tail}", body)
+    if rule == "/api/v1/uploads/<int:upload_id>":
+        _, inside = objs.claim(True, "visiting", photo=True)
+        outside = NOWHERE if admin else objs.claim(False, "visiting", photo=True)[1].id
+        return (f"/api/v1/uploads/{inside.id}", None), (f"/api/v1/uploads/{outside}", None)
+    if rule == "/api/v1/audit/verify":
+        inside, _ = objs.claim(True)
+        outside = NOWHERE if admin else objs.claim(False)[0].id
+        return (f"{rule}?subject=claim:{inside.id}", None), (f"{rule}?subject=claim:{outside}", None)
+    if rule == "/api/v1/units/<int:unit_id>/feedback":
+        outside = NOWHERE if admin else w.unit2.id
+        return (f"/api/v1/units/{w.unit1.id}/feedback", None), (f"/api/v1/units/{outside}/feedback", None)
+    if rule == "/api/v1/workflows/<name>/<int:version>":
+        return ("/api/v1/workflows/dual_reporting/1", None), ("/api/v1/workflows/dual_reporting/99", None)
+    if rule == "/api/v1/tasks" and method == "POST":
+        body = {"title": "清理楼道杂物", "category": "环境整治", "capacity": 3, "deadline": "2099-01-01T00:00:00Z"}
+        return (f"/api/v1/tasks?community={w.a.code}", body), None
+    if rule == "/api/v1/auth/token" and method == "POST":
+        return (rule, {"username": me.username, "password": PASSWORD}), None
+    if rule == "/api/v1/uploads":
+        return (rule, "upload"), None
+    return (rule, None), None
+
+
+def test_the_matrix_covers_every_route(app):
+    assert api_routes(app) == set(MATRIX), "a route without a scope-matrix row (or a row without a route)"
+    assert all(set(row) == set(ACTORS) for row in MATRIX.values())
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+def test_scope_matrix(route, api, world, app):
+    objs = Objects(world)
+    objs.w_upload_dir = app.config["BAODAO_UPLOAD_DIR"]
+    method = route.split(" ")[0]
+    failures = []
+    for actor in ACTORS:
+        user = objs.actor(actor)
+        inside, outside = case(route, actor, objs, app)
+        expected_in, expected_out = MATRIX[route][actor]
+        for label, req, expected in (("in", inside, expected_in), ("out", outside, expected_out)):
+            if req is None:
+                assert expected is None, f"{route} {actor}: no out-of-scope object but a status is expected"
+                continue
+            path, body = req
+            headers = {}
+            if route == "DELETE /api/v1/auth/token":  # a token of its own, so the cached one lives on
+                from workflow.services.auth import issue_token_for
+                headers["Authorization"] = f"Bearer {issue_token_for(user).token}"
+            if body == "upload":
+                response = api.upload(user, make_jpeg())
+            elif route == "POST /api/v1/auth/token":
+                response = api.request(method, path, None, json=body)
+            else:
+                response = api.request(method, path, user, json=body, headers=headers)
+            if response.status_code != expected:
+                failures.append(f"{actor}/{label}: {method} {path} → {response.status_code}, expected {expected}: "
+                                f"{response.get_data(as_text=True)[:200]}")
+            elif expected >= 400:
+                assert response.get_json()["code"] == expected
+    assert not failures, "\n".join(failures)
