@@ -170,7 +170,25 @@ def checkpoint(export_file):
         click.echo(f"exported to {export_file}")
 
 
+@click.command("bench-data")
+@click.option("--members", default=50_000, show_default=True)
+@click.option("--tasks", default=100_000, show_default=True)
+@click.option("--claims", default=1_000_000, show_default=True)
+@click.option("--seed", default=370116, show_default=True)
+def bench_data(members, tasks, claims, seed):
+    """Fill an EMPTY database with district-scale data whose chains verify (for bench/)."""
+    from workflow.services import bench_data as generator
+
+    try:
+        with click.progressbar(length=tasks, label="tasks, claims and events") as bar:
+            counts = generator.generate(members=members, tasks=tasks, claims=claims, seed=seed,
+                                        progress=bar.update)
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo("written: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
 def register(app):
     app.cli.add_command(workflow_cli)
-    for command in (demo_data, create_user, import_users, expire_claims, verify_chain, checkpoint):
+    for command in (demo_data, create_user, import_users, expire_claims, verify_chain, checkpoint, bench_data):
         app.cli.add_command(command)

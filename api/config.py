@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from workflow.audit import canonical_json
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,7 +40,9 @@ def from_environment(instance_path: str) -> dict:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'baodao.sqlite3'}"
     return {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # JSON stored in its canonical spelling (sorted keys, compact): the audit verifier
+        # can then hash the stored payload text as it is (see workflow/audit.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_serializer": canonical_json},
         "SECRET_KEY": _secret_key(instance),
         "BAODAO_WORKFLOW": os.environ.get("BAODAO_WORKFLOW", "dual_reporting@1"),
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),

@@ -127,7 +127,8 @@ def test_a_rewritten_chain_shows_against_the_stored_checkpoint(app, history, ses
     last = events_of(session, history[1].id)[-1]
     # A careful tamperer rewrites the last event and recomputes its hash: the chain itself
     # verifies again, but the checkpoint still holds the old head.
-    fields = audit._row_fields(last)
+    fields = {name: getattr(last, name) for name in audit.HASHED_FIELDS}
+    fields["created_at"] = audit.iso(last.created_at)
     fields["payload"] = {"summary": "伪造", "hours": 8}
     forged = audit.compute_hash(fields, last.prev_hash)
     tamper(session, f"UPDATE audit_events SET payload = '{json.dumps(fields['payload'])}', hash = '{forged}' "
@@ -151,3 +152,23 @@ def test_every_task_and_claim_has_a_chain(history, session):
     tasks = session.scalar(select(func.count(Task.id)))
     claim_count = session.scalar(select(func.count(Claim.id)))
     assert result.subjects == tasks + claim_count
+
+
+@pytest.mark.parametrize("payload", [
+    {}, {"note": "引号\"与\\反斜杠\n换行\t制表 \u2028 😀"}, {"hours": 1.5, "households": 0, "photos": [3, 1]},
+    {"b": {"z": 1, "a": [None, True, False]}, "a": -0.0}, {"reason": "\x00\x1f control"},
+])
+def test_the_fast_verifier_hashes_exactly_what_append_wrote(payload):
+    """The verifier assembles the hashed body as text; it must equal canonical_json byte for byte."""
+    fields = {"subject_type": "claim", "subject_id": 7, "seq": 2, "trigger": "check_in", "from_state": "claimed",
+              "to_state": "visiting", "actor_id": None, "actor_role": "system", "created_at": "2026-11-25T21:03:00.000001Z",
+              "payload": payload, "request_id": "请求-1", "definition": "dual_reporting@1"}
+    digest = audit.compute_hash(fields, "ab" * 32)
+    row = (1, "ab" * 32, digest, "claim", 7, 2, "check_in", "claimed", "visiting", None, "system",
+           "2026-11-25T21:03:00.000001Z", audit.canonical_json(payload), "请求-1", "dual_reporting@1")
+    assert audit._hash_matches(row)
+    # a payload stored in another JSON spelling still verifies (slow path) …
+    spaced = json.dumps(payload, indent=2, ensure_ascii=True)
+    assert audit._hash_matches(row[:12] + (spaced,) + row[13:])
+    # … but not one whose meaning changed
+    assert not audit._hash_matches(row[:12] + (json.dumps({**payload, "x": 1}),) + row[13:])

@@ -83,23 +83,6 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
     return event
 
 
-def _row_fields(row) -> dict:
-    return {
-        "subject_type": row.subject_type,
-        "subject_id": row.subject_id,
-        "seq": row.seq,
-        "trigger": row.trigger,
-        "from_state": row.from_state,
-        "to_state": row.to_state,
-        "actor_id": row.actor_id,
-        "actor_role": row.actor_role,
-        "created_at": iso(row.created_at),
-        "payload": row.payload if not isinstance(row.payload, str) else json.loads(row.payload),
-        "request_id": row.request_id,
-        "definition": row.definition,
-    }
-
-
 @dataclass
 class Problem:
     subject: str
@@ -135,82 +118,147 @@ def parse_subject(subject: str) -> tuple[str, int]:
     return kind, int(ident)
 
 
-def verify(session, subject: str | None = None, checkpoint: dict | None = None,
-           progress=None, batch: int = 10_000) -> VerifyResult:
+def verify(session, subject: str | None = None, checkpoint: dict | None = None, progress=None) -> VerifyResult:
     """Recompute every chain (or one subject's). `checkpoint` is a heads mapping
     ({"claim:1": [seq, hash]}) to compare against; by default the latest stored one."""
-    cols = [AuditEvent.id, AuditEvent.prev_hash, AuditEvent.hash] + [
-        getattr(AuditEvent, name) for name in HASHED_FIELDS
-    ]
-    query = select(*cols).order_by(AuditEvent.subject_type, AuditEvent.subject_id, AuditEvent.seq)
     if subject:
-        kind, ident = parse_subject(subject)
-        query = query.where(AuditEvent.subject_type == kind, AuditEvent.subject_id == ident)
-
+        parse_subject(subject)  # refuse a malformed subject before reading anything
     if checkpoint is None and subject is None:
         latest = session.scalar(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1))
         checkpoint = latest.heads if latest else None
-    # The hash each checkpointed chain had at the checkpoint's seq, collected during the scan.
+    # The chains a checkpoint names: their head seq, and the hash seen at the checkpoint's seq.
     wanted = {key: seq for key, (seq, _) in (checkpoint or {}).items()}
     at_checkpoint: dict[str, str] = {}
+    head_seq: dict[str, int] = {}
 
     result = VerifyResult()
-    heads: dict[str, tuple[int, str]] = {}
     current, expected_seq, prev = None, 1, None
-    rows = session.execute(query.execution_options(yield_per=batch))
-    for row in rows:
-        key = f"{row.subject_type}:{row.subject_id}"
+    for row in _event_rows(session, subject):
+        event_id, prev_hash, digest, subject_type, subject_id, seq = row[:6]
+        key = f"{subject_type}:{subject_id}"
         if key != current:
             current, expected_seq, prev = key, 1, None
             result.subjects += 1
-        fields = _row_fields(row)
-        if row.seq != expected_seq:
-            what = "missing events before this one" if row.seq > expected_seq else "duplicate sequence number"
-            result.problems.append(Problem(key, row.seq, row.id, f"{what} (expected seq {expected_seq})"))
-        elif row.prev_hash != prev:
-            result.problems.append(Problem(key, row.seq, row.id, "previous-hash link broken (deleted or reordered)"))
-        elif compute_hash(fields, row.prev_hash) != row.hash:
-            result.problems.append(Problem(key, row.seq, row.id, "contents altered: hash does not match"))
-        expected_seq, prev = row.seq + 1, row.hash
-        heads[key] = (row.seq, row.hash)
-        if wanted.get(key) == row.seq:
-            at_checkpoint[key] = row.hash
+        if seq != expected_seq:
+            what = "missing events before this one" if seq > expected_seq else "duplicate sequence number"
+            result.problems.append(Problem(key, seq, event_id, f"{what} (expected seq {expected_seq})"))
+        elif prev_hash != prev:
+            result.problems.append(Problem(key, seq, event_id, "previous-hash link broken (deleted or reordered)"))
+        elif not _hash_matches(row):
+            result.problems.append(Problem(key, seq, event_id, "contents altered: hash does not match"))
+        expected_seq, prev = seq + 1, digest
+        if key in wanted:
+            head_seq[key] = seq
+            if wanted[key] == seq:
+                at_checkpoint[key] = digest
         result.checked += 1
-        result.head = row.hash
+        result.head = digest
         if progress is not None:
             progress(1)
 
-    _check_subjects_have_chains(session, subject, heads, result)
+    _check_subjects_have_chains(session, subject, result)
     if checkpoint:
-        _check_against_checkpoint(checkpoint, heads, at_checkpoint, subject, result)
+        _check_against_checkpoint(checkpoint, head_seq, at_checkpoint, subject, result)
     return result
 
 
-def _check_subjects_have_chains(session, subject, heads, result) -> None:
+_EVENT_COLUMNS = ("id, prev_hash, hash, subject_type, subject_id, seq, trigger, from_state, to_state, actor_id, "
+                  "actor_role, created_at, {payload}, request_id, definition")
+
+
+def _event_rows(session, subject):
+    """Every event as a plain tuple straight from the driver, in chain order.
+
+    Verification reads every row of the largest table, so it skips the ORM and streams
+    from a server-side cursor on PostgreSQL. The payload comes as its stored JSON text
+    and the time as ISO text, ready to be spliced into the hashed body.
+    """
+    conn = session.connection()
+    raw = conn.connection.driver_connection
+    postgres = conn.dialect.name == "postgresql"
+    where, params = "", ()
+    if subject:
+        kind, ident = parse_subject(subject)
+        where, params = "WHERE subject_type = %s AND subject_id = %s", (kind, ident)
+    sql = (f"SELECT {_EVENT_COLUMNS.format(payload='payload::text' if postgres else 'payload')} "
+           f"FROM audit_events {where} ORDER BY subject_type, subject_id, seq")
+    if postgres:
+        cursor = raw.cursor(name="verify_chain")
+        cursor.itersize = 20_000
+    else:
+        cursor = raw.cursor()
+        sql = sql.replace("%s", "?")
+    cursor.execute(sql, params)
+    try:
+        for row in cursor:
+            created = row[11]
+            # SQLite hands back the stored text "YYYY-MM-DD HH:MM:SS.ffffff"; PostgreSQL a datetime.
+            if isinstance(created, str):
+                created = created.replace(" ", "T") + "Z"
+            else:
+                created = created.isoformat(timespec="microseconds") + "Z"
+            yield row[:11] + (created,) + row[12:]
+    finally:
+        cursor.close()
+
+
+_encode_str = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring
+
+
+def _text(value) -> str:
+    return "null" if value is None else _encode_str(value)
+
+
+def _number(value) -> str:
+    return "null" if value is None else str(value)
+
+
+def _hash_matches(row) -> bool:
+    """Does the event's stored hash match its fields? The body is assembled as text in
+    the canonical key order (the same bytes canonical_json writes), splicing in the
+    stored payload text. A payload stored in another JSON spelling (whitespace, key
+    order) takes the slow path: parse, re-serialise canonically, compare."""
+    (_, prev_hash, digest, subject_type, subject_id, seq, trigger, from_state, to_state, actor_id, actor_role,
+     created, payload, request_id, definition) = row
+    body = ('{"actor_id":' + _number(actor_id) + ',"actor_role":' + _text(actor_role)
+            + ',"created_at":' + _text(created) + ',"definition":' + _text(definition)
+            + ',"from_state":' + _text(from_state) + ',"payload":' + payload
+            + ',"request_id":' + _text(request_id) + ',"seq":' + str(seq) + ',"subject_id":' + str(subject_id)
+            + ',"subject_type":' + _text(subject_type) + ',"to_state":' + _text(to_state)
+            + ',"trigger":' + _text(trigger) + "}")
+    if hashlib.sha256(((prev_hash or "") + body).encode("utf-8")).hexdigest() == digest:
+        return True
+    try:
+        parsed = json.loads(payload)
+    except ValueError:
+        return False
+    fields = dict(zip(HASHED_FIELDS, (subject_type, subject_id, seq, trigger, from_state, to_state, actor_id,
+                                      actor_role, created, parsed, request_id, definition)))
+    return compute_hash(fields, prev_hash) == digest
+
+
+def _check_subjects_have_chains(session, subject, result) -> None:
     """A task or claim without any event means its whole chain was deleted."""
     for kind, model in (("task", Task), ("claim", Claim)):
+        if subject and parse_subject(subject)[0] != kind:
+            continue
+        has_events = select(AuditEvent.id).where(AuditEvent.subject_type == kind, AuditEvent.subject_id == model.id)
+        query = select(model.id).where(~has_events.exists()).order_by(model.id)
         if subject:
-            s_kind, ident = parse_subject(subject)
-            if s_kind != kind:
-                continue
-            ids = session.scalars(select(model.id).where(model.id == ident))
-        else:
-            ids = session.scalars(select(model.id).order_by(model.id).execution_options(yield_per=50_000))
-        for ident in ids:
-            key = f"{kind}:{ident}"
-            if key not in heads:
-                result.problems.append(Problem(key, None, None, "has no events: its chain was deleted"))
+            query = query.where(model.id == parse_subject(subject)[1])
+        for ident in session.scalars(query):
+            result.problems.append(Problem(f"{kind}:{ident}", None, None, "has no events: its chain was deleted"))
 
 
-def _check_against_checkpoint(checkpoint, heads, at_checkpoint, subject, result) -> None:
+def _check_against_checkpoint(checkpoint, head_seq, at_checkpoint, subject, result) -> None:
     for key, (seq, digest) in checkpoint.items():
         if subject and key != subject:
             continue
-        if key not in heads:
+        if key not in head_seq:
             result.problems.append(Problem(key, seq, None, "chain recorded in the checkpoint is gone"))
-        elif heads[key][0] < seq:
+        elif head_seq[key] < seq:
             result.problems.append(
-                Problem(key, seq, None, f"chain is shorter than the checkpoint (head seq {heads[key][0]})")
+                Problem(key, seq, None, f"chain is shorter than the checkpoint (head seq {head_seq[key]})")
             )
         elif at_checkpoint.get(key) != digest:
             result.problems.append(Problem(key, seq, None, "event recorded in the checkpoint was rewritten"))

@@ -1,0 +1,264 @@
+"""District-scale benchmark data: tens of thousands of members, a million claims.
+
+Written straight into the tables (COPY on PostgreSQL, batched inserts on SQLite) rather
+than through the services — a million claims through the services would take hours —
+but with exactly the rows the services would write: every claim's and task's events
+form a hash chain that `verify-chain` accepts, slot counts equal live claims, verified
+claims have their points and unit feedback. Deterministic for a given seed.
+
+Shape: three years of tasks (one per staffed community in turn), ~10 claims per task;
+tasks whose deadline has passed are closed and their claims final (verified, rejected,
+withdrawn, expired); the newest tasks are open with live claims in every live state.
+"""
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, text
+
+from .. import audit
+from ..clock import district_month, iso, utcnow
+from ..extensions import db
+from ..models import (AuditEvent, Claim, Community, PointsEntry, Report, Task, Unit, UnitFeedback, User, Visit)
+from . import places
+from .tx import write_transaction
+from .demo import CATEGORIES, SURNAMES, GIVEN, TASK_TEMPLATES, UNIT_NAMES
+
+DEFINITION = "dual_reporting@1"
+# (share, final state, triggers after `claim`) for claims on tasks whose deadline passed
+PAST = [(0.65, "verified", ["check_in", "submit_report", "approve"]),
+        (0.05, "rejected", ["check_in", "submit_report", "reject"]),
+        (0.10, "withdrawn", ["withdraw"]),
+        (0.05, "withdrawn", ["check_in", "withdraw"]),
+        (0.15, "expired", ["expire"])]
+LIVE = [("claimed", []), ("visiting", ["check_in"]), ("reported", ["check_in", "submit_report"]),
+        ("returned", ["check_in", "submit_report", "return"])]
+DEST = {"claim": "claimed", "check_in": "visiting", "submit_report": "reported", "approve": "verified",
+        "reject": "rejected", "return": "returned", "withdraw": "withdrawn", "expire": "expired"}
+
+
+@dataclass
+class Ids:
+    """Next id of each table: rows are written with explicit ids so they can refer to each other."""
+
+    claim: int = 1
+    event: int = 1
+    visit: int = 1
+    report: int = 1
+    points: int = 1
+    feedback: int = 1
+
+
+class Writer:
+    """Buffers rows per table and writes them in bulk: COPY on PostgreSQL, executemany on SQLite."""
+
+    ORDER = ("tasks", "claims", "visits", "reports", "points_entries", "unit_feedback", "audit_events")
+
+    def __init__(self, session):
+        self.session = session
+        self.postgres = db.engine.dialect.name == "postgresql"
+        self.rows: dict[str, list[tuple]] = {name: [] for name in self.ORDER}
+        self.columns = {name: [c.name for c in db.metadata.tables[name].columns] for name in self.ORDER}
+
+    def add(self, table: str, **values) -> None:
+        self.rows[table].append(tuple(values.get(c) for c in self.columns[table]))
+
+    def flush(self) -> None:
+        conn = self.session.connection()
+        for table in self.ORDER:
+            rows, cols = self.rows[table], self.columns[table]
+            if not rows:
+                continue
+            if self.postgres:
+                json_cols = {i for i, c in enumerate(cols) if c in ("payload", "photo_ids")}
+                raw = conn.connection.driver_connection
+                with raw.cursor().copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([audit.canonical_json(v) if i in json_cols else v for i, v in enumerate(row)])
+            else:
+                placeholders = ", ".join("?" for _ in cols)
+                json_cols = {i for i, c in enumerate(cols) if c in ("payload", "photo_ids")}
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})",
+                    [tuple(audit.canonical_json(v) if i in json_cols else
+                           (iso(v)[:-1].replace("T", " ") if hasattr(v, "microsecond") else v)
+                           for i, v in enumerate(row)) for row in rows])
+            rows.clear()
+
+
+def _chain_event(w: Writer, ids: Ids, heads: dict, *, subject_type, subject_id, trigger, from_state, to_state,
+                 actor_id, actor_role, at, payload, definition=None):
+    key = (subject_type, subject_id)
+    seq, prev = heads.get(key, (0, None))
+    fields = {"subject_type": subject_type, "subject_id": subject_id, "seq": seq + 1, "trigger": trigger,
+              "from_state": from_state, "to_state": to_state, "actor_id": actor_id, "actor_role": actor_role,
+              "created_at": iso(at), "payload": payload, "request_id": None, "definition": definition}
+    digest = audit.compute_hash(fields, prev)
+    w.add("audit_events", **{**fields, "created_at": at}, id=ids.event, prev_hash=prev, hash=digest)
+    ids.event += 1
+    heads[key] = (seq + 1, digest)
+
+
+def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk: int = 500,
+             progress=None) -> dict:
+    """Fill an empty database. `progress(n)` is called with the tasks written."""
+    session = db.session
+    if session.scalar(select(func.count(User.id))):
+        raise ValueError("bench-data needs an empty database (run `flask db upgrade` on a new one)")
+    rng = random.Random(seed)
+    now = utcnow().replace(microsecond=0)
+    places.load_divisions()
+    communities = session.scalars(select(Community).order_by(Community.id)).all()
+
+    with write_transaction():
+        pw = User(username="x", name="x", role="admin")
+        pw.set_password("baodao-bench")
+        units = [Unit(code=f"lw{i + 1:03d}", name=n) for i, n in enumerate(UNIT_NAMES)]
+        session.add_all(units)
+        session.flush()
+        staffed = communities[::3]  # a third of the communities publish tasks
+        staff = []
+        conn = session.connection()
+        users_table = db.metadata.tables["users"]
+        user_rows = [dict(username="admin", name="平台管理员", role="admin", password_hash=pw.password_hash,
+                          active=True, created_at=now),
+                     dict(username="supervisor", name="区直机关工委督导", role="supervisor",
+                          password_hash=pw.password_hash, active=True, created_at=now)]
+        for i, c in enumerate(staffed):
+            user_rows.append(dict(username=f"staff{i + 1}", name=f"{c.short_name}工作人员", role="staff",
+                                  community_id=c.id, password_hash=pw.password_hash, active=True, created_at=now))
+        for i in range(members):
+            user_rows.append(dict(username=f"member{i + 1}",
+                                  name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                                  role="member", unit_id=rng.choice(units).id,
+                                  community_id=rng.choice(staffed).id, password_hash=pw.password_hash,
+                                  active=True, created_at=now))
+        for start in range(0, len(user_rows), 5000):
+            conn.execute(users_table.insert(), [{"unit_id": None, "community_id": None, "scope_town_id": None, **r}
+                                                for r in user_rows[start:start + 5000]])
+        staff = {row.community_id: row.id for row in session.execute(
+            select(User.community_id, User.id).where(User.role == "staff"))}
+        residents: dict[int, list[tuple[int, int]]] = {}
+        for row in session.execute(select(User.id, User.unit_id, User.community_id).where(User.role == "member")):
+            residents.setdefault(row.community_id, []).append((row.id, row.unit_id))
+
+    ids, counts = Ids(), {"tasks": 0, "claims": 0, "events": 0}
+    span = timedelta(days=3 * 365)
+    per_task = claims / tasks
+    first_task_id = (session.scalar(select(func.max(Task.id))) or 0) + 1
+    with write_transaction():
+        w = Writer(session)
+        heads: dict = {}
+        for n in range(tasks):
+            task_id = first_task_id + n
+            community = staffed[n % len(staffed)]
+            staff_id = staff[community.id]
+            created = now - span + span * (n / tasks) + timedelta(minutes=rng.randint(0, 600))
+            deadline = created + timedelta(days=30)
+            is_past = deadline < now
+            category = rng.choice(CATEGORIES)
+            target = int(per_task) + (1 if rng.random() < per_task - int(per_task) else 0)
+            target = min(target, claims - counts["claims"])
+            capacity = max(target + (0 if is_past else 2), 1)
+            task_claims = []
+            people = residents.get(community.id) or [(0, None)]
+            for k in range(target):
+                member_id, unit_id = people[(n + k) % len(people)]
+                if member_id == 0:
+                    break
+                if is_past:
+                    roll, acc = rng.random(), 0.0
+                    for share, state, path in PAST:
+                        acc += share
+                        if roll <= acc:
+                            break
+                else:
+                    state, path = rng.choice(LIVE)
+                task_claims.append((member_id, unit_id, state, path))
+            live = sum(1 for c in task_claims if c[2] in ("claimed", "visiting", "reported", "returned"))
+            status = "closed" if is_past else "open"
+            w.add("tasks", id=task_id, title=rng.choice(TASK_TEMPLATES[category]), description="社区需求",
+                  category=category, community_id=community.id, grid_id=None, address=f"{community.short_name}",
+                  capacity=capacity, slots_taken=live, points=10, deadline=deadline, status=status,
+                  version=3 if is_past else 2, created_by_id=staff_id, created_at=created, updated_at=created)
+            _chain_event(w, ids, heads, subject_type="task", subject_id=task_id, trigger="create", from_state=None,
+                         to_state="draft", actor_id=staff_id, actor_role="staff", at=created,
+                         payload={"title": "任务", "capacity": capacity, "category": category})
+            _chain_event(w, ids, heads, subject_type="task", subject_id=task_id, trigger="publish",
+                         from_state="draft", to_state="open", actor_id=staff_id, actor_role="staff",
+                         at=created + timedelta(minutes=30), payload={})
+            for k, (member_id, unit_id, state, path) in enumerate(task_claims):
+                _claim(w, ids, heads, rng, task_id, staff_id, member_id, unit_id, state, path,
+                       created + timedelta(hours=1 + k), deadline, now)
+                counts["claims"] += 1
+            if is_past:
+                _chain_event(w, ids, heads, subject_type="task", subject_id=task_id, trigger="close",
+                             from_state="open", to_state="closed", actor_id=None, actor_role="system",
+                             at=deadline + timedelta(minutes=5), payload={"why": "deadline passed"})
+            counts["tasks"] += 1
+            if n % chunk == chunk - 1:
+                w.flush()
+                heads.clear()  # every subject's chain was written whole within the chunk
+                if progress:
+                    progress(chunk)
+        w.flush()
+        if progress:
+            progress(tasks % chunk)
+        counts["events"] = ids.event - 1
+    if db.engine.dialect.name == "postgresql":
+        with write_transaction():
+            for table in ("tasks", "claims", "visits", "reports", "points_entries", "unit_feedback", "audit_events",
+                          "users", "units"):
+                session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"COALESCE((SELECT max(id) FROM {table}), 1))"))
+            session.execute(text("ANALYZE"))
+    return counts
+
+
+def _claim(w, ids, heads, rng, task_id, staff_id, member_id, unit_id, state, path, start, deadline, now):
+    claim_id = ids.claim
+    ids.claim += 1
+    t = start
+    events = [("claim", member_id, "member", {})]
+    for trigger in path:
+        actor = (staff_id, "staff") if trigger in ("approve", "reject", "return") else \
+            (None, "system") if trigger == "expire" else (member_id, "member")
+        events.append((trigger, actor[0], actor[1], None))
+    current = "new"
+    last_reason = None
+    for trigger, actor_id, role, payload in events:
+        t = deadline + timedelta(minutes=2) if trigger == "expire" else t + timedelta(hours=rng.uniform(2, 40))
+        if trigger != "expire":
+            t = min(t, deadline - timedelta(minutes=1), now - timedelta(minutes=1))
+        if trigger == "check_in":
+            w.add("visits", id=ids.visit, claim_id=claim_id, visited_at=t, lat=None, lon=None,
+                  note="入户走访", photo_ids=[], created_at=t)
+            payload = {"note": "入户走访", "visit_id": ids.visit}
+            ids.visit += 1
+        elif trigger == "submit_report":
+            hours = rng.choice((1.0, 1.5, 2.0, 3.0))
+            w.add("reports", id=ids.report, claim_id=claim_id, summary="已完成", hours=hours, households=1,
+                  photo_ids=[], created_at=t)
+            payload = {"summary": "已完成", "hours": hours, "households": 1, "report_id": ids.report}
+            ids.report += 1
+        elif trigger == "approve":
+            w.add("points_entries", id=ids.points, member_id=member_id, unit_id=unit_id, claim_id=claim_id,
+                  points=10, kind="award", reverses_id=None, note="任务", created_at=t)
+            w.add("unit_feedback", id=ids.feedback, unit_id=unit_id, member_id=member_id, claim_id=claim_id,
+                  month=district_month(t), hours=hours, households=1, points=10, verified_by_id=staff_id,
+                  created_at=t)
+            payload = {"comment": "属实", "points_entry_id": ids.points}
+            ids.points += 1
+            ids.feedback += 1
+        elif trigger in ("reject", "return"):
+            last_reason = "请补充说明"
+            payload = {"reason": last_reason}
+        elif payload is None:
+            payload = {}
+        _chain_event(w, ids, heads, subject_type="claim", subject_id=claim_id, trigger=trigger, from_state=current,
+                     to_state=DEST[trigger], actor_id=actor_id, actor_role=role, at=t, payload=payload,
+                     definition=DEFINITION)
+        current = DEST[trigger]
+    w.add("claims", id=claim_id, task_id=task_id, member_id=member_id, unit_id=unit_id, state=state,
+          version=len(events), definition_name="dual_reporting", definition_version=1, last_reason=last_reason,
+          created_at=start, updated_at=t)
