@@ -35,8 +35,11 @@ def init_pages(app) -> None:
 
     @app.before_request
     def _csrf_for_pages():
-        if (app.config.get("WTF_CSRF_ENABLED", True) and request.method in app.config["WTF_CSRF_METHODS"]
-                and not _is_api_request()):
+        if _is_api_request():
+            return
+        # Page forms may carry several photos: raise the body limit before the form is parsed.
+        request.max_content_length = common.PAGE_MAX_CONTENT_LENGTH
+        if app.config.get("WTF_CSRF_ENABLED", True) and request.method in app.config["WTF_CSRF_METHODS"]:
             csrf.protect()
 
     common.init_babel(app)

@@ -1,5 +1,5 @@
 """Login, logout, the language switch and `/` (each role's home)."""
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -30,6 +30,7 @@ def login():
         # A fresh session at login: nothing from before the login (a fixated or stale
         # session) carries over, and the CSRF token is renewed with it.
         session.clear()
+        g.pop("csrf_token", None)
         login_user(common.PageUser(user))
         session.permanent = True
         return redirect(target)
