@@ -7,6 +7,7 @@ import uuid
 from flask import current_app, g, jsonify, make_response, request
 from flask.globals import request_ctx
 from flask.sessions import NullSession, SecureCookieSession
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from workflow.errors import InvalidInput
@@ -145,11 +146,17 @@ def expected_version(kind: str, ident: int) -> int | None:
     tags = [t.strip() for t in header.split(",") if t.strip()]
     if "*" in tags:
         return None
+    versions = []
     for tag in tags:
         m = ETAG_RE.match(tag)
         if m and m.group(1) == kind and int(m.group(2)) == ident:
-            return int(m.group(3))
-    return -1
+            versions.append(int(m.group(3)))
+    if len(versions) > 1:  # several tags: the current one if listed (the service re-checks under its lock)
+        from workflow.models import Claim, Task
+        model = Claim if kind == "claim" else Task
+        current = db.session.scalar(select(model.version).where(model.id == ident))
+        return current if current in versions else versions[0]
+    return versions[0] if versions else -1
 
 
 # -- Idempotency-Key -------------------------------------------------------------------------------

@@ -120,10 +120,11 @@ def resolve(token: str, *, now=None) -> tuple[User, ApiToken] | None:
         return None
     now = now or utcnow()
     session = db.session()
-    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+                            .execution_options(populate_existing=True))  # never a stale copy
     if record is None or record.revoked_at is not None or record.expires_at <= now:
         return None
-    user = session.get(User, record.user_id)
+    user = session.get(User, record.user_id, populate_existing=True)
     if user is None or not user.active:
         return None
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
