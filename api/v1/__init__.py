@@ -86,6 +86,11 @@ def init_app(app) -> Api:
     })
     api = BaodaoApi(app)
     spec = api.spec
+    # The header carries JSON *text*; flask-smorest documents it as an object, which a header is not.
+    spec.components.headers_lazy.pop("PAGINATION", None)
+    spec.components.headers["PAGINATION"] = {
+        "description": "Pagination metadata as JSON text: total, total_pages, first_page, last_page, page, "
+                       "previous_page, next_page", "schema": {"type": "string"}}
     spec.components.schema("Login", schema=LoginSchema)
     spec.components.schema("TaskInput", schema=TaskInputSchema)
     spec.components.schema("TaskEdit", schema=TaskEditSchema)

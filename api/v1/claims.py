@@ -50,7 +50,7 @@ def list_claims(args, pagination_parameters):
     return [claim_dict(db.session, c, actor) for c in rows]
 
 
-@blp.route("/<int:claim_id>", methods=["GET"])
+@blp.route("/<int(max=2147483647):claim_id>", methods=["GET"])
 @blp.doc(description="One claim with its visits and reports and the triggers the caller may fire. "
                      "`household_note` only for the claimant while live, the task's staff and admins (logged).")
 @blp.response(200, ClaimReadSchema, headers=ETAG_HEADER)
@@ -62,7 +62,7 @@ def get_claim(claim_id):
     return out, 200, {"ETag": http.etag("claim", claim)}
 
 
-@blp.route("/<int:claim_id>/events", methods=["GET"])
+@blp.route("/<int(max=2147483647):claim_id>/events", methods=["GET"])
 @blp.doc(description="The claim's timeline: every audit event with actor, role, time, input, hash and the "
                      "previous hash (recompute the chain with GET /audit/verify).")
 @blp.response(200, EventSchema(many=True))
@@ -136,7 +136,7 @@ def register_trigger_routes(blueprint, components: dict) -> None:
             requestBody={"required": False, "content": {"application/json": {"schema": schema}}},
             parameters=http.documented_headers("Idempotency-Key", "If-Match"))(
             blueprint.response(200, ClaimDetailSchema, headers=ETAG_HEADER)(_make_trigger_view(name)))
-        blueprint.route(f"/<int:claim_id>/{name}", methods=["POST"], endpoint=f"fire_{name}")(decorated)
+        blueprint.route(f"/<int(max=2147483647):claim_id>/{name}", methods=["POST"], endpoint=f"fire_{name}")(decorated)
 
 
 register_trigger_routes(blp, input_components())

@@ -10,7 +10,7 @@ from flask.sessions import NullSession, SecureCookieSession
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from workflow.errors import InvalidInput
+from workflow.errors import DomainError, InvalidInput
 from workflow.extensions import db
 from workflow.services import auth as auth_service
 from workflow.services import idempotency
@@ -202,8 +202,10 @@ def idempotent_post(call, render, *, fingerprint_body: bytes | None = None):
     pending = idempotency.IdempotentRequest(user_id=user_id, key=key, fingerprint=fp, render=render)
     try:
         call(pending)
-    except IntegrityError:
-        # A concurrent request with the same key committed first; ours rolled back whole.
+    except (IntegrityError, DomainError):
+        # A concurrent request with the same key may have committed first: then ours either hit
+        # the key's unique constraint or was refused by a guard its change tripped (the member
+        # already holds the claim). Ours rolled back whole; answer with the first response.
         db.session.rollback()
         stored = _lookup()
         if stored is None:

@@ -94,7 +94,7 @@ def create_task():
     return http.idempotent_post(call, _render_task(actor, 201))
 
 
-@blp.route("/<int:task_id>", methods=["GET"])
+@blp.route("/<int(max=2147483647):task_id>", methods=["GET"])
 @blp.doc(description="One task. `household_note` is filled only for readers allowed to see it "
                      "(each such read is logged).")
 @blp.response(200, TaskDetailSchema, headers=ETAG_HEADER)
@@ -105,7 +105,7 @@ def get_task(task_id):
     return {**task_dict(task, actor), "household_note": note}, 200, {"ETag": http.etag("task", task)}
 
 
-@blp.route("/<int:task_id>", methods=["PATCH"])
+@blp.route("/<int(max=2147483647):task_id>", methods=["PATCH"])
 @blp.doc(requestBody=body("TaskEdit"), parameters=http.documented_headers("If-Match"),
          description="Edit a draft, open or full task (staff of its community, admins). Send If-Match.")
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
@@ -140,14 +140,14 @@ for _action, _reason, _doc in (
         ("publish", False, "Publish a draft: it opens for claims (deadline must be in the future)."),
         ("close", False, "Stop new claims on an open or full task; running claims go on to their end."),
         ("cancel", True, "Cancel the task and, with it, every live claim on it (each with its own event).")):
-    blp.route(f"/<int:task_id>/{_action}", methods=["POST"], endpoint=f"{_action}_task")(
+    blp.route(f"/<int(max=2147483647):task_id>/{_action}", methods=["POST"], endpoint=f"{_action}_task")(
         blp.doc(requestBody=body("Reason") if _reason else {"required": False, "content": {
             "application/json": {"schema": {"type": "object", "maxProperties": 0}}}},
             parameters=http.documented_headers("Idempotency-Key", "If-Match"), description=_doc)(
             blp.response(200, TaskSchema, headers=ETAG_HEADER)(_lifecycle(_action, _reason))))
 
 
-@blp.route("/<int:task_id>/claims", methods=["POST"])
+@blp.route("/<int(max=2147483647):task_id>/claims", methods=["POST"])
 @blp.doc(parameters=http.documented_headers("Idempotency-Key"), requestBody={"required": False, "content": {
     "application/json": {"schema": {"type": "object", "maxProperties": 0}}}},
     description="Claim the task (members). Exactly one of two members racing for the last slot wins; "

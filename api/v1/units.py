@@ -12,7 +12,7 @@ from .schemas import FeedbackSchema, MonthQuerySchema
 blp = Blueprint("v1_units", __name__, url_prefix="/api/v1/units", description="Feedback to units")
 
 
-@blp.route("/<int:unit_id>/feedback", methods=["GET"])
+@blp.route("/<int(max=2147483647):unit_id>/feedback", methods=["GET"])
 @blp.doc(description="Supervisors of the district or of this unit, and admins. Members are listed "
                      "alphabetically: it is a record of who took part, not a ranking.")
 @blp.arguments(MonthQuerySchema, location="query")

@@ -49,7 +49,7 @@ def upload():
     return http.idempotent_post(call, render, fingerprint_body=hashlib.sha256(raw).digest())
 
 
-@blp.route("/<int:upload_id>", methods=["GET"])
+@blp.route("/<int(max=2147483647):upload_id>", methods=["GET"])
 @blp.doc(description="The image bytes, for its uploader and whoever may see the claim it belongs to.")
 @blp.response(200, content_type="image/jpeg", description="the image (image/jpeg, image/png or image/webp)")
 def get_upload(upload_id):

@@ -33,7 +33,7 @@ def list_workflows():
     return [_summary(c.definition) for c in registry().all()]
 
 
-@blp.route("/<name>/<int:version>", methods=["GET"])
+@blp.route("/<name>/<int(max=2147483647):version>", methods=["GET"])
 @blp.response(200, WorkflowSchema)
 def get_workflow(name, version):
     try:
