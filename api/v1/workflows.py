@@ -8,7 +8,6 @@ from workflow.engine import registry
 from workflow.engine.diagram import mermaid
 from workflow.errors import DefinitionError, NotFound
 
-from . import http  # noqa: F401  (authentication is applied to every blueprint in __init__)
 from .schemas import WorkflowSchema, WorkflowSummarySchema
 
 blp = Blueprint("v1_workflows", __name__, url_prefix="/api/v1/workflows", description="Workflow definitions")

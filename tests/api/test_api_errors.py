@@ -2,10 +2,9 @@
 from datetime import timedelta
 
 import pytest
-from api_helpers import PASSWORD, assert_error, make_jpeg
+from api_helpers import PASSWORD, assert_error
 from sqlalchemy import select
 
-from workflow.clock import utcnow
 from workflow.models import ApiToken
 from workflow.services import auth as auth_service
 from workflow.services import claims as claim_service
