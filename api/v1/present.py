@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from workflow.engine import registry
-from workflow.models import AuditEvent, Unit, User
+from workflow.models import AuditEvent, Community, Unit, User
 from workflow.services import scope
 from workflow.services.claims import allowed_triggers
 from workflow.services.tasks import task_actions
@@ -32,12 +32,16 @@ def claim_dict(session, claim, actor, *, detail: bool = False, household_note: s
     task = claim.task
     definition = registry().get(claim.definition_name, claim.definition_version).definition
     state = definition.state(claim.state)
+    # The community, the member's name and the unit in one round trip.
+    community, member_name, unit = session.execute(
+        select(Community, User.name, Unit).select_from(Community).join(User, User.id == claim.member_id)
+        .outerjoin(Unit, Unit.id == claim.unit_id).where(Community.id == task.community_id)).one()
     out = {
         "id": claim.id, "task_id": claim.task_id,
-        "task": {"id": task.id, "title": task.title, "status": task.status, "community": place(task.community),
+        "task": {"id": task.id, "title": task.title, "status": task.status, "community": place(community),
                  "deadline": task.deadline},
-        "member": {"id": claim.member.id, "name": claim.member.name},
-        "unit": place(session.get(Unit, claim.unit_id)) if claim.unit_id else None,
+        "member": {"id": claim.member_id, "name": member_name},
+        "unit": place(unit),
         "state": claim.state, "state_label": state.label, "final": state.final, "version": claim.version,
         "etag": etag("claim", claim), "definition": {"name": claim.definition_name,
                                                      "version": claim.definition_version},

@@ -6,6 +6,7 @@ state (guards, then effects); bumps the claim's version and appends the audit ev
 """
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, policy
 from ..clock import utcnow
@@ -90,14 +91,16 @@ def _step(session, compiled, trigger: TriggerSpec, claim, task, actor, data, *, 
             f"cannot {trigger.name} a claim that is {from_state}",
             state=from_state, allowed_triggers=allowed_triggers(session, actor, claim, task, now=now),
         )
+    # Bumped before the machine runs, so the state, version and time reach the row in one
+    # UPDATE; a refusal below rolls the whole transaction back anyway.
+    claim.version += 1
+    claim.updated_at = now
     if not compiled.fire(claim, ctx):
         name, message = ctx.refusal
         raise TransitionNotAllowed(
             message, state=from_state, reason=name,
             allowed_triggers=allowed_triggers(session, actor, claim, task, now=now),
         )
-    claim.version += 1
-    claim.updated_at = now
     audit.append(
         session, subject_type="claim", subject_id=claim.id, trigger=trigger.name, from_state=from_state,
         to_state=claim.state, actor=actor, payload={**data, **ctx.recorded}, request_id=request_id,
@@ -120,7 +123,7 @@ def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
             raise NotFound(f"task {task_id} not found")
         data = _validate(compiled, trigger, task, {})
         # Inserted in the initial state; if a guard refuses, the rollback removes the row again.
-        claim = Claim(task_id=task.id, member_id=actor.id, unit_id=actor.unit_id, state=compiled.definition.initial,
+        claim = Claim(task=task, member_id=actor.id, unit_id=actor.unit_id, state=compiled.definition.initial,
                       version=0, definition_name=compiled.definition.name,
                       definition_version=compiled.definition.version, created_at=now, updated_at=now)
         session.add(claim)
@@ -146,6 +149,9 @@ def fire(claim_id: int, trigger_name: str, actor, data: dict | None = None, *, e
         trigger = compiled.definition.trigger(trigger_name)
         task = lock_one(session, Task, head.task_id)
         claim = lock_one(session, Claim, claim_id)
+        # Objects loaded with populate_existing re-load their relations by SELECT; hand the
+        # claim the task already locked so readers of claim.task need no query.
+        set_committed_value(claim, "task", task)
         if trigger is None:
             raise NotFound(f"this claim's process ({compiled.definition.label}) has no trigger '{trigger_name}'")
         if expected_version is not None and expected_version != claim.version:
