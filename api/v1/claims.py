@@ -20,6 +20,10 @@ from . import http
 from .present import claim_dict, events
 from .schemas import ClaimDetailSchema, ClaimQuerySchema, ClaimReadSchema, ClaimSchema, EventSchema
 
+# Built once: a Schema instance deep-copies its fields (and its nested schemas' fields),
+# which cost a measurable share of every trigger response when done per request.
+_CLAIM_DETAIL = ClaimDetailSchema()
+
 blp = Blueprint("v1_claims", __name__, url_prefix="/api/v1/claims", description="Claims (认领): the workflow instances")
 
 ETAG_HEADER = {"ETag": {"description": "the claim's version, for If-Match", "schema": {"type": "string"}}}
@@ -116,7 +120,7 @@ def _make_trigger_view(name: str):
         expected = http.expected_version("claim", claim_id)
 
         def render(claim):
-            return (200, ClaimDetailSchema().dump(claim_dict(db.session, claim, actor, detail=True)),
+            return (200, _CLAIM_DETAIL.dump(claim_dict(db.session, claim, actor, detail=True)),
                     {"ETag": http.etag("claim", claim)})
 
         def call(idem):

@@ -19,6 +19,10 @@ from . import http
 from .present import claim_dict, task_dict
 from .schemas import ClaimDetailSchema, TaskDetailSchema, TaskQuerySchema, TaskSchema
 
+# Built once (a Schema instance deep-copies its fields): response schemas reused per request.
+_CLAIM_DETAIL = ClaimDetailSchema()
+_TASK = TaskSchema()
+
 blp = Blueprint("v1_tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks (任务) and claiming them")
 
 ETAG_HEADER = {"ETag": {"description": "the task's version, for If-Match", "schema": {"type": "string"}}}
@@ -33,7 +37,7 @@ def body(ref: str, required=True):
 
 def _render_task(actor, status=200):
     def render(task):
-        return status, TaskSchema().dump(task_dict(task, actor)), {"ETag": http.etag("task", task)}
+        return status, _TASK.dump(task_dict(task, actor)), {"ETag": http.etag("task", task)}
     return render
 
 
@@ -160,7 +164,7 @@ def claim_task(task_id):
         raise InvalidInput("a claim takes no input", errors={k: ["Unknown field."] for k in data})
 
     def render(claim):
-        return (201, ClaimDetailSchema().dump(claim_dict(db.session, claim, actor, detail=True)),
+        return (201, _CLAIM_DETAIL.dump(claim_dict(db.session, claim, actor, detail=True)),
                 {"ETag": http.etag("claim", claim), "Location": f"/api/v1/claims/{claim.id}"})
 
     def call(idem):
