@@ -131,15 +131,40 @@ def expire_claims():
     click.echo(f"expired {result.expired} claims, closed {result.tasks_closed} tasks")
 
 
+def _signing_key():
+    from workflow import checkpoint_signing
+
+    try:
+        return checkpoint_signing.load_or_create_key(current_app.config["BAODAO_CHECKPOINT_KEY"])
+    except (checkpoint_signing.CheckpointFileError, ValueError, OSError) as exc:
+        _fail(f"checkpoint signing key {current_app.config['BAODAO_CHECKPOINT_KEY']}: {exc}")
+
+
+def _signed_heads(checkpoint_file) -> dict:
+    """The heads of an exported checkpoint whose signature verifies against the configured key."""
+    from workflow import checkpoint_signing
+
+    try:
+        document = json.load(checkpoint_file)
+    except ValueError as exc:
+        _fail(f"checkpoint file {checkpoint_file.name}: not JSON ({exc})")
+    public = _signing_key().public_key()
+    try:
+        return checkpoint_signing.verify_document(document, public)
+    except checkpoint_signing.CheckpointFileError as exc:
+        _fail(f"checkpoint file {checkpoint_file.name} refused: {exc}")
+
+
 @click.command("verify-chain")
 @click.option("--subject", help="Only one subject, e.g. claim:12 or task:3.")
 @click.option("--checkpoint", "checkpoint_file", type=click.File("r"),
-              help="A checkpoint exported with `checkpoint --export` to compare against.")
+              help="A signed checkpoint exported with `checkpoint --export` to compare against "
+                   "(refused unless its signature verifies against BAODAO_CHECKPOINT_KEY).")
 def verify_chain(subject, checkpoint_file):
     """Recompute every audit chain; exit 1 naming each broken subject and event."""
     import time
 
-    checkpoint = json.load(checkpoint_file)["heads"] if checkpoint_file else None
+    checkpoint = _signed_heads(checkpoint_file) if checkpoint_file else None
     started = time.perf_counter()
     try:
         result = audit.verify(db.session, subject=subject, checkpoint=checkpoint)
@@ -160,14 +185,19 @@ def verify_chain(subject, checkpoint_file):
 @click.option("--export", "export_file", type=click.Path(dir_okay=False),
               help="Also write the checkpoint (heads and digest) to this file, to keep off the database.")
 def checkpoint(export_file):
-    """Record every chain head, so a deleted or shortened chain shows."""
+    """Record every chain head, so a deleted or shortened chain shows. The exported file is
+    signed with the Ed25519 key at BAODAO_CHECKPOINT_KEY (made on first use, mode 0600)."""
+    from workflow import checkpoint_signing
+
+    key = _signing_key() if export_file else None  # a key problem stops before anything is written
     with write_transaction() as session:
         point = audit.make_checkpoint(session)
     click.echo(f"checkpoint {point.id}: {point.subjects} chains, digest {point.digest}")
     if export_file:
-        Path(export_file).write_text(json.dumps({"id": point.id, "created_at": audit.iso(point.created_at),
-                                                 "digest": point.digest, "heads": point.heads}), encoding="utf-8")
-        click.echo(f"exported to {export_file}")
+        document = checkpoint_signing.sign(key, id=point.id, created_at=audit.iso(point.created_at),
+                                           heads=point.heads)
+        Path(export_file).write_text(json.dumps(document), encoding="utf-8")
+        click.echo(f"exported to {export_file}, signed by key {document['key_id']}")
 
 
 @click.command("bench-data")

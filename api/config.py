@@ -5,12 +5,20 @@ DATABASE_URL          sqlite:///PATH or postgresql://user@host:port/db (psycopg 
 SECRET_KEY            session signing key; unset: generated once into instance/secret_key
 BAODAO_WORKFLOW       the definition new claims start under, "name@version" (dual_reporting@1)
 BAODAO_OPEN_CLAIM_LIMIT  live claims a member may hold at once (5)
-BAODAO_UPLOAD_DIR     where uploads are stored, outside the web root (instance/uploads)
+BAODAO_UPLOAD_DIR     where uploads are stored, outside the web root (instance/uploads); with
+                      several app nodes, a directory they all share
+BAODAO_DB_CONNECT_TIMEOUT     PostgreSQL connect timeout in seconds (5)
+BAODAO_DB_STATEMENT_TIMEOUT_MS  PostgreSQL statement timeout (30000; 0 = none, for bulk loads)
+BAODAO_RETRY_AFTER    seconds a 503 "database unavailable" answer asks clients to wait (5)
+BAODAO_CHECKPOINT_KEY the Ed25519 private key that signs exported checkpoints
+                      (instance/checkpoint_ed25519.pem, generated on first use, mode 0600)
+BAODAO_FAULT_HOOK     tests only: pause_in_transition:<seconds> (see workflow/faults.py)
 """
 import os
 import secrets
 from pathlib import Path
 
+from workflow import faults
 from workflow.audit import canonical_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -48,4 +56,19 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),
         "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
         "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
+        **_fault_settings(instance),
     }
+
+
+def _fault_settings(instance: Path) -> dict:
+    """Timeouts, the 503 Retry-After and the checkpoint signing key (docs/reliability.md)."""
+    settings = {
+        "BAODAO_DB_CONNECT_TIMEOUT": int(os.environ.get("BAODAO_DB_CONNECT_TIMEOUT", "5")),
+        "BAODAO_DB_STATEMENT_TIMEOUT_MS": int(os.environ.get("BAODAO_DB_STATEMENT_TIMEOUT_MS", "30000")),
+        "BAODAO_RETRY_AFTER": int(os.environ.get("BAODAO_RETRY_AFTER", "5")),
+        "BAODAO_CHECKPOINT_KEY": os.environ.get("BAODAO_CHECKPOINT_KEY", str(instance / "checkpoint_ed25519.pem")),
+    }
+    faults.configure_timeouts(connect=settings["BAODAO_DB_CONNECT_TIMEOUT"],
+                              statement_ms=settings["BAODAO_DB_STATEMENT_TIMEOUT_MS"])
+    faults.warn_if_enabled()
+    return settings

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from workflow.clock import utcnow
@@ -216,6 +217,39 @@ def init_errors(app, is_api) -> None:
         if is_api():
             return jsonify(code="internal_error", message="internal error"), 500
         return error_page(500)
+
+    def database_error(exc):
+        """The database unreachable or timing out: 503 with Retry-After, not a 500 (the one
+        classification is workflow.faults.database_unavailable). Any other database error
+        goes on to the 500 page."""
+        from api.v1 import errors as api_errors
+
+        if api_errors.unavailable_cause(exc) is None:
+            raise exc
+        api_errors.rollback_quietly()
+        if is_api():
+            body, status, headers = api_errors.handle(exc)
+            return jsonify(body), status, headers
+        return unavailable_page(api_errors.retry_after())
+
+    app.register_error_handler(sa_exc.DBAPIError, database_error)
+    app.register_error_handler(sa_exc.TimeoutError, database_error)
+
+
+def unavailable_page(retry_after: int):
+    """A page that needs nothing from the database (no user, no layout that reads one)."""
+    if is_english():
+        title, text = "Service temporarily unavailable", "The database cannot be reached just now. " \
+            "Nothing you sent was half-saved. Please try again in a moment."
+        again = "Try again"
+    else:
+        title, text, again = "服务暂时不可用", "暂时无法连接数据库，您提交的内容不会只保存一半。请稍后再试。", "重试"
+    html = (f'<!doctype html><html lang="{"en" if is_english() else "zh-CN"}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{escape(title)}</title></head><body style="font-family:sans-serif;margin:2rem">'
+            f'<h1>503 · {escape(title)}</h1><p>{escape(text)}</p>'
+            f'<p><a href="">{escape(again)}</a></p></body></html>')
+    return html, 503, {"Retry-After": str(retry_after), "Content-Type": "text/html; charset=utf-8"}
 
 
 def page_domain_error(exc: DomainError):

@@ -8,14 +8,19 @@ input location (json, query, files, headers) to field messages. `error` is a sta
 machine-readable code; `request_id` is the X-Request-ID of the response. Domain errors
 add their details (409: `state`, `allowed_triggers`, `reason`; 412: `current_version`;
 429: `retry_after`). Nothing else — never a stack trace.
+
+The database being unreachable, restarting or timing out (workflow.faults.database_unavailable)
+is 503 `database_unavailable` with `Retry-After`, not a 500: the client may retry. The
+pages answer the same case with a friendly page (api/pages/common.py).
 """
 import logging
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from workflow.errors import DomainError, InvalidInput
+from workflow.faults import database_unavailable
 from workflow.extensions import db
 
 log = logging.getLogger("baodao.api")
@@ -24,11 +29,30 @@ STATUS_NAMES = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
     409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large", 415: "Unsupported Media Type",
     422: "Unprocessable Entity", 428: "Precondition Required", 429: "Too Many Requests",
-    500: "Internal Server Error",
+    500: "Internal Server Error", 503: "Service Unavailable",
 }
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
-              422: "invalid_input", 429: "too_many_requests", 500: "internal_error"}
+              422: "invalid_input", 429: "too_many_requests", 500: "internal_error",
+              503: "database_unavailable"}
+
+
+def retry_after() -> int:
+    return int(current_app.config.get("BAODAO_RETRY_AFTER", 5))
+
+
+def unavailable_cause(exc: BaseException) -> BaseException | None:
+    """The database outage behind this error (itself, or what a 500 wraps), else None."""
+    cause = getattr(exc, "original_exception", None) if isinstance(exc, InternalServerError) else exc
+    return cause if cause is not None and database_unavailable(cause) else None
+
+
+def rollback_quietly() -> None:
+    """End the failed transaction; on a dead connection even that may fail, and must not mask the 503."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+        log.debug("rollback after a database outage failed", exc_info=True)
 
 
 class ApiError(HTTPException):
@@ -85,6 +109,15 @@ def handle(exc: Exception):
         headers = dict(data.get("headers") or {})
         if status == 405 and getattr(exc, "valid_methods", None):
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    elif unavailable_cause(exc) is not None:
+        cause = unavailable_cause(exc)
+        log.warning("database unavailable in %s %s (request %s): %s", request.method, request.path,
+                    g.get("request_id"), type(getattr(cause, "orig", None) or cause).__name__)
+        rollback_quietly()
+        status, seconds = 503, retry_after()
+        body = payload(503, "the database is unavailable; retry shortly", error="database_unavailable",
+                       retry_after=seconds)
+        headers = {"Retry-After": str(seconds)}
     else:
         # A bug or an outage, not the client's fault: log it with the request id, say nothing more.
         log.error("unhandled error in %s %s (request %s)", request.method, request.path, g.get("request_id"),

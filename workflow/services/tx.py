@@ -6,11 +6,13 @@ or rolls back on any exception — so a request that dies mid-transition leaves 
 Rows are locked with `lock_one` (SELECT … FOR UPDATE on PostgreSQL; on SQLite the
 immediate transaction already holds the database's write lock).
 Lock order, to rule out deadlocks: a task before any of its claims.
+`faults.before_commit` is the test-only crash hook (BAODAO_FAULT_HOOK; see workflow/faults.py).
 """
 from contextlib import contextmanager
 
 from sqlalchemy import select
 
+from .. import faults
 from ..db_setup import immediate_begin
 from ..extensions import db
 
@@ -29,6 +31,7 @@ def write_transaction():
     try:
         with session.begin():
             yield session
+            faults.before_commit(session)  # a no-op unless the test-only BAODAO_FAULT_HOOK is set
     finally:
         immediate_begin.reset(token)
 
