@@ -37,6 +37,7 @@ migrate: install
 ## make test: the whole suite on SQLite and PostgreSQL (starting one if none answers)
 test: install-test
 	scripts/ensure-chromium.sh
+	scripts/ensure-nginx.sh
 	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-engine: install-test
