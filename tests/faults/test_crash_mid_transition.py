@@ -77,14 +77,17 @@ def test_kill_9_mid_transition_leaves_no_half_state(app, backend, world, tmp_pat
 
     def killer():
         seen = 0
-        while not stop.is_set() and len(killed) < len(KILL_AT):
+        targets = list(KILL_AT)
+        while not stop.is_set() and targets:
             lines = PAUSED.findall(server.log())
-            while seen < len(lines):
+            while seen < len(lines) and targets:
                 seen += 1
                 pid, rids = int(lines[seen - 1][0]), lines[seen - 1][1]
-                if seen in KILL_AT and pid in server.worker_pids() and pid not in killed:
+                # the first paused transition at or after the target whose worker is still there
+                if seen >= targets[0] and pid in server.worker_pids() and pid not in killed:
                     os.kill(pid, signal.SIGKILL)
                     killed[pid] = rids
+                    targets.pop(0)
             time.sleep(0.02)
 
     try:
