@@ -8,7 +8,7 @@ FLASK     := $(BIN)/flask --app wsgi
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST:= $(VENV)/.installed-test
 
-.PHONY: run test install install-test migrate demo clean bench-engine
+.PHONY: run test check install install-test migrate demo clean bench-engine
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,8 +34,14 @@ run: install
 migrate: install
 	$(FLASK) db upgrade
 
-## make test: the whole suite on SQLite and PostgreSQL (starting one if none answers)
-test: install-test
+## make check: pip-audit (no known-vulnerable dependency; passes soft ONLY when the vulnerability
+## service cannot be reached, saying so) and bandit (no high-severity finding in the package)
+check: install-test
+	$(BIN)/python tests/security/pip_audit_gate.py $(BIN)/pip-audit
+	$(BIN)/bandit -q -r workflow api -lll
+
+## make test: the checks, then the whole suite on SQLite and PostgreSQL (starting one if none answers)
+test: install-test check
 	scripts/ensure-chromium.sh
 	scripts/ensure-nginx.sh
 	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -3,8 +3,10 @@
 Sync workers: requests are short, CPU-bound in Python, and sync workers give the most
 stable latencies (see docs/performance.md). One worker per core plus one.
 """
+import glob
 import multiprocessing
 import os
+import tempfile
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
@@ -14,6 +16,33 @@ graceful_timeout = 10
 # Recycle workers now and then so a slow leak can never grow without bound.
 max_requests = 5000
 max_requests_jitter = 500
-accesslog = "-"
+# The app writes one JSON access line per request itself (api/observability.py, with the request
+# id and user id); gunicorn's own access log would only repeat it in another format.
+accesslog = None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in this directory and
+# /metrics adds them up. It must be set before a worker imports prometheus_client; the master
+# empties it at start, and a dead worker's live gauges are dropped.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_METRICS_DIR = tempfile.mkdtemp(prefix="baodao-metrics-")
+else:
+    _OWN_METRICS_DIR = None
+
+
+def on_starting(server):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:  # a directory this config made: leave nothing behind in /tmp
+        import shutil
+        shutil.rmtree(_OWN_METRICS_DIR, ignore_errors=True)

@@ -47,6 +47,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .pages import init_pages  # pages: Flask-Login, CSRF (not /api), Babel, role blueprints
     init_pages(app)
 
+    from . import observability, security  # hardening and operations (docs/reliability.md, docs/deploy.md)
+    security.init_app(app)
+    observability.init_app(app)
+
     from . import cli
     cli.register(app)
     return app

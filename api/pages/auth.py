@@ -2,11 +2,11 @@
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
-from workflow.extensions import db
-from workflow.models import User
+from workflow.errors import DomainError
+from workflow.services import auth as auth_service
 
+from .. import security
 from . import common
 from .forms import ActionForm, LoginForm
 
@@ -17,20 +17,24 @@ HOMES = {"staff": "staff.queue", "supervisor": "supervisor.dashboard", "admin": 
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@security.limit_logins
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("auth.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is None or not user.active or not user.check_password(form.password.data):
+        try:  # scrypt work even for unknown names; failed attempts are limited (api/security.py)
+            user = auth_service.check_credentials(form.username.data.strip(), form.password.data)
+        except DomainError:
             flash(_("Wrong username or password."), "error")
             return render_template("auth/login.html", form=form), 401
+        security.login_succeeded()
         target = common.safe_next(request.args.get("next"), url_for("auth.home"))
         # A fresh session at login: nothing from before the login (a fixated or stale
         # session) carries over, and the CSRF token is renewed with it.
         session.clear()
         g.pop("csrf_token", None)
+        security.start_page_session(user)  # a new server-side session id, revoked at logout
         login_user(common.PageUser(user))
         session.permanent = True
         return redirect(target)
@@ -41,6 +45,7 @@ def login():
 def logout():
     form = ActionForm()
     if request.method == "POST" and form.validate_on_submit():
+        security.end_page_session()  # effective at once: a copy of the cookie no longer logs in
         logout_user()
         session.clear()
         flash(_("You have logged out."), "info")

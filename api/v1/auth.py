@@ -2,16 +2,20 @@
 from datetime import timedelta
 
 from flask import current_app, request
+from flask_limiter import RateLimitExceeded
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from workflow.services import auth as auth_service
 
+from .. import security
 from . import http
 from .errors import ApiError
 from .schemas import LoginSchema, TokenSchema
 
 blp = Blueprint("v1_auth", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
+# Failed-login limits (api/security.py): the 429 in the API's error shape, before the generic 429 handler.
+blp.register_error_handler(RateLimitExceeded, security.rate_limited_response)
 
 
 @blp.route("/token", methods=["POST"])
@@ -24,6 +28,7 @@ blp = Blueprint("v1_auth", __name__, url_prefix="/api/v1/auth", description="Bea
 @blp.alt_response(401, description="wrong username or password")
 @blp.alt_response(429, description="too many failed logins")
 @http.public
+@security.limit_logins
 def issue_token():
     try:
         data = LoginSchema().load(http.json_body())
@@ -32,6 +37,7 @@ def issue_token():
     ttl = timedelta(seconds=current_app.config["BAODAO_API_TOKEN_TTL"])
     issued = auth_service.issue_token(data["username"], data["password"], address=request.remote_addr or "",
                                       ttl=ttl)
+    security.login_succeeded()
     return {"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}
 
 

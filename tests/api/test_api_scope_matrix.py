@@ -1,21 +1,17 @@
 """Every API route × every role × an object in the caller's scope and one outside it.
 
 The route list comes from the app's url_map: a new route without a row here fails
-`test_the_matrix_covers_every_route`. Each row says, per actor, the status for the
+`test_the_matrix_covers_every_route` (and, for any route of the app, pages included,
+tests/security/test_scope_matrix_pages.py). The machinery is shared: tests/security/scope_matrix.py. Each row says, per actor, the status for the
 in-scope object and for the out-of-scope one (None where the route has no object).
 Actors: member (unit 1, community A), staff of A, a town supervisor (town of A and B),
 a unit supervisor (unit 1), an admin. Out of scope: community C's objects, another
 member's claim, a draft, a nonexistent id for the admin.
 """
 import pytest
-
-from workflow.services import claims as claim_service
-from workflow.services import uploads as upload_service
-
 from api_helpers import PASSWORD, make_jpeg
 
-ACTORS = ("member", "staff", "sup_town", "sup_unit", "admin")
-NOWHERE = 999_999
+from tests.security.scope_matrix import ACTORS, NOWHERE, Objects, api_routes  # shared with the pages' matrix
 
 # route → {actor: (in-scope status, out-of-scope status)}
 MATRIX = {
@@ -80,46 +76,6 @@ TRIGGER_BODY = {"check_in": {"note": "走访"}, "submit_report": {"summary": "�
                 "reject": {"reason": "不符"}}
 
 
-def api_routes(app) -> set[str]:
-    out = set()
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1") or rule.endpoint.startswith(("api_v1_fallback.", "api-docs.")):
-            continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            out.add(f"{method} {rule.rule.replace('int(max=2147483647)', 'int')}")
-    return out
-
-
-class Objects:
-    """Builds fresh objects on demand through the services, in the state a route needs."""
-
-    def __init__(self, world):
-        self.w = world
-
-    def actor(self, name):
-        w = self.w
-        return {"member": w.member, "staff": w.staff, "sup_town": w.supervisor_town, "sup_unit": w.supervisor_unit,
-                "admin": w.admin}[name]
-
-    def task(self, inside: bool, publish=True):
-        return self.w.task(staff=self.w.staff if inside else self.w.staff_c, publish=publish)
-
-    def claim(self, inside: bool, state="claimed", photo=False):
-        member = self.w.member if inside else self.w.member3
-        task = self.task(inside)
-        claim = claim_service.start_claim(task.id, member)
-        upload = None
-        if state in ("visiting", "reported") or photo:
-            data = {"note": "走访"}
-            if photo:
-                upload = upload_service.save_upload(member, make_jpeg(), self.w_upload_dir)
-                data["photos"] = [upload.id]
-            claim = claim_service.fire(claim.id, "check_in", member, data)
-        if state == "reported":
-            claim = claim_service.fire(claim.id, "submit_report", member, {"summary": "s", "hours": 1})
-        return claim, upload
-
-
 def case(route: str, actor: str, objs: Objects, app):
     """(in-scope request, out-of-scope request or None): each a (path, json body) pair."""
     method, rule = route.split(" ", 1)
@@ -173,14 +129,14 @@ def case(route: str, actor: str, objs: Objects, app):
 
 
 def test_the_matrix_covers_every_route(app):
+    # (Every route of the app, pages and API, is checked in tests/security/test_scope_matrix_pages.py.)
     assert api_routes(app) == set(MATRIX), "a route without a scope-matrix row (or a row without a route)"
     assert all(set(row) == set(ACTORS) for row in MATRIX.values())
 
 
 @pytest.mark.parametrize("route", sorted(MATRIX))
 def test_scope_matrix(route, api, world, app):
-    objs = Objects(world)
-    objs.w_upload_dir = app.config["BAODAO_UPLOAD_DIR"]
+    objs = Objects(world, app.config["BAODAO_UPLOAD_DIR"])
     method = route.split(" ")[0]
     failures = []
     for actor in ACTORS:

@@ -4,10 +4,14 @@
 - Tokens expire (`ttl`, default 12 hours) and can be revoked; an inactive user's tokens
   stop working at once.
 - Failed logins are rate-limited per account and per client address over a sliding
-  window, counted in the database (see models.tokens.LoginFailure), so the limit holds
-  across processes and nodes. A successful login clears the account's failures (not the
-  address's). Unknown users cost the same password-hash work as known ones, so timing
-  does not tell which usernames exist.
+  window by the HTTP layer (Flask-Limiter, `api/security.py`; Redis when REDIS_URL is
+  set), with the numbers below. (The earlier database counter, `login_failures`, is no
+  longer written: see docs/api.md.) Unknown users cost the same password-hash work as
+  known ones, so timing does not tell which usernames exist.
+- Page sessions are server-side records too (`start_session`): the signed session cookie
+  carries a `bs_` session token whose sha256 is an `api_tokens` row, so logging out
+  revokes it at once and a copied cookie stops working. A `bs_` token is never a bearer
+  token (`resolve` takes `bd_` tokens only).
 
 No Flask here: the HTTP layer passes the client address and request id in.
 """
@@ -16,17 +20,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import utcnow
 from ..errors import DomainError
 from ..extensions import db
-from ..models import ApiToken, LoginFailure, User
+from ..models import ApiToken, User
 from .tx import write_transaction
 
 TOKEN_PREFIX = "bd_"
+SESSION_PREFIX = "bs_"
+SESSION_MARK = "page-session"  # api_tokens.created_from of a page session's record
 DEFAULT_TTL = timedelta(hours=12)
 WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
@@ -62,46 +68,65 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _retry_after(session, column, value, since) -> int:
-    oldest = session.scalar(select(func.min(LoginFailure.at)).where(column == value, LoginFailure.at >= since))
-    if oldest is None:
-        return 1
-    return max(1, int((oldest + WINDOW - utcnow()).total_seconds()) + 1)
-
-
-def check_rate_limit(session, username: str, address: str, *, now=None) -> None:
-    """Raise TooManyAttempts when the account or the address has failed too often lately."""
-    since = (now or utcnow()) - WINDOW
-    for column, value, limit in ((LoginFailure.username, username, MAX_FAILURES_PER_ACCOUNT),
-                                 (LoginFailure.address, address, MAX_FAILURES_PER_ADDRESS)):
-        count = session.scalar(select(func.count(LoginFailure.id)).where(column == value, LoginFailure.at >= since))
-        if count >= limit:
-            raise TooManyAttempts("too many failed logins; try again later",
-                                  retry_after=_retry_after(session, column, value, since))
-
-
 def issue_token(username: str, password: str, *, address: str = "", ttl: timedelta = DEFAULT_TTL,
                 now=None) -> IssuedToken:
-    """A new token for a valid username and password; InvalidCredentials or TooManyAttempts otherwise."""
+    """A new token for a valid username and password; InvalidCredentials otherwise.
+    (The HTTP layer limits failed attempts before calling this.)"""
     now = now or utcnow()
-    username = (username or "")[:64]
     address = (address or "unknown")[:64]
-    session = db.session()
-    check_rate_limit(session, username, address, now=now)
-    user = session.scalar(select(User).where(User.username == username))
-    # Always do the hash work (see module docstring), then decide.
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
-    if not (user and ok and user.active):
-        with write_transaction() as s:
-            s.add(LoginFailure(username=username, address=address, at=now))
-        raise InvalidCredentials("wrong username or password")
+    user = check_credentials(username, password)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction() as s:
-        s.execute(delete(LoginFailure).where(LoginFailure.username == username))
         record = ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + ttl,
                           created_from=address)
         s.add(record)
     return IssuedToken(token=token, record=record, expires_in=int(ttl.total_seconds()))
+
+
+def check_credentials(username: str, password: str) -> User:
+    """The active user with this username and password; InvalidCredentials otherwise.
+    Always does the scrypt work, so a wrong username costs what a wrong password does."""
+    username = (username or "")[:64]
+    user = db.session.scalar(select(User).where(User.username == username))
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    if not (user and ok and user.active):
+        raise InvalidCredentials("wrong username or password")
+    return user
+
+
+def start_session(user: User, *, ttl: timedelta, address: str = "", now=None) -> str:
+    """A new page-session token for `user` (its sha256 is stored); a fresh one at every login."""
+    now = now or utcnow()
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    with write_transaction() as s:
+        s.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + ttl,
+                       created_from=SESSION_MARK))
+    return token
+
+
+def session_user_id(token: str | None, *, now=None) -> int | None:
+    """The user id of a live page session (not ended, not expired, user active), else None."""
+    if not token or not isinstance(token, str) or not token.startswith(SESSION_PREFIX) or len(token) > 128:
+        return None
+    now = now or utcnow()
+    row = db.session.execute(
+        select(ApiToken.user_id, ApiToken.revoked_at, ApiToken.expires_at, User.active)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.created_from == SESSION_MARK)).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
+        return None
+    return row.user_id
+
+
+def end_session(token: str | None, *, now=None) -> None:
+    """End a page session at once (logout). Unknown or already ended tokens are ignored."""
+    if not token or not isinstance(token, str) or not token.startswith(SESSION_PREFIX):
+        return
+    now = now or utcnow()
+    with write_transaction() as s:
+        s.execute(ApiToken.__table__.update()
+                  .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+                  .values(revoked_at=now))
 
 
 def issue_token_for(user: User, *, ttl: timedelta = DEFAULT_TTL, now=None) -> IssuedToken:
@@ -120,12 +145,14 @@ def resolve(token: str, *, now=None) -> tuple[User, ApiToken] | None:
         return None
     now = now or utcnow()
     session = db.session()
-    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token))
-                            .execution_options(populate_existing=True))  # never a stale copy
-    if record is None or record.revoked_at is not None or record.expires_at <= now:
+    # Token and user in one round trip, never a stale copy of either.
+    row = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                          .where(ApiToken.token_hash == hash_token(token))
+                          .execution_options(populate_existing=True)).first()
+    if row is None:
         return None
-    user = session.get(User, record.user_id, populate_existing=True)
-    if user is None or not user.active:
+    record, user = row
+    if record.revoked_at is not None or record.expires_at <= now or not user.active:
         return None
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
         with write_transaction() as s:

@@ -1,0 +1,342 @@
+"""Hardening of the HTTP layer, pages and API alike (see docs/reliability.md).
+
+- **Failed logins** are limited with Flask-Limiter, per account and per client address,
+  on `POST /api/v1/auth/token` and `POST /login` together (a shared scope): only failures
+  (401) count, over a moving window. Storage: `memory://` by default, Redis when
+  `REDIS_URL` is set (then the limit holds across gunicorn workers and app nodes; with
+  the memory store each worker counts on its own). If Redis stops answering, the limiter
+  falls back to memory rather than failing logins.
+- **Page sessions** are server-side records (`workflow.services.auth.start_session`): a
+  fresh session token at every login, checked on every page request, revoked at logout,
+  so a copied cookie stops working at once.
+- **Cookies**: HttpOnly, SameSite=Lax; `Secure` per `BAODAO_SECURE_COOKIES` (`1`/`0`;
+  default `auto`: Secure whenever the request came over HTTPS — behind a TLS proxy that
+  gunicorn trusts, via X-Forwarded-Proto).
+- **Headers on every response**: CSP (no inline scripts; `frame-ancestors 'none'`),
+  `X-Content-Type-Options: nosniff`, `Referrer-Policy`, `X-Frame-Options`; served photos
+  also get `Content-Disposition`.
+- **Text no field may hold**: NUL and other control characters, lone surrogates, and
+  bidirectional override/isolate controls (U+202A–U+202E, U+2066–U+2069: "Trojan source"
+  spoofing) anywhere in a JSON body, a form or a query string are refused with field
+  messages; so are JSON integers outside the 32-bit range (every integer column is).
+"""
+import base64
+import hashlib
+import json
+import os
+import re
+import time
+
+from flask import current_app, has_request_context, jsonify, make_response, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import NotFound
+
+from workflow.services import auth as auth_service
+
+PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
+OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"
+REFERRER_POLICY = "same-origin"
+UPLOAD_ENDPOINTS = {"v1_uploads.get_upload", "shared.upload", "shared.thumb"}
+SWAGGER_UI_ENDPOINT = "api-docs.openapi_swagger_ui"
+INT32 = (-2**31, 2**31 - 1)
+# C0 controls but tab, newline and carriage return; DEL; lone surrogates; bidi embeddings,
+# overrides and isolates. (The plain marks U+200E/U+200F are ordinary text and allowed.)
+BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+# Forms and query strings are decoded with replacement characters: U+FFFD there means bytes that
+# were not UTF-8 (a lone surrogate, say), so it is refused too. (A JSON body that is not UTF-8 is a 400.)
+BAD_FORM_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufffd]")
+
+
+def _setting(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip().lower()
+
+
+# -- failed-login limits (Flask-Limiter) --------------------------------------------------------
+
+limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _login_name() -> str:
+    name = None
+    if request.mimetype == "application/json" or _is_api():
+        body = request.get_json(silent=True, cache=True)
+        name = body.get("username") if isinstance(body, dict) else None
+    else:
+        name = request.form.get("username")
+    return name.strip()[:64] if isinstance(name, str) else ""
+
+
+def _prefix() -> str:
+    # Our own namespace in the key (Flask-Limiter keeps the first app's key prefix for the process).
+    return current_app.config["BAODAO_RATELIMIT_PREFIX"]
+
+
+def _account_key() -> str:
+    return f"{_prefix()}:account:{_login_name()}"
+
+
+def client_address() -> str:
+    """The client's address: behind a trusted proxy (FORWARDED_ALLOW_IPS, as gunicorn's; default
+    127.0.0.1) the last X-Forwarded-For entry, which that proxy appended; otherwise the peer.
+    Without this every client behind nginx would share nginx's address — and one client's
+    failures would lock everybody out."""
+    peer = request.remote_addr or "unknown"
+    trusted = {a.strip() for a in os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1").split(",")}
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and (peer in trusted or "*" in trusted):
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last[:64]
+    return peer
+
+
+def _address_key() -> str:
+    return f"{_prefix()}:address:{client_address()}"
+
+
+def _account_limit() -> str:
+    return f"{auth_service.MAX_FAILURES_PER_ACCOUNT} per {int(auth_service.WINDOW.total_seconds())} seconds"
+
+
+def _address_limit() -> str:
+    return f"{auth_service.MAX_FAILURES_PER_ADDRESS} per {int(auth_service.WINDOW.total_seconds())} seconds"
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _breach(request_limit):
+    """The 429 response (Flask-Limiter raises RateLimitExceeded carrying it; raising here instead
+    would be taken for a storage failure). API: the one error shape; pages: the error page."""
+    retry_after = max(1, int(request_limit.reset_at - time.time()) + 1)
+    if _is_api():
+        from .v1.errors import payload
+        response = jsonify(payload(429, "too many failed logins; try again later", error="too_many_attempts",
+                                   retry_after=retry_after))
+        response.status_code = 429
+    else:
+        from flask_babel import gettext as _
+        response = make_response(render_template(
+            "errors/error.html", status=429,
+            message=_("Too many failed logins. Please wait %(minutes)s minutes and try again.",
+                      minutes=max(1, (retry_after + 59) // 60))), 429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+_login_decorators = (
+    limiter.shared_limit(_account_limit, scope="login-account", key_func=_account_key, methods=["POST"],
+                         deduct_when=_failed, on_breach=_breach),
+    limiter.shared_limit(_address_limit, scope="login-address", key_func=_address_key, methods=["POST"],
+                         deduct_when=_failed, on_breach=_breach),
+)
+
+
+def limit_logins(view):
+    """Decorate a login view (API token or page login) with the failed-login limits."""
+    for decorate in _login_decorators:
+        view = decorate(view)
+    return view
+
+
+def rate_limited_response(exc):
+    """Error handler for RateLimitExceeded: the response `_breach` built."""
+    return exc.get_response()
+
+
+def login_succeeded() -> None:
+    """A successful login clears the account's failures (not the address's)."""
+    for current in limiter.current_limits:
+        if any(":account:" in str(arg) for arg in current.request_args):
+            limiter.limiter.clear(current.limit, *current.request_args)
+
+
+# -- page sessions and cookies ------------------------------------------------------------------
+
+SESSION_TOKEN_KEY = "_sid"
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, `Secure` per BAODAO_SECURE_COOKIES (auto: on HTTPS requests)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        setting = app.config.get("BAODAO_SECURE_COOKIES", "auto")
+        if setting == "auto":
+            return bool(has_request_context() and request.is_secure)
+        return bool(setting)
+
+
+def start_page_session(user) -> None:
+    """At page login, after the old session was cleared: a fresh server-side session token."""
+    session[SESSION_TOKEN_KEY] = auth_service.start_session(
+        user, ttl=current_app.permanent_session_lifetime, address=request.remote_addr or "")
+
+
+def end_page_session() -> None:
+    auth_service.end_session(session.get(SESSION_TOKEN_KEY))
+
+
+def _check_page_session():
+    if _is_api() or request.endpoint == "static" or "_user_id" not in session:
+        return
+    alive = auth_service.session_user_id(session.get(SESSION_TOKEN_KEY))
+    if alive is None or str(alive) != str(session.get("_user_id")):
+        session.clear()  # logged out elsewhere, expired, deactivated, or a cookie from before
+
+
+# -- text and numbers no field may hold ------------------------------------------------------------
+
+def _describe(char: str) -> str:
+    return f"Contains a character that is not allowed (U+{ord(char):04X})."
+
+
+def _scan(value, path: str, found: dict, pattern=BAD_TEXT) -> None:
+    if isinstance(value, str):
+        m = pattern.search(value)
+        if m:
+            found.setdefault(path or "_body", []).append(_describe(m.group()))
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if not INT32[0] <= value <= INT32[1]:
+            found.setdefault(path or "_body", []).append("Number out of range.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key_path = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and BAD_TEXT.search(key):
+                found.setdefault(path or "_body", []).append(_describe(BAD_TEXT.search(key).group()))
+                continue
+            _scan(item, key_path, found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _scan(item, f"{path}.{index}" if path else str(index), found)
+
+
+def _bad_fields() -> dict:
+    """{location: {field: [messages]}} for what no input may hold."""
+    errors = {}
+    query = {}
+    for key, value in request.args.items(multi=True):
+        _scan(key, "_key", query, BAD_FORM_TEXT)
+        _scan(value, key, query, BAD_FORM_TEXT)
+    if query:
+        errors["query"] = query
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.mimetype == "application/json" or request.mimetype.endswith("+json"):
+            raw = request.get_data(cache=True)
+            try:
+                body = json.loads(raw.decode("utf-8")) if raw.strip() else None
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                body = None  # malformed: the API says 400 itself
+            found = {}
+            _scan(body, "", found)
+            if found:
+                errors["json"] = found
+        elif not _is_api() and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            found = {}
+            for key, value in request.form.items(multi=True):
+                _scan(value, key, found, BAD_FORM_TEXT)
+            if found:
+                errors["form"] = found
+    return errors
+
+
+def _refuse_bad_text():
+    if request.endpoint in (None, "static"):
+        return None
+    errors = _bad_fields()
+    if not errors:
+        return None
+    if _is_api():
+        from .v1.errors import ApiError
+        raise ApiError(422, "the input holds characters or numbers no field accepts", error="invalid_input",
+                       errors=errors)
+    from flask_babel import gettext as _
+    fields = ", ".join(sorted({name for located in errors.values() for name in located}))
+    return make_response(render_template(
+        "errors/error.html", status=400,
+        message=_("The form holds a character that is not allowed (a control character or a text-direction "
+                  "override) or a number that is too large: %(fields)s. Please correct it and try again.",
+                  fields=fields)), 400)
+
+
+def _api_routing_errors():
+    """A path under /api/v1 that routing refused outright (an id beyond 32 bits fails the converter
+    and werkzeug answers 404 without trying the API's fallback route) gets the API's error shape,
+    not the pages' handler's: found by the stateful schemathesis run."""
+    exc = request.routing_exception
+    if exc is not None and _is_api() and isinstance(exc, NotFound):
+        from .v1.errors import ApiError
+        raise ApiError(404, "not found", error="not_found")
+
+
+# -- headers ---------------------------------------------------------------------------------------
+
+def _swagger_csp(response) -> str:
+    """The Swagger UI page has one inline script (flask-smorest's template): allow exactly it."""
+    body = response.get_data(as_text=True)
+    hashes = [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
+              for s in re.findall(r"<script>(.*?)</script>", body, flags=re.S)]
+    return (f"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            f"script-src 'self' {' '.join(hashes)}; frame-ancestors 'none'")
+
+
+def _headers(response):
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers.setdefault("Referrer-Policy", REFERRER_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint == SWAGGER_UI_ENDPOINT and response.status_code == 200:
+        headers["Content-Security-Policy"] = _swagger_csp(response)
+    elif response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    else:
+        headers.setdefault("Content-Security-Policy", OTHER_CSP)
+    if request.endpoint in UPLOAD_ENDPOINTS and response.status_code == 200:
+        ident = (request.view_args or {}).get("upload_id")
+        ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(response.mimetype, "bin")
+        headers.setdefault("Content-Disposition", f'inline; filename="upload-{ident}.{ext}"')
+    return response
+
+
+# -- wiring ----------------------------------------------------------------------------------------
+
+def _secure_cookies_setting():
+    value = _setting("BAODAO_SECURE_COOKIES", "auto")
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return "auto"
+
+
+def init_app(app) -> None:
+    """Call after the API and the pages are registered (their request-id and body-limit hooks first)."""
+    app.config.setdefault("BAODAO_SECURE_COOKIES", _secure_cookies_setting())
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    # Flask's defaults hold the key with None, so setdefault would never set it (it did not before).
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["BAODAO_SECURE_COOKIES"] is True)
+    app.session_interface = SessionInterface()
+
+    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL") or "memory://")
+    app.config.setdefault("BAODAO_RATELIMIT_PREFIX", os.environ.get("BAODAO_RATELIMIT_PREFIX", "baodao"))
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # Redis unreachable: count in this process's memory meanwhile rather than fail every login.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.register_error_handler(RateLimitExceeded, rate_limited_response)
+    limiter.init_app(app)
+
+    app.before_request(_api_routing_errors)
+    app.before_request(_refuse_bad_text)
+    app.before_request(_check_page_session)
+    app.after_request(_headers)

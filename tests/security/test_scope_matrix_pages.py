@@ -1,0 +1,243 @@
+"""The scope matrix's second half: every page route (and everything else in the url_map that
+is not an API resource: health, metrics, static files, the API's docs and its 404/405
+fallback) × every role × an object in the caller's scope and one outside it.
+
+Together with tests/api/test_api_scope_matrix.py this covers the app's whole url_map:
+`test_one_matrix_covers_every_route_of_the_app` fails for a route in neither matrix.
+Statuses are the page's: 200 a page, 302 a redirect (a form done, or a role's home),
+403 the page of another role, 404 outside the caller's scope (or no such object).
+"""
+import json
+import os
+
+
+from tests.api.test_api_scope_matrix import MATRIX as API_MATRIX
+from tests.conftest import PASSWORD
+from tests.pages.conftest import Browser
+from tests.security.scope_matrix import ACTORS, NOWHERE, Objects, all_routes
+
+ALL = dict.fromkeys
+MEMBER_ONLY = {"member": None, "staff": 403, "sup_town": 403, "sup_unit": 403, "admin": 403}
+
+
+def only(role_status: dict, others=403):
+    return {a: role_status.get(a, others) for a in ACTORS}
+
+
+def both(inside: dict, outside: dict):
+    return {a: (inside[a], outside[a]) for a in ACTORS}
+
+
+READERS_IN = only({"sup_town": 200, "sup_unit": 200, "admin": 200})
+STAFF_IN = only({"staff": 200})
+ADMIN_IN = only({"admin": 200})
+NONE = ALL(ACTORS, None)
+
+# route → {actor: (in-scope status, out-of-scope status or None)}
+MATRIX = {
+    # -- everyone ------------------------------------------------------------------------------
+    "GET /": both(only({"member": 200}, 302), NONE),
+    "GET /login": both(ALL(ACTORS, 302), NONE),
+    "POST /login": both(ALL(ACTORS, 302), NONE),
+    "GET /logout": both(ALL(ACTORS, 200), NONE),
+    "POST /logout": both(ALL(ACTORS, 302), NONE),
+    "GET /lang/<code>": both(ALL(ACTORS, 302), ALL(ACTORS, 302)),
+    "GET /healthz": both(ALL(ACTORS, 200), NONE),
+    "GET /readyz": both(ALL(ACTORS, 200), NONE),
+    "GET /metrics": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),  # out: a caller forwarded by a proxy
+    "GET /static/<path:filename>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    # -- the API's docs and fallback (JSON 404/405 for unknown paths and methods) ---------------
+    "GET /api/v1/openapi.json": both(ALL(ACTORS, 200), NONE),
+    "GET /api/v1/docs": both(ALL(ACTORS, 200), NONE),
+    "GET /api/v1/docs/static/<path:filename>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    **{f"{m} /api/v1": both(ALL(ACTORS, 404), NONE) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")},
+    "GET /api/v1/<path:path>": both(ALL(ACTORS, 404), NONE),
+    **{f"{m} /api/v1/<path:path>": both(ALL(ACTORS, 404), ALL(ACTORS, 405)) for m in ("POST", "PUT", "PATCH", "DELETE")},
+    # -- tasks and claims ------------------------------------------------------------------------
+    "GET /tasks/<int:task_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    "POST /tasks/<int:task_id>/claim": both(only({"member": 302}), only({"member": 404})),
+    "GET /claims/<int:claim_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    "GET /claims/<int:claim_id>/<trigger>": both(only({"member": 200, "staff": 200}),
+                                                 only({"member": 404, "staff": 404})),
+    "POST /claims/<int:claim_id>/<trigger>": both(only({"member": 302, "staff": 302}),
+                                                  only({"member": 404, "staff": 404})),
+    "GET /uploads/<int:upload_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    "GET /uploads/<int:upload_id>/thumb": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    "GET /me/points": both(only({"member": 200}), NONE),
+    # -- staff -----------------------------------------------------------------------------------
+    "GET /staff/queue": both(STAFF_IN, NONE),
+    "GET /staff/tasks": both(STAFF_IN, NONE),
+    "GET /staff/tasks/new": both(STAFF_IN, NONE),
+    "POST /staff/tasks/new": both(only({"staff": 302}), NONE),
+    "GET /staff/tasks/<int:task_id>/edit": both(STAFF_IN, only({"staff": 404})),
+    "POST /staff/tasks/<int:task_id>/edit": both(only({"staff": 302}), only({"staff": 404})),
+    "POST /staff/tasks/<int:task_id>/<action>": both(only({"staff": 302}), only({"staff": 404})),
+    "GET /staff/tasks/<int:task_id>/cancel": both(STAFF_IN, only({"staff": 404})),
+    "POST /staff/tasks/<int:task_id>/cancel": both(only({"staff": 302}), only({"staff": 404})),
+    # -- supervisors (and admins) ----------------------------------------------------------------
+    "GET /supervisor/": both(READERS_IN, NONE),
+    "GET /supervisor/anomalies": both(READERS_IN, NONE),
+    "GET /supervisor/exports": both(READERS_IN, NONE),
+    "GET /supervisor/exports/download": both(READERS_IN, NONE),
+    "GET /supervisor/feedback": both(only({"sup_town": 404, "sup_unit": 200, "admin": 200}),
+                                     only({"sup_town": 404, "sup_unit": 404, "admin": 404})),
+    "POST /supervisor/verify": both(only({"sup_town": 302, "sup_unit": 302, "admin": 302}),  # to the timeline
+                                    only({"sup_town": 404, "sup_unit": 404, "admin": 404})),
+    # -- admins ----------------------------------------------------------------------------------
+    "GET /admin/": both(ADMIN_IN, NONE),
+    "GET /admin/import": both(ADMIN_IN, NONE),
+    "POST /admin/import": both(ADMIN_IN, NONE),
+    "GET /admin/places": both(ADMIN_IN, NONE),
+    "GET /admin/workflow": both(ADMIN_IN, NONE),
+    "GET /admin/users/new": both(ADMIN_IN, NONE),
+    "POST /admin/users/new": both(only({"admin": 302}), NONE),
+    "GET /admin/users/<int:user_id>/edit": both(ADMIN_IN, only({"admin": 404})),
+    "POST /admin/users/<int:user_id>/edit": both(only({"admin": 302}), only({"admin": 404})),
+    "POST /admin/users/<int:user_id>/active": both(only({"admin": 302}), only({"admin": 404})),
+}
+
+
+def test_one_matrix_covers_every_route_of_the_app(app):
+    covered = set(API_MATRIX) | set(MATRIX)
+    routes = all_routes(app)
+    assert routes - covered == set(), "routes without a scope-matrix row (pages: here; API: tests/api/…)"
+    assert covered - routes == set(), "matrix rows without a route"
+    assert not set(API_MATRIX) & set(MATRIX)
+    assert all(set(row) == set(ACTORS) for row in MATRIX.values())
+
+
+def _task_form(title="清理楼道"):
+    return {"title": title, "category": "环境整治", "capacity": "2", "points": "5", "deadline": "2099-01-01T00:00",
+            "description": "", "address": "", "household_note": ""}
+
+
+def case(route, actor, objs, app):
+    """(in-scope request, out-of-scope request or None): each (method, path, form data)."""
+    method, rule = route.split(" ", 1)
+    w = objs.w
+    admin = actor == "admin"
+    me = objs.actor(actor)
+
+    def pair(fmt, inside, outside, data=None):
+        return (method, fmt.format(inside), data), (None if outside is None else (method, fmt.format(outside), data))
+
+    if rule == "/login":
+        return (method, "/login", {"username": me.username, "password": PASSWORD}), None
+    if rule == "/lang/<code>":
+        return (method, "/lang/en?next=/", None), (method, "/lang/xx?next=https://evil.example/", None)
+    if rule == "/metrics":
+        return (method, "/metrics", None), (method, "/metrics", {"_headers": {"X-Forwarded-For": "203.0.113.9"}})
+    if rule == "/static/<path:filename>":
+        return pair("/static/{}", "css/baodao.css", "../instance/secret_key")
+    if rule == "/api/v1/docs/static/<path:filename>":
+        return pair("/api/v1/docs/static/{}", "swagger-ui-bundle.js", "../../etc/passwd")
+    if rule == "/api/v1/<path:path>":
+        return (method, "/api/v1/nowhere", None), ((method, "/api/v1/me", None) if method != "GET" else None)
+    if rule == "/tasks/<int:task_id>":
+        inside = objs.task(True)
+        return pair("/tasks/{}", inside.id, NOWHERE if admin else objs.task(False, publish=False).id)
+    if rule == "/tasks/<int:task_id>/claim":
+        return pair("/tasks/{}/claim", objs.task(True).id, NOWHERE if admin else objs.task(True, publish=False).id)
+    if rule == "/claims/<int:claim_id>":
+        return pair("/claims/{}", objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id)
+    if rule == "/claims/<int:claim_id>/<trigger>":
+        if actor == "staff":
+            inside, outside = objs.claim(True, "reported")[0].id, objs.claim(False, "reported")[0].id
+            return pair("/claims/{}/approve", inside, outside, {"comment": "好"})
+        inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
+        return pair("/claims/{}/check_in", inside, outside, {"note": "走访"})
+    if rule in ("/uploads/<int:upload_id>", "/uploads/<int:upload_id>/thumb"):
+        tail = rule.split("<int:upload_id>")[1]
+        inside = objs.claim(True, "visiting", photo=True)[1].id
+        outside = NOWHERE if admin else objs.claim(False, "visiting", photo=True)[1].id
+        return pair("/uploads/{}" + tail, inside, outside)
+    if rule == "/staff/tasks/new":
+        return (method, rule, _task_form() if method == "POST" else None), None
+    if rule == "/staff/tasks/<int:task_id>/edit":
+        inside, outside = objs.task(True, publish=False).id, objs.task(False, publish=False).id
+        return pair("/staff/tasks/{}/edit", inside, outside, _task_form("改后的标题") if method == "POST" else None)
+    if rule == "/staff/tasks/<int:task_id>/<action>":
+        inside, outside = objs.task(True, publish=False).id, objs.task(False, publish=False).id
+        return pair("/staff/tasks/{}/publish", inside, outside, {})
+    if rule == "/staff/tasks/<int:task_id>/cancel":
+        inside, outside = objs.task(True).id, objs.task(False).id
+        return pair("/staff/tasks/{}/cancel", inside, outside, {"reason": "取消"} if method == "POST" else None)
+    if rule == "/supervisor/exports/download":
+        return (method, "/supervisor/exports/download?kind=claims&fmt=csv", None), None
+    if rule == "/supervisor/feedback":
+        return pair("/supervisor/feedback?unit={}&month=2026-01", w.unit1.id, NOWHERE if admin else w.unit2.id)
+    if rule == "/supervisor/verify":
+        inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
+        return ((method, "/supervisor/verify", {"subject": f"claim:{inside}"}),
+                (method, "/supervisor/verify", {"subject": f"claim:{outside}"}))
+    if rule == "/admin/import" and method == "POST":
+        from io import BytesIO
+        csv = "username,name,role,unit,community,password\nimported1,导入,member,lw001,370116001001,pass-word-1\n"
+        return (method, rule, {"file": (BytesIO(csv.encode()), "users.csv")}), None
+    if rule == "/admin/users/new" and method == "POST":
+        return (method, rule, {"username": f"new_{actor}", "name": "新用户", "role": "member", "unit": "lw001",
+                               "community": "370116001001", "scope": "", "password": "pass-word-1"}), None
+    if rule.startswith("/admin/users/<int:user_id>"):
+        tail = rule.split("<int:user_id>")[1]
+        data = None
+        if tail == "/edit" and method == "POST":
+            data = {"username": "member_a2", "name": "改名", "role": "member", "unit": "lw002",
+                    "community": "370116001001", "scope": "", "password": ""}
+        elif tail == "/active":
+            data = {}
+        return pair("/admin/users/{}" + tail, w.member2.id, NOWHERE, data)
+    return (method, rule, {} if method == "POST" else None), None
+
+
+def _send(browser, app, req):
+    method, path, data = req
+    headers = {}
+    if data and "_headers" in data:
+        headers = data.pop("_headers")
+        data = None
+    if method == "GET":
+        return browser.get(path, headers=headers, buffered=True)  # streamed exports read in full, in context
+    if path.startswith("/api/"):
+        with app.app_context():
+            return browser.client.open(path, method=method, headers=headers)
+    files = any(isinstance(v, tuple) for v in (data or {}).values())
+    return browser.post(path, data or {}, content_type="multipart/form-data" if files else None)
+
+
+def test_pages_scope_matrix(app, world):  # both databases
+    from workflow import policy
+    policy.configure(definition="dual_reporting@1", open_claim_limit=1000)  # one member, many claims here
+    objs = Objects(world, app.config["BAODAO_UPLOAD_DIR"])
+    browsers = {}
+    for actor in ACTORS:
+        b = Browser(app)
+        b.login(objs.actor(actor).username)
+        browsers[actor] = b
+    failures, observed = [], {}
+    for route in sorted(MATRIX):
+        for actor in ACTORS:
+            browser = browsers[actor]
+            if route in ("POST /logout", "POST /login", "GET /login"):
+                browser = Browser(app)  # its own session: logging out must not end the matrix's
+                if route != "POST /login":
+                    browser.login(objs.actor(actor).username)
+                else:
+                    browser.get("/login")
+            inside, outside = case(route, actor, objs, app)
+            expected_in, expected_out = MATRIX[route][actor]
+            got = []
+            for label, req, expected in (("in", inside, expected_in), ("out", outside, expected_out)):
+                if req is None:
+                    got.append(None)
+                    assert expected is None, f"{route} {actor}: no out-of-scope request but {expected} expected"
+                    continue
+                response = _send(browser, app, req)
+                got.append(response.status_code)
+                if response.status_code != expected:
+                    failures.append(f"{actor}/{label}: {req[0]} {req[1]} → {response.status_code}, expected "
+                                    f"{expected}: {response.get_data(as_text=True)[:160]!r}")
+                assert response.status_code < 500
+            observed.setdefault(route, {})[actor] = tuple(got)
+    if os.environ.get("BAODAO_SCOPE_DISCOVER"):
+        print(json.dumps(observed, indent=1))
+    assert not failures, "\n".join(failures)
