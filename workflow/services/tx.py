@@ -1,8 +1,8 @@
 """Transactions and row locks: how a service makes its change all-or-nothing.
 
-Every write goes through `write_transaction()`: it ends whatever read transaction the
-caller had open, begins a new one (BEGIN IMMEDIATE on SQLite), and commits on success
-or rolls back on any exception — so a request that dies mid-transition leaves nothing.
+Every write goes through `write_transaction()`: one transaction (on SQLite a new one,
+begun IMMEDIATE; on PostgreSQL the request's read transaction carries on) that commits on
+success or rolls back on any exception — so a request that dies mid-transition leaves nothing.
 Rows are locked with `lock_one` (SELECT … FOR UPDATE on PostgreSQL; on SQLite the
 immediate transaction already holds the database's write lock).
 Lock order, to rule out deadlocks: a task before any of its claims.
@@ -26,6 +26,18 @@ def write_transaction():
         # objects already loaded (a rollback would expire them all).
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("changes outside a service transaction: write through workflow.services")
+        if session.get_bind().dialect.name != "sqlite":
+            # PostgreSQL: carry on in that transaction (READ COMMITTED: every statement sees
+            # the latest commits, and row locks work the same), saving the round trip of
+            # ending it first. SQLite must end it, so that BEGIN IMMEDIATE comes first.
+            try:
+                yield session
+                faults.before_commit(session)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            return
         session.commit()
     token = immediate_begin.set(True)
     try:
