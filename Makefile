@@ -8,7 +8,7 @@ FLASK     := $(BIN)/flask --app wsgi
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST:= $(VENV)/.installed-test
 
-.PHONY: run test check install install-test migrate demo clean bench-engine
+.PHONY: run test check install install-test migrate demo clean bench-engine bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,7 +47,12 @@ test: install-test check
 	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-engine: install-test
-	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python bench/engine.py
+	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python bench/engine.py $(ARGS)
+
+## make bench ARGS=--quick: the HTTP benchmark (bench/run.py); figures go to docs/performance.md
+bench: install-test
+	$(BIN)/pip install -q -e '.[postgres,test,bench]'
+	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python bench/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
