@@ -21,6 +21,8 @@ class Claim(db.Model):
         Index("ix_claims_task_state", "task_id", "state"),
         Index("ix_claims_member_state", "member_id", "state"),
         Index("ix_claims_state_updated", "state", "updated_at"),
+        # A state filter, newest first (GET /claims?state=…) and its capped count: one index range.
+        Index("ix_claims_state_id", "state", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
