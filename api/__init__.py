@@ -36,7 +36,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     registry()  # load and check every definition now: a broken file stops start-up, not a request
     policy.configure(definition=app.config["BAODAO_WORKFLOW"],
-                     open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"])
+                     open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"],
+                     stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
+                     stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"])
 
     from . import health
     app.register_blueprint(health.bp)

@@ -54,6 +54,8 @@ def from_environment(instance_path: str) -> dict:
         "SECRET_KEY": _secret_key(instance),
         "BAODAO_WORKFLOW": os.environ.get("BAODAO_WORKFLOW", "dual_reporting@1"),
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),
+        "BAODAO_STATS_INLINE_MS": float(os.environ.get("BAODAO_STATS_INLINE_MS", "250")),
+        "BAODAO_STATS_MAX_AGE": float(os.environ.get("BAODAO_STATS_MAX_AGE", "900")),
         "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
         "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
         **_fault_settings(instance),

@@ -4,6 +4,8 @@ import json
 from datetime import timedelta
 
 import pytest
+
+from workflow import policy
 from sqlalchemy import create_engine, select, text
 
 from workflow.clock import utcnow
@@ -101,7 +103,7 @@ def test_refresh_is_idempotent(district, session):
 
 def test_stale_rollup_is_shown_as_of_its_time_until_refreshed(district, app, session):
     stats.refresh()
-    app.config.update(BAODAO_STATS_INLINE_MS=-1, BAODAO_STATS_MAX_AGE=3600)  # as if refreshing were costly
+    policy.configure(stats_inline_ms=-1, stats_max_age_s=3600)  # as if refreshing were costly
     before = dashboard(session, district.supervisor)
     claims.start_claim(district.task(capacity=3).id, district.member2)
     stale = dashboard(session, district.supervisor)

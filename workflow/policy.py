@@ -14,6 +14,10 @@ class Policy:
     definition_name: str = "dual_reporting"
     definition_version: int = 1
     settings: Settings = None  # type: ignore[assignment]
+    # Dashboard rollup freshness (services/stats.py): refresh inline when the last refresh took
+    # at most this long, and always when the rollup is older than the maximum age.
+    stats_inline_ms: float = 250
+    stats_max_age_s: float = 900
 
     def __post_init__(self):
         if self.settings is None:
@@ -23,11 +27,16 @@ class Policy:
 current = Policy()
 
 
-def configure(*, definition: str | None = None, open_claim_limit: int | None = None) -> Policy:
+def configure(*, definition: str | None = None, open_claim_limit: int | None = None,
+              stats_inline_ms: float | None = None, stats_max_age_s: float | None = None) -> Policy:
     """`definition` is "name@version", e.g. "dual_reporting@2"."""
     if definition:
         name, _, version = definition.partition("@")
         current.definition_name, current.definition_version = name, int(version or 1)
     if open_claim_limit is not None:
         current.settings.open_claim_limit = open_claim_limit
+    if stats_inline_ms is not None:
+        current.stats_inline_ms = stats_inline_ms
+    if stats_max_age_s is not None:
+        current.stats_max_age_s = stats_max_age_s
     return current

@@ -21,14 +21,13 @@ Freshness:
 The watermark is max(audit_events.id), read *before* the figures, so a refresh never claims
 to include an event it did not see (at worst the next check refreshes once more).
 """
-import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import case, delete, func, insert, select, text
 
+from .. import policy
 from ..clock import utcnow
 from ..models import AuditEvent, Claim, Community, StatsClaims, StatsRefresh, StatsUnits, Task
 from .tx import write_transaction
@@ -43,11 +42,6 @@ class RefreshResult:
     skipped_locked: bool = False
     duration_ms: int = 0
     last_event_id: int = 0
-
-
-def _setting(name: str, default: float) -> float:
-    value = current_app.config.get(name, os.environ.get(name))
-    return float(default if value in (None, "") else value)
 
 
 def seconds_between(later, earlier, dialect: str):
@@ -147,8 +141,8 @@ def ensure_fresh(session, *, now=None) -> StatsRefresh | None:
         head = session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
         if head <= meta.last_event_id:
             return meta
-        cheap = meta.duration_ms <= _setting("BAODAO_STATS_INLINE_MS", 250)
-        too_old = now - meta.refreshed_at > timedelta(seconds=_setting("BAODAO_STATS_MAX_AGE", 900))
+        cheap = meta.duration_ms <= policy.current.stats_inline_ms
+        too_old = now - meta.refreshed_at > timedelta(seconds=policy.current.stats_max_age_s)
         if not (cheap or too_old):
             return meta
     refresh()
