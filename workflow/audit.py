@@ -12,6 +12,8 @@ in the latest checkpoint is still there — so deleting a whole chain shows too.
 """
 import hashlib
 import json
+import multiprocessing
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -118,9 +120,28 @@ def parse_subject(subject: str) -> tuple[str, int]:
     return kind, int(ident)
 
 
-def verify(session, subject: str | None = None, checkpoint: dict | None = None, progress=None) -> VerifyResult:
+# A whole-log check this large is split over processes (one range of subjects each).
+PARALLEL_FROM_EVENTS = 200_000
+
+
+@dataclass
+class _Scan:
+    """What one pass over a range of chains found (merged by verify())."""
+
+    checked: int = 0
+    subjects: int = 0
+    problems: list = field(default_factory=list)
+    head: str | None = None
+    head_seq: dict = field(default_factory=dict)
+    at_checkpoint: dict = field(default_factory=dict)
+
+
+def verify(session, subject: str | None = None, checkpoint: dict | None = None, progress=None,
+           workers: int | None = None) -> VerifyResult:
     """Recompute every chain (or one subject's). `checkpoint` is a heads mapping
-    ({"claim:1": [seq, hash]}) to compare against; by default the latest stored one."""
+    ({"claim:1": [seq, hash]}) to compare against; by default the latest stored one.
+    A whole large log is checked by `workers` processes (default: one per core, up to 2),
+    each over its own range of subjects; `progress` is then called once per range."""
     if subject:
         parse_subject(subject)  # refuse a malformed subject before reading anything
     if checkpoint is None and subject is None:
@@ -128,45 +149,102 @@ def verify(session, subject: str | None = None, checkpoint: dict | None = None, 
         checkpoint = latest.heads if latest else None
     # The chains a checkpoint names: their head seq, and the hash seen at the checkpoint's seq.
     wanted = {key: seq for key, (seq, _) in (checkpoint or {}).items()}
-    at_checkpoint: dict[str, str] = {}
-    head_seq: dict[str, int] = {}
+
+    ranges = [_subject_range(subject)]
+    if subject is None:
+        workers = workers or min(2, os.cpu_count() or 1)
+        if workers > 1 and (session.scalar(select(func.max(AuditEvent.id))) or 0) >= PARALLEL_FROM_EVENTS:
+            ranges = _split_claims(session)
+    if len(ranges) == 1:
+        scans = [_scan(session, ranges[0], wanted, progress)]
+    else:
+        url = session.get_bind().url.render_as_string(hide_password=False)
+        with multiprocessing.get_context("fork").Pool(len(ranges)) as pool:
+            scans = pool.starmap(_scan_in_child, [(url, where, wanted) for where in ranges])
+        if progress is not None:
+            progress(sum(s.checked for s in scans))
 
     result = VerifyResult()
-    current, expected_seq, prev = None, 1, None
-    for row in _event_rows(session, subject):
-        event_id, prev_hash, digest, subject_type, subject_id, seq = row[:6]
-        key = f"{subject_type}:{subject_id}"
-        if key != current:
-            current, expected_seq, prev = key, 1, None
-            result.subjects += 1
-        if seq != expected_seq:
-            what = "missing events before this one" if seq > expected_seq else "duplicate sequence number"
-            result.problems.append(Problem(key, seq, event_id, f"{what} (expected seq {expected_seq})"))
-        elif prev_hash != prev:
-            result.problems.append(Problem(key, seq, event_id, "previous-hash link broken (deleted or reordered)"))
-        elif not _hash_matches(row):
-            result.problems.append(Problem(key, seq, event_id, "contents altered: hash does not match"))
-        expected_seq, prev = seq + 1, digest
-        if key in wanted:
-            head_seq[key] = seq
-            if wanted[key] == seq:
-                at_checkpoint[key] = digest
-        result.checked += 1
-        result.head = digest
-        if progress is not None:
-            progress(1)
-
+    head_seq: dict[str, int] = {}
+    at_checkpoint: dict[str, str] = {}
+    for part in scans:
+        result.checked += part.checked
+        result.subjects += part.subjects
+        result.problems += part.problems
+        result.head = part.head or result.head
+        head_seq.update(part.head_seq)
+        at_checkpoint.update(part.at_checkpoint)
     _check_subjects_have_chains(session, subject, result)
     if checkpoint:
         _check_against_checkpoint(checkpoint, head_seq, at_checkpoint, subject, result)
     return result
 
 
+def _subject_range(subject: str | None) -> tuple[str, tuple]:
+    """A WHERE clause (with %s placeholders) selecting one subject's events, or all."""
+    if not subject:
+        return "", ()
+    kind, ident = parse_subject(subject)
+    return "WHERE subject_type = %s AND subject_id = %s", (kind, ident)
+
+
+def _split_claims(session) -> list[tuple[str, tuple]]:
+    """Two ranges of about equal size: the tasks' chains with the lower claims, and the upper claims.
+    Chains never cross a range, so each range verifies on its own."""
+    low, high = session.execute(select(func.min(Claim.id), func.max(Claim.id))).one()
+    if low is None:
+        return [("", ())]
+    middle = low + (high - low) * 11 // 20  # a little past half: the tasks' chains go with the lower part
+    return [("WHERE subject_type = 'task' OR (subject_type = 'claim' AND subject_id <= %s)", (middle,)),
+            ("WHERE subject_type = 'claim' AND subject_id > %s", (middle,))]
+
+
+def _scan_in_child(url: str, where: tuple[str, tuple], wanted: dict) -> _Scan:
+    """One range, in a forked worker with its own connection (never the parent's)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            return _scan(session, where, wanted, None)
+    finally:
+        engine.dispose()
+
+
+def _scan(session, where: tuple[str, tuple], wanted: dict, progress) -> _Scan:
+    part = _Scan()
+    current, expected_seq, prev = None, 1, None
+    for row in _event_rows(session, *where):
+        event_id, prev_hash, digest, subject_type, subject_id, seq = row[:6]
+        key = f"{subject_type}:{subject_id}"
+        if key != current:
+            current, expected_seq, prev = key, 1, None
+            part.subjects += 1
+        if seq != expected_seq:
+            what = "missing events before this one" if seq > expected_seq else "duplicate sequence number"
+            part.problems.append(Problem(key, seq, event_id, f"{what} (expected seq {expected_seq})"))
+        elif prev_hash != prev:
+            part.problems.append(Problem(key, seq, event_id, "previous-hash link broken (deleted or reordered)"))
+        elif not _hash_matches(row):
+            part.problems.append(Problem(key, seq, event_id, "contents altered: hash does not match"))
+        expected_seq, prev = seq + 1, digest
+        if key in wanted:
+            part.head_seq[key] = seq
+            if wanted[key] == seq:
+                part.at_checkpoint[key] = digest
+        part.checked += 1
+        part.head = digest
+        if progress is not None:
+            progress(1)
+    return part
+
+
 _EVENT_COLUMNS = ("id, prev_hash, hash, subject_type, subject_id, seq, trigger, from_state, to_state, actor_id, "
                   "actor_role, created_at, {payload}, request_id, definition")
 
 
-def _event_rows(session, subject):
+def _event_rows(session, where: str = "", params: tuple = ()):
     """Every event as a plain tuple straight from the driver, in chain order.
 
     Verification reads every row of the largest table, so it skips the ORM and streams
@@ -176,14 +254,10 @@ def _event_rows(session, subject):
     conn = session.connection()
     raw = conn.connection.driver_connection
     postgres = conn.dialect.name == "postgresql"
-    where, params = "", ()
-    if subject:
-        kind, ident = parse_subject(subject)
-        where, params = "WHERE subject_type = %s AND subject_id = %s", (kind, ident)
     sql = (f"SELECT {_EVENT_COLUMNS.format(payload='payload::text' if postgres else 'payload')} "
            f"FROM audit_events {where} ORDER BY subject_type, subject_id, seq")
     if postgres:
-        cursor = raw.cursor(name="verify_chain")
+        cursor = raw.cursor(name=f"verify_chain_{os.getpid()}")
         cursor.itersize = 20_000
     else:
         cursor = raw.cursor()
