@@ -4,10 +4,12 @@
 loads the workflow definitions once for the process, registers blueprints and the
 `flask --app wsgi …` commands. Business rules live in `workflow/`, never here.
 """
+import logging
 import os
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.exc import DBAPIError
 
 from workflow import db_setup  # noqa: F401  (installs the SQLite connection setup)
 from workflow import models  # noqa: F401  (registers the tables with the metadata)
@@ -33,6 +35,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
     db.init_app(app)
+    app.teardown_appcontext(_end_session)  # registered after Flask-SQLAlchemy's, so it runs first
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     registry()  # load and check every definition now: a broken file stops start-up, not a request
     policy.configure(definition=app.config["BAODAO_WORKFLOW"],
@@ -56,3 +59,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import cli
     cli.register(app)
     return app
+
+
+def _end_session(exc):
+    """Close the request's session so that a dead connection cannot turn a decided answer into a 500.
+
+    When the database terminates connections (a restart, a failover), the ROLLBACK that closes a
+    read transaction begun after the commit fails. The response is already built and any change
+    is already committed, so drop the connection without a rollback and let the pool replace it.
+    """
+    try:
+        db.session.remove()
+    except DBAPIError:
+        logging.getLogger("baodao").warning("closing a session on a dead database connection; dropped it")
+        db.session().invalidate()
+        db.session.registry.clear()
