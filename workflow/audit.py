@@ -55,15 +55,21 @@ def compute_hash(fields: dict, prev_hash: str | None) -> str:
 
 def append(session, *, subject_type: str, subject_id: int, trigger: str, from_state: str | None,
            to_state: str | None, actor, payload: dict | None = None, request_id: str | None = None,
-           definition: str | None = None, now: datetime | None = None) -> AuditEvent:
-    """Add the next event to a subject's chain. The caller holds the subject's row lock."""
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, None)
+           definition: str | None = None, now: datetime | None = None,
+           head: tuple[int, str | None] | None = None) -> AuditEvent:
+    """Add the next event to a subject's chain. The caller holds the subject's row lock.
+    `head` is the chain's current (seq, hash) when the caller read it with that lock
+    ((0, None) for a new subject); otherwise it is looked up here."""
+    now = now or utcnow()
+    if head is None:
+        last = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash)
+            .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).first()
+        head = (last.seq, last.hash) if last else (0, None)
+    seq, prev_hash = head[0] + 1, head[1]
     fields = {
         "subject_type": subject_type,
         "subject_id": subject_id,
@@ -73,13 +79,13 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
         "to_state": to_state,
         "actor_id": actor.id,
         "actor_role": actor.role,
-        "created_at": iso(now or utcnow()),
+        "created_at": iso(now),
         "payload": to_jsonable(payload or {}),
         "request_id": request_id,
         "definition": definition,
     }
     event = AuditEvent(
-        **{**fields, "created_at": now or utcnow()}, prev_hash=prev_hash, hash=compute_hash(fields, prev_hash)
+        **{**fields, "created_at": now}, prev_hash=prev_hash, hash=compute_hash(fields, prev_hash)
     )
     session.add(event)
     return event

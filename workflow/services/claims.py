@@ -13,7 +13,7 @@ from ..clock import utcnow
 from ..engine import TransitionContext, registry, run_guards
 from ..engine.definition import TriggerSpec
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
-from ..models import Claim, Task, Upload
+from ..models import AuditEvent, Claim, Task, Upload
 from . import scope
 from .idempotency import record as record_idempotency
 from .tx import lock_one, write_transaction
@@ -80,8 +80,10 @@ def _check_photos(session, trigger: TriggerSpec, actor, claim, data) -> None:
             raise InvalidInput("unknown photos", errors={spec.name: [f"Unknown upload id(s): {bad}."]})
 
 
-def _step(session, compiled, trigger: TriggerSpec, claim, task, actor, data, *, now, request_id):
-    """Move one locked claim by one trigger, with its effects and audit event."""
+def _step(session, compiled, trigger: TriggerSpec, claim, task, actor, data, *, now, request_id,
+          chain_head: str | None = None, chain_head_known: bool = False):
+    """Move one locked claim by one trigger, with its effects and audit event.
+    `chain_head` is the hash of the claim's last event, when the caller read it with the lock."""
     ctx = TransitionContext(session=session, definition=compiled.definition, trigger=trigger, claim=claim,
                             task=task, actor=actor, now=now, data=data, settings=policy.current.settings,
                             request_id=request_id)
@@ -91,6 +93,8 @@ def _step(session, compiled, trigger: TriggerSpec, claim, task, actor, data, *, 
             f"cannot {trigger.name} a claim that is {from_state}",
             state=from_state, allowed_triggers=allowed_triggers(session, actor, claim, task, now=now),
         )
+    # A claim's events are numbered by its version: event n is the one that made it version n.
+    head = (claim.version, chain_head) if chain_head_known else None
     # Bumped before the machine runs, so the state, version and time reach the row in one
     # UPDATE; a refusal below rolls the whole transaction back anyway.
     claim.version += 1
@@ -104,7 +108,7 @@ def _step(session, compiled, trigger: TriggerSpec, claim, task, actor, data, *, 
     audit.append(
         session, subject_type="claim", subject_id=claim.id, trigger=trigger.name, from_state=from_state,
         to_state=claim.state, actor=actor, payload={**data, **ctx.recorded}, request_id=request_id,
-        definition=compiled.definition.label, now=now,
+        definition=compiled.definition.label, now=now, head=head,
     )
     return claim
 
@@ -128,7 +132,8 @@ def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
                       definition_version=compiled.definition.version, created_at=now, updated_at=now)
         session.add(claim)
         session.flush()
-        _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id)
+        _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id,
+              chain_head=None, chain_head_known=True)  # a new claim: its chain starts here
         record_idempotency(idempotency, session, claim)
     return claim
 
@@ -148,7 +153,14 @@ def fire(claim_id: int, trigger_name: str, actor, data: dict | None = None, *, e
         compiled = registry().get(head.definition_name, head.definition_version)
         trigger = compiled.definition.trigger(trigger_name)
         task = lock_one(session, Task, head.task_id)
-        claim = lock_one(session, Claim, claim_id)
+        # The claim, locked, with its chain head (the hash of event number `version`) in the same query.
+        chain_head = select(AuditEvent.hash).where(
+            AuditEvent.subject_type == "claim", AuditEvent.subject_id == Claim.id, AuditEvent.seq == Claim.version
+        ).scalar_subquery()
+        claim, head_hash = session.execute(
+            select(Claim, chain_head).where(Claim.id == claim_id).with_for_update(of=Claim)
+            .execution_options(populate_existing=True)
+        ).one()
         # Objects loaded with populate_existing re-load their relations by SELECT; hand the
         # claim the task already locked so readers of claim.task need no query.
         set_committed_value(claim, "task", task)
@@ -161,7 +173,8 @@ def fire(claim_id: int, trigger_name: str, actor, data: dict | None = None, *, e
             raise Forbidden(f"your role may not {trigger_name} this claim")
         data = _validate(compiled, trigger, task, data)
         _check_photos(session, trigger, actor, claim, data)
-        _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id)
+        _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id,
+              chain_head=head_hash, chain_head_known=True)
         record_idempotency(idempotency, session, claim)
     return claim
 
