@@ -246,7 +246,8 @@ def unavailable_page(retry_after: int):
         title, text, again = "服务暂时不可用", "暂时无法连接数据库，您提交的内容不会只保存一半。请稍后再试。", "重试"
     html = (f'<!doctype html><html lang="{"en" if is_english() else "zh-CN"}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{escape(title)}</title></head><body style="font-family:sans-serif;margin:2rem">'
+            f'<title>{escape(title)}</title><link rel="stylesheet" href="{url_for("static", filename="css/baodao.css")}">'
+            '</head><body class="unavailable">'
             f'<h1>503 · {escape(title)}</h1><p>{escape(text)}</p>'
             f'<p><a href="">{escape(again)}</a></p></body></html>')
     return html, 503, {"Retry-After": str(retry_after), "Content-Type": "text/html; charset=utf-8"}
