@@ -5,8 +5,8 @@
   stop working at once.
 - Failed logins are rate-limited per account and per client address over a sliding
   window by the HTTP layer (Flask-Limiter, `api/security.py`; Redis when REDIS_URL is
-  set), with the numbers below. (The earlier database counter, `login_failures`, is no
-  longer written: see docs/api.md.) Unknown users cost the same password-hash work as
+  set), with the numbers below. (The earlier database counter, `login_failures`, was
+  dropped by migration 0004: see docs/api.md.) Unknown users cost the same password-hash work as
   known ones, so timing does not tell which usernames exist.
 - Page sessions are server-side records too (`start_session`): the signed session cookie
   carries a `bs_` session token whose sha256 is an `api_tokens` row, so logging out
