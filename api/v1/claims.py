@@ -18,11 +18,11 @@ from workflow.services import household, scope
 
 from . import http
 from .present import claim_dict, events
-from .schemas import ClaimDetailSchema, ClaimQuerySchema, ClaimReadSchema, ClaimSchema, EventSchema
+from .schemas import ClaimQuerySchema, ClaimReadSchema, ClaimSchema, EventSchema
 
 # Built once: a Schema instance deep-copies its fields (and its nested schemas' fields),
 # which cost a measurable share of every trigger response when done per request.
-_CLAIM_DETAIL = ClaimDetailSchema()
+_CLAIM = ClaimSchema()
 
 blp = Blueprint("v1_claims", __name__, url_prefix="/api/v1/claims", description="Claims (认领): the workflow instances")
 
@@ -121,7 +121,8 @@ def input_components() -> dict[str, list[tuple[str, object]]]:
 
 def _trigger_doc(name: str) -> str:
     lines = [f"Fire `{name}` on a claim, with the input its pinned definition's schema validates. "
-             "Returns the claim with its new state, version, ETag and allowed_triggers. 409 (with "
+             "Returns the claim with its new state, version, ETag and allowed_triggers (its visits and "
+             "reports: GET /claims/{id}). 409 (with "
              "allowed_triggers) when the claim's state or a guard does not allow it; 412 for a stale If-Match."]
     for compiled in registry().all():
         t = compiled.definition.trigger(name)
@@ -138,7 +139,7 @@ def _make_trigger_view(name: str):
         expected = http.expected_version("claim", claim_id)
 
         def render(claim):
-            return (200, _CLAIM_DETAIL.dump(claim_dict(db.session, claim, actor, detail=True)),
+            return (200, _CLAIM.dump(claim_dict(db.session, claim, actor)),
                     {"ETag": http.etag("claim", claim)})
 
         def call(idem):
@@ -157,7 +158,7 @@ def register_trigger_routes(blueprint, components: dict) -> None:
             summary=f"Fire {name}", description=_trigger_doc(name),
             requestBody={"required": False, "content": {"application/json": {"schema": schema}}},
             parameters=http.documented_headers("Idempotency-Key", "If-Match"))(
-            blueprint.response(200, ClaimDetailSchema, headers=ETAG_HEADER)(_make_trigger_view(name)))
+            blueprint.response(200, ClaimSchema, headers=ETAG_HEADER)(_make_trigger_view(name)))
         blueprint.route(f"/<int(max=2147483647):claim_id>/{name}", methods=["POST"], endpoint=f"fire_{name}")(decorated)
 
 

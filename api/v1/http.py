@@ -173,13 +173,16 @@ def _respond(status: int, body, headers: dict, *, replayed: bool = False):
 def idempotent_post(call, render, *, fingerprint_body: bytes | None = None):
     """Run a write service with the request's Idempotency-Key (when sent).
 
-    `call(idempotency_or_None)` performs the change and returns the result;
-    `render(result) -> (status, body, headers)` builds the response. With a key, the
-    response is rendered and stored inside the service's transaction, and a replay of
-    the same key and body returns it without calling the service again."""
+    `call(responder)` performs the change (passing `responder` on to the service, which
+    records the result with it before committing); `render(result) -> (status, body, headers)`
+    builds the response, inside the service's transaction. With a key the response is also
+    stored there, and a replay of the same key and body returns it without calling the
+    service again."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        return _respond(*render(call(None)))
+        rendered = idempotency.RenderedResponse(render=render)
+        call(rendered)
+        return _respond(rendered.stored.status, rendered.stored.body, rendered.stored.headers)
     try:
         idempotency.check_key(key)
     except InvalidInput as exc:

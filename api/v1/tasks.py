@@ -17,10 +17,10 @@ from workflow.services import tasks as task_service
 
 from . import http
 from .present import claim_dict, task_dict
-from .schemas import ClaimDetailSchema, TaskDetailSchema, TaskQuerySchema, TaskSchema
+from .schemas import ClaimSchema, TaskDetailSchema, TaskQuerySchema, TaskSchema
 
 # Built once (a Schema instance deep-copies its fields): response schemas reused per request.
-_CLAIM_DETAIL = ClaimDetailSchema()
+_CLAIM = ClaimSchema()
 _TASK = TaskSchema()
 
 blp = Blueprint("v1_tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks (任务) and claiming them")
@@ -156,7 +156,7 @@ for _action, _reason, _doc in (
     "application/json": {"schema": {"type": "object", "maxProperties": 0}}}},
     description="Claim the task (members). Exactly one of two members racing for the last slot wins; "
                 "the other gets 409 with the reason.")
-@blp.response(201, ClaimDetailSchema, headers=CLAIM_HEADERS)
+@blp.response(201, ClaimSchema, headers=CLAIM_HEADERS)
 def claim_task(task_id):
     actor = http.actor()
     data = http.json_body()
@@ -164,7 +164,7 @@ def claim_task(task_id):
         raise InvalidInput("a claim takes no input", errors={k: ["Unknown field."] for k in data})
 
     def render(claim):
-        return (201, _CLAIM_DETAIL.dump(claim_dict(db.session, claim, actor, detail=True)),
+        return (201, _CLAIM.dump(claim_dict(db.session, claim, actor)),
                 {"ETag": http.etag("claim", claim), "Location": f"/api/v1/claims/{claim.id}"})
 
     def call(idem):

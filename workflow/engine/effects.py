@@ -11,11 +11,18 @@ from ..clock import district_month
 from ..models import PointsEntry, Report, UnitFeedback, Upload, Visit
 
 EFFECTS: dict[str, Callable] = {}
+# Effects that change the claim's task row. A trigger with one of them locks the task
+# before the claim (the lock order, services/tx.py); the others lock only the claim.
+WRITES_TASK: set[str] = set()
 
 
-def effect(fn: Callable) -> Callable:
-    EFFECTS[fn.__name__] = fn
-    return fn
+def effect(fn: Callable | None = None, *, writes_task: bool = False):
+    def register(fn: Callable) -> Callable:
+        EFFECTS[fn.__name__] = fn
+        if writes_task:
+            WRITES_TASK.add(fn.__name__)
+        return fn
+    return register(fn) if fn is not None else register
 
 
 def _attach_photos(ctx, photo_ids) -> None:
@@ -26,7 +33,7 @@ def _attach_photos(ctx, photo_ids) -> None:
         upload.claim_id = ctx.claim.id
 
 
-@effect
+@effect(writes_task=True)
 def recount_task_slots(ctx) -> None:
     capacity.recount(
         ctx.session, ctx.task, ctx.definition.live_states, actor=ctx.actor, now=ctx.now,

@@ -15,7 +15,7 @@ from transitions import Machine
 
 from ..errors import DefinitionError
 from .definition import Definition, TriggerSpec
-from .effects import EFFECTS
+from .effects import EFFECTS, WRITES_TASK
 from .guards import GUARDS
 from .loader import definition_files, load_definition
 from .schemas import build_schema
@@ -32,7 +32,10 @@ def run_guards(trigger: TriggerSpec, ctx) -> tuple[str, str] | None:
 
 def _guards_hold(trigger: TriggerSpec, event_data) -> bool:
     ctx = event_data.kwargs["ctx"]
-    ctx.refusal = run_guards(trigger, ctx)
+    # Guards only read, and what they read is flushed already; not flushing the claim's
+    # version bump here lets it reach the row with the new state in one UPDATE.
+    with ctx.session.no_autoflush:
+        ctx.refusal = run_guards(trigger, ctx)
     return ctx.refusal is None
 
 
@@ -120,6 +123,16 @@ class DefinitionRegistry:
         for compiled in self.all():
             states += [s for s in compiled.definition.live_states if s not in states]
         return tuple(states)
+
+    def writes_task(self, trigger_name: str) -> bool:
+        """Whether `trigger_name`, in any loaded definition, has an effect that changes the
+        claim's task (so firing it must lock the task first)."""
+        return any(
+            call.name in WRITES_TASK
+            for compiled in self._compiled.values()
+            if (trigger := compiled.definition.trigger(trigger_name)) is not None
+            for call in trigger.effects
+        )
 
     def all(self) -> list[CompiledDefinition]:
         return [self._compiled[k] for k in sorted(self._compiled)]

@@ -105,6 +105,8 @@ def _step(session, compiled, trigger: TriggerSpec, claim, task, actor, data, *, 
             message, state=from_state, reason=name,
             allowed_triggers=allowed_triggers(session, actor, claim, task, now=now),
         )
+    if claim.id is None:  # a new claim whose effects did not flush it: its id names the chain
+        session.flush()
     audit.append(
         session, subject_type="claim", subject_id=claim.id, trigger=trigger.name, from_state=from_state,
         to_state=claim.state, actor=actor, payload={**data, **ctx.recorded}, request_id=request_id,
@@ -122,16 +124,19 @@ def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
     compiled = registry().get(policy.current.definition_name, policy.current.definition_version)
     trigger = compiled.definition.trigger("claim")
     with write_transaction() as session:
-        task = lock_one(session, Task, task_id)
-        if task is None or session.scalar(select(Task.id).where(Task.id == task_id, scope.task_filter(actor))) is None:
+        # The task, locked, only if the member may see it (FOR UPDATE re-checks the filter on
+        # the row as it is once the lock is held).
+        task = session.scalar(select(Task).where(Task.id == task_id, scope.task_filter(actor))
+                              .with_for_update(of=Task).execution_options(populate_existing=True))
+        if task is None:
             raise NotFound(f"task {task_id} not found")
         data = _validate(compiled, trigger, task, {})
-        # Inserted in the initial state; if a guard refuses, the rollback removes the row again.
+        # Added in the initial state but not flushed: the guards run first, then the row is
+        # inserted once, already in its new state (a refusal rolls back and leaves nothing).
         claim = Claim(task=task, member_id=actor.id, unit_id=actor.unit_id, state=compiled.definition.initial,
                       version=0, definition_name=compiled.definition.name,
                       definition_version=compiled.definition.version, created_at=now, updated_at=now)
         session.add(claim)
-        session.flush()
         _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id,
               chain_head=None, chain_head_known=True)  # a new claim: its chain starts here
         record_idempotency(idempotency, session, claim)
@@ -143,27 +148,9 @@ def fire(claim_id: int, trigger_name: str, actor, data: dict | None = None, *, e
     """Fire `trigger_name` on a claim on behalf of `actor` (a User, or SYSTEM)."""
     now = now or utcnow()
     with write_transaction() as session:
-        # Scope first, before any lock: what decides it (member, task) never changes on a claim.
-        head = session.execute(
-            select(Claim.task_id, Claim.definition_name, Claim.definition_version)
-            .where(Claim.id == claim_id, scope.claim_filter(actor))
-        ).first()
-        if head is None:
-            raise NotFound(f"claim {claim_id} not found")
-        compiled = registry().get(head.definition_name, head.definition_version)
+        claim, task, head_hash = _lock_claim(session, actor, claim_id, registry().writes_task(trigger_name))
+        compiled = registry().get(claim.definition_name, claim.definition_version)
         trigger = compiled.definition.trigger(trigger_name)
-        task = lock_one(session, Task, head.task_id)
-        # The claim, locked, with its chain head (the hash of event number `version`) in the same query.
-        chain_head = select(AuditEvent.hash).where(
-            AuditEvent.subject_type == "claim", AuditEvent.subject_id == Claim.id, AuditEvent.seq == Claim.version
-        ).scalar_subquery()
-        claim, head_hash = session.execute(
-            select(Claim, chain_head).where(Claim.id == claim_id).with_for_update(of=Claim)
-            .execution_options(populate_existing=True)
-        ).one()
-        # Objects loaded with populate_existing re-load their relations by SELECT; hand the
-        # claim the task already locked so readers of claim.task need no query.
-        set_committed_value(claim, "task", task)
         if trigger is None:
             raise NotFound(f"this claim's process ({compiled.definition.label}) has no trigger '{trigger_name}'")
         if expected_version is not None and expected_version != claim.version:
@@ -177,6 +164,41 @@ def fire(claim_id: int, trigger_name: str, actor, data: dict | None = None, *, e
               chain_head=head_hash, chain_head_known=True)
         record_idempotency(idempotency, session, claim)
     return claim
+
+
+def _lock_claim(session, actor, claim_id: int, lock_task: bool):
+    """The claim (locked), its task, and its chain head (the hash of event number `version`),
+    or NotFound when the actor may not see the claim.
+
+    A trigger that changes the task locks the task first, then the claim (the lock order);
+    any other locks only the claim, and reads the task with it in one query. (A task cancel,
+    which changes claims, takes each claim's lock after the task's, so it still waits.)"""
+    chain_head = select(AuditEvent.hash).where(
+        AuditEvent.subject_type == "claim", AuditEvent.subject_id == Claim.id, AuditEvent.seq == Claim.version
+    ).scalar_subquery()
+    if not lock_task:
+        row = session.execute(
+            select(Claim, Task, chain_head).join(Task, Task.id == Claim.task_id)
+            .where(Claim.id == claim_id, scope.claim_filter(actor)).with_for_update(of=Claim)
+            .execution_options(populate_existing=True)
+        ).first()
+        if row is None:
+            raise NotFound(f"claim {claim_id} not found")
+        claim, task, head_hash = row
+    else:
+        # Scope first, before any lock: what decides it (member, task) never changes on a claim.
+        task_id = session.scalar(select(Claim.task_id).where(Claim.id == claim_id, scope.claim_filter(actor)))
+        if task_id is None:
+            raise NotFound(f"claim {claim_id} not found")
+        task = lock_one(session, Task, task_id)
+        claim, head_hash = session.execute(
+            select(Claim, chain_head).where(Claim.id == claim_id).with_for_update(of=Claim)
+            .execution_options(populate_existing=True)
+        ).one()
+    # Objects loaded with populate_existing re-load their relations by SELECT; hand the
+    # claim its task so readers of claim.task need no query.
+    set_committed_value(claim, "task", task)
+    return claim, task, head_hash
 
 
 def fire_internal(session, claim, task, trigger_name: str, actor, data: dict, *, now, request_id=None) -> Claim:

@@ -67,13 +67,12 @@ def lookup(session, user_id: int, key: str, fp: str) -> StoredResponse | None:
 
 
 @dataclass
-class IdempotentRequest:
+class RenderedResponse:
     """Handed to a write service; `render(result) -> (status, body, headers)` builds the
-    response inside the service's transaction, and `stored` keeps it for the caller."""
+    response inside the service's transaction, just before its commit, and `stored` keeps
+    it for the caller. (Rendered after the commit, its reads would need a second
+    transaction: two more round trips on every write.)"""
 
-    user_id: int
-    key: str
-    fingerprint: str
     render: Callable
     stored: StoredResponse | None = None
 
@@ -81,13 +80,28 @@ class IdempotentRequest:
         session.flush()
         status, body, headers = self.render(result)
         self.stored = StoredResponse(status=status, body=body, headers=dict(headers or {}))
+
+
+@dataclass
+class IdempotentRequest(RenderedResponse):
+    """A RenderedResponse that is also stored under the caller's Idempotency-Key, in the
+    same transaction, for replays."""
+
+    user_id: int = 0
+    key: str = ""
+    fingerprint: str = ""
+
+    def record(self, session, result) -> None:
+        super().record(session, result)
         session.add(IdempotencyKey(user_id=self.user_id, key=self.key, fingerprint=self.fingerprint,
-                                   status_code=status, response={"body": body, "headers": self.stored.headers},
+                                   status_code=self.stored.status,
+                                   response={"body": self.stored.body, "headers": self.stored.headers},
                                    created_at=utcnow()))
         session.flush()  # a concurrent twin fails here, and its change rolls back with it
 
 
 def record(idempotency, session, result) -> None:
-    """What a service calls at the end of its transaction (a no-op without a key)."""
+    """What a service calls at the end of its transaction: renders (and with a key, stores)
+    the response; a no-op when the caller is not an HTTP request (CLI, tests)."""
     if idempotency is not None:
         idempotency.record(session, result)
