@@ -11,7 +11,8 @@
 - **`GET /metrics`**: Prometheus text from `prometheus_client`: request counts and
   latencies by method, route and status, and workflow transitions by subject and trigger.
   Transitions are counted when the service's transaction that wrote their audit events
-  commits (an SQLAlchemy session hook on `AuditEvent` rows: workflow/ stays free of Flask
+  commits (audit.append notes each event in `session.info`; an SQLAlchemy after_commit hook
+  counts them: workflow/ stays free of Flask
   and of metrics, and a rolled-back transition is never counted). With gunicorn's several
   workers, prometheus_client's multiprocess mode adds them up (PROMETHEUS_MULTIPROC_DIR,
   set up in gunicorn.conf.py). Only for loopback callers that were not forwarded by a
@@ -35,7 +36,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from workflow.extensions import db
-from workflow.models import AuditEvent
+from workflow.audit import APPENDED
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 FORWARDING_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
@@ -120,27 +121,17 @@ def _finish(response):
 
 # -- transitions, counted when their transaction commits ----------------------------------------
 
-_PENDING = "baodao_transitions"
-
-
-def _after_flush(session, flush_context):
-    events = [(obj.subject_type, obj.trigger) for obj in session.new if isinstance(obj, AuditEvent)]
-    if events:
-        session.info.setdefault(_PENDING, []).extend(events)
-
-
 def _after_commit(session):
-    for subject, trigger in session.info.pop(_PENDING, ()):
+    for subject, trigger, _ in session.info.pop(APPENDED, ()):
         TRANSITIONS.labels(subject, trigger).inc()
 
 
 def _after_rollback(session):
-    session.info.pop(_PENDING, None)
+    session.info.pop(APPENDED, None)
 
 
 def install_transition_hook() -> None:
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
+    if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
 

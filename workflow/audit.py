@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from .clock import iso, utcnow
 from .models import AuditEvent, Checkpoint, Claim, Task
@@ -53,13 +54,29 @@ def compute_hash(fields: dict, prev_hash: str | None) -> str:
     return hashlib.sha256(((prev_hash or "") + body).encode("utf-8")).hexdigest()
 
 
+# session.info key: (subject_type, trigger, request_id) of each event appended in the
+# session's current transaction — for whoever counts committed transitions
+# (api/observability.py) and for the test-only fault hook (faults.py). Emptied when a
+# transaction begins.
+APPENDED = "baodao_audit_appended"
+
+
+@event.listens_for(Session, "after_begin")
+def _start_appended(session, transaction, connection) -> None:
+    session.info[APPENDED] = []
+
+
 def append(session, *, subject_type: str, subject_id: int, trigger: str, from_state: str | None,
            to_state: str | None, actor, payload: dict | None = None, request_id: str | None = None,
            definition: str | None = None, now: datetime | None = None,
-           head: tuple[int, str | None] | None = None) -> AuditEvent:
+           head: tuple[int, str | None] | None = None) -> dict:
     """Add the next event to a subject's chain. The caller holds the subject's row lock.
     `head` is the chain's current (seq, hash) when the caller read it with that lock
-    ((0, None) for a new subject); otherwise it is looked up here."""
+    ((0, None) for a new subject); otherwise it is looked up here.
+
+    The row is inserted at once with a Core INSERT (events are never loaded back into the
+    session that writes them, and the ORM's unit of work is a large share of a
+    transition's CPU); it is returned as the dict that was written."""
     now = now or utcnow()
     if head is None:
         last = session.execute(
@@ -84,11 +101,13 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
         "request_id": request_id,
         "definition": definition,
     }
-    event = AuditEvent(
-        **{**fields, "created_at": now}, prev_hash=prev_hash, hash=compute_hash(fields, prev_hash)
-    )
-    session.add(event)
-    return event
+    row = {**fields, "created_at": now, "prev_hash": prev_hash, "hash": compute_hash(fields, prev_hash)}
+    session.execute(_INSERT_EVENT, row)
+    session.info.setdefault(APPENDED, []).append((subject_type, trigger, request_id))
+    return row
+
+
+_INSERT_EVENT = AuditEvent.__table__.insert()
 
 
 @dataclass

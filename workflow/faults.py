@@ -30,7 +30,6 @@ import time
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 log = logging.getLogger("baodao.faults")
 
@@ -56,34 +55,14 @@ def _parse_hook(spec: str | None) -> float | None:
 PAUSE_IN_TRANSITION = _parse_hook(os.environ.get(HOOK_ENV))
 
 
-_FLUSHED_EVENTS = "baodao_fault_flushed_audit_events"
-
-
-def _audit_request_ids(objects) -> set[str]:
-    from .models import AuditEvent
-
-    return {str(o.request_id) for o in objects if isinstance(o, AuditEvent)}
-
-
-def _note_flushed_events(session, flush_context) -> None:
-    """An event may be flushed before the end (the idempotency record flushes): remember it."""
-    from .models import AuditEvent
-
-    if any(isinstance(o, AuditEvent) for o in session.new):
-        session.info.setdefault(_FLUSHED_EVENTS, set()).update(_audit_request_ids(session.new))
-
-
-def _forget_flushed_events(session, transaction, connection) -> None:
-    session.info.pop(_FLUSHED_EVENTS, None)
-
-
 def _pause_before_commit(session) -> None:
-    from .models import AuditEvent
+    from .audit import APPENDED
 
-    if not (session.info.get(_FLUSHED_EVENTS) or any(isinstance(o, AuditEvent) for o in session.new)):
+    appended = session.info.get(APPENDED)
+    if not appended:
         return  # not a transition (e.g. a token's last-use time)
     session.flush()  # the state change and the audit event are now in the database, uncommitted
-    requests = sorted(session.info.pop(_FLUSHED_EVENTS, set()))
+    requests = sorted({str(request_id) for _, _, request_id in appended})
     sys.stderr.write(f"baodao-fault-hook: pid {os.getpid()} paused in transition "
                      f"(request {','.join(requests) or '-'})\n")
     sys.stderr.flush()
@@ -96,9 +75,6 @@ def _no_fault(session) -> None:
 
 # Called by services.tx.write_transaction() after the service's work, before COMMIT.
 before_commit = _pause_before_commit if PAUSE_IN_TRANSITION else _no_fault
-if PAUSE_IN_TRANSITION:
-    event.listen(Session, "after_flush", _note_flushed_events)
-    event.listen(Session, "after_begin", _forget_flushed_events)
 
 
 def warn_if_enabled() -> None:

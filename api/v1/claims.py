@@ -54,10 +54,11 @@ def list_claims(args, pagination_parameters):
     # The total is counted exactly up to COUNT_CAP; beyond it (a district's verified claims: 630k
     # at 1M, a 50 ms count on every page) it is a lower bound that still offers the next page,
     # and X-Total-Exact says so (docs/api.md, docs/performance.md).
-    first, size = pagination_parameters.first_item, pagination_parameters.page_size
+    first, size = http.first_item(pagination_parameters), pagination_parameters.page_size
     counted = db.session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery()))
     rows = db.session.scalars(
-        query.options(selectinload(Claim.task).selectinload(Task.community), selectinload(Claim.member))
+        query.options(selectinload(Claim.task).selectinload(Task.community), selectinload(Claim.member),
+                selectinload(Claim.unit))
         .order_by(Claim.id.desc()).offset(first).limit(size + 1)).all()
     more = len(rows) > size
     rows = rows[:size]

@@ -131,6 +131,20 @@ def json_body() -> dict:
     return value
 
 
+# -- pages -----------------------------------------------------------------------------------------
+
+MAX_PAGE = 100_000  # × at most 100 per page: offsets stay far inside both databases' integers
+
+
+def first_item(pagination_parameters) -> int:
+    """The offset of the requested page; 422 for a page number past MAX_PAGE (an offset that
+    large would overflow the database's integer instead of answering with an empty page)."""
+    if pagination_parameters.page > MAX_PAGE:
+        raise ApiError(422, f"page must be at most {MAX_PAGE}", error="invalid_input",
+                       errors={"query": {"page": [f"Must be less than or equal to {MAX_PAGE}."]}})
+    return pagination_parameters.first_item
+
+
 # -- ETags -----------------------------------------------------------------------------------------
 
 def etag(kind: str, obj) -> str:

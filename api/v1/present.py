@@ -1,5 +1,5 @@
 """Domain objects as the plain dicts the response schemas dump. Reads only."""
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from workflow.engine import registry
 from workflow.models import AuditEvent, Community, Unit, User
@@ -28,14 +28,26 @@ def task_dict(task, actor) -> dict:
     }
 
 
+def _claim_refs(session, claim, task):
+    """The claim's community, member name and unit: from the objects when the caller loaded
+    them already (a transition's lock query does, as do the list's eager loads), else in one
+    round trip."""
+    if _loaded(task, "community") and _loaded(claim, "member") and _loaded(claim, "unit"):
+        return task.community, claim.member.name, claim.unit
+    return session.execute(
+        select(Community, User.name, Unit).select_from(Community).join(User, User.id == claim.member_id)
+        .outerjoin(Unit, Unit.id == claim.unit_id).where(Community.id == task.community_id)).one()
+
+
+def _loaded(obj, relation: str) -> bool:
+    return relation not in inspect(obj).unloaded
+
+
 def claim_dict(session, claim, actor, *, detail: bool = False, household_note: str | None = None) -> dict:
     task = claim.task
     definition = registry().get(claim.definition_name, claim.definition_version).definition
     state = definition.state(claim.state)
-    # The community, the member's name and the unit in one round trip.
-    community, member_name, unit = session.execute(
-        select(Community, User.name, Unit).select_from(Community).join(User, User.id == claim.member_id)
-        .outerjoin(Unit, Unit.id == claim.unit_id).where(Community.id == task.community_id)).one()
+    community, member_name, unit = _claim_refs(session, claim, task)
     out = {
         "id": claim.id, "task_id": claim.task_id,
         "task": {"id": task.id, "title": task.title, "status": task.status, "community": place(community),

@@ -71,7 +71,7 @@ def list_tasks(args, pagination_parameters):
                                 func.lower(Task.description).contains(needle, autoescape=True)))
     pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(_with_options(query).order_by(Task.id.desc())
-                              .offset(pagination_parameters.first_item)
+                              .offset(http.first_item(pagination_parameters))
                               .limit(pagination_parameters.page_size)).all()
     return [task_dict(t, actor) for t in rows]
 

@@ -6,6 +6,8 @@ guards, only names registered here can appear in a definition.
 """
 from collections.abc import Callable
 
+from sqlalchemy import DateTime, Integer, String, func, insert, literal, select, update
+
 from .. import capacity
 from ..clock import district_month
 from ..models import PointsEntry, Report, UnitFeedback, Upload, Visit
@@ -25,12 +27,18 @@ def effect(fn: Callable | None = None, *, writes_task: bool = False):
     return register(fn) if fn is not None else register
 
 
+def _insert(ctx, model, **values) -> int:
+    """One row, written at once with a Core INSERT … RETURNING id. Effects write rows the
+    transition never reads back as objects, so the ORM's unit of work (a large share of a
+    transition's CPU) buys nothing here. The claim's own UPDATE is flushed first."""
+    ctx.session.flush()
+    return ctx.session.execute(insert(model.__table__).values(**values).returning(model.__table__.c.id)).scalar_one()
+
+
 def _attach_photos(ctx, photo_ids) -> None:
     """Bind the photos to this claim (they were checked to be the actor's own and free)."""
-    if not photo_ids:
-        return
-    for upload in ctx.session.query(Upload).filter(Upload.id.in_(photo_ids)):
-        upload.claim_id = ctx.claim.id
+    if photo_ids:  # an ORM UPDATE: upload objects already in the session see it too
+        ctx.session.execute(update(Upload).where(Upload.id.in_(photo_ids)).values(claim_id=ctx.claim.id))
 
 
 @effect(writes_task=True)
@@ -44,7 +52,9 @@ def recount_task_slots(ctx) -> None:
 @effect
 def record_visit(ctx) -> None:
     photos = ctx.data.get("photos") or []
-    visit = Visit(
+    ctx.claim.visit_count = (ctx.claim.visit_count or 0) + 1  # before _insert flushes the claim's UPDATE
+    ctx.recorded["visit_id"] = _insert(
+        ctx, Visit,
         claim_id=ctx.claim.id,
         visited_at=ctx.data.get("time") or ctx.now,
         lat=ctx.data.get("lat"),
@@ -53,16 +63,14 @@ def record_visit(ctx) -> None:
         photo_ids=photos,
         created_at=ctx.now,
     )
-    ctx.session.add(visit)
     _attach_photos(ctx, photos)
-    ctx.session.flush()
-    ctx.recorded["visit_id"] = visit.id
 
 
 @effect
 def record_report(ctx) -> None:
     photos = ctx.data.get("photos") or []
-    report = Report(
+    ctx.recorded["report_id"] = _insert(
+        ctx, Report,
         claim_id=ctx.claim.id,
         summary=ctx.data["summary"],
         hours=ctx.data["hours"],
@@ -70,10 +78,7 @@ def record_report(ctx) -> None:
         photo_ids=photos,
         created_at=ctx.now,
     )
-    ctx.session.add(report)
     _attach_photos(ctx, photos)
-    ctx.session.flush()
-    ctx.recorded["report_id"] = report.id
 
 
 @effect
@@ -85,7 +90,8 @@ def remember_reason(ctx) -> None:
 
 @effect
 def award_points(ctx) -> None:
-    entry = PointsEntry(
+    ctx.recorded["points_entry_id"] = _insert(
+        ctx, PointsEntry,
         member_id=ctx.claim.member_id,
         unit_id=ctx.claim.unit_id,
         claim_id=ctx.claim.id,
@@ -94,25 +100,23 @@ def award_points(ctx) -> None:
         note=ctx.task.title[:200],
         created_at=ctx.now,
     )
-    ctx.session.add(entry)
-    ctx.session.flush()
-    ctx.recorded["points_entry_id"] = entry.id
 
 
 @effect
 def feedback_to_unit(ctx) -> None:
-    """The record the member's home unit receives: hours and households from the last report."""
-    report = ctx.session.query(Report).filter_by(claim_id=ctx.claim.id).order_by(Report.id.desc()).first()
-    ctx.session.add(
-        UnitFeedback(
-            unit_id=ctx.claim.unit_id,
-            member_id=ctx.claim.member_id,
-            claim_id=ctx.claim.id,
-            month=district_month(ctx.now),
-            hours=report.hours if report else 0.0,
-            households=report.households if report else 0,
-            points=ctx.task.points,
-            verified_by_id=ctx.actor.id,
-            created_at=ctx.now,
-        )
-    )
+    """The record the member's home unit receives: hours and households from the last report
+    (read by the INSERT itself: one statement)."""
+    last_report = select(Report.__table__).where(Report.__table__.c.claim_id == ctx.claim.id) \
+        .order_by(Report.__table__.c.id.desc()).limit(1).subquery()
+    values = {
+        "unit_id": literal(ctx.claim.unit_id, Integer),
+        "member_id": literal(ctx.claim.member_id, Integer),
+        "claim_id": literal(ctx.claim.id, Integer),
+        "month": literal(district_month(ctx.now), String),
+        "hours": func.coalesce(select(last_report.c.hours).scalar_subquery(), 0.0),
+        "households": func.coalesce(select(last_report.c.households).scalar_subquery(), 0),
+        "points": literal(ctx.task.points, Integer),
+        "verified_by_id": literal(ctx.actor.id, Integer),
+        "created_at": literal(ctx.now, DateTime),
+    }
+    ctx.session.execute(insert(UnitFeedback.__table__).from_select(list(values), select(*values.values())))

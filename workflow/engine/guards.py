@@ -91,9 +91,7 @@ def not_claimant(ctx) -> str | None:
 
 @guard
 def min_visits(ctx, count: int = 1) -> str | None:
-    from ..models import Visit
-
-    visits = ctx.session.scalar(select(func.count(Visit.id)).where(Visit.claim_id == ctx.claim.id))
+    visits = ctx.claim.visit_count or 0
     if visits < count:
         return f"a report needs at least {count} visit(s); {visits} recorded"
     return None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
 from ..extensions import db
-from .people import User
+from .people import Unit, User
 from .tasks import Task
 
 
@@ -37,11 +37,15 @@ class Claim(db.Model):
     definition_version: Mapped[int] = mapped_column()
     # The latest reason staff gave (return/reject/cancel): shown prominently to the member.
     last_reason: Mapped[str | None] = mapped_column(Text)
+    # Raised by record_visit under the claim's row lock, in the UPDATE that moves the state:
+    # the min_visits guard reads it instead of counting the visits table.
+    visit_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     task: Mapped[Task] = relationship()
     member: Mapped[User] = relationship()
+    unit: Mapped[Unit | None] = relationship()
     visits: Mapped[list["Visit"]] = relationship(back_populates="claim", order_by="Visit.id")
     reports: Mapped[list["Report"]] = relationship(back_populates="claim", order_by="Report.id")
 

@@ -261,4 +261,5 @@ def _claim(w, ids, heads, rng, task_id, staff_id, member_id, unit_id, state, pat
         current = DEST[trigger]
     w.add("claims", id=claim_id, task_id=task_id, member_id=member_id, unit_id=unit_id, state=state,
           version=len(events), definition_name="dual_reporting", definition_version=1, last_reason=last_reason,
+          visit_count=sum(1 for e in events if e[0] == "check_in"),
           created_at=start, updated_at=t)

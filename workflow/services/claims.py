@@ -13,7 +13,7 @@ from ..clock import utcnow
 from ..engine import TransitionContext, registry, run_guards
 from ..engine.definition import TriggerSpec
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
-from ..models import AuditEvent, Claim, Task, Upload
+from ..models import AuditEvent, Claim, Community, Task, Unit, Upload, User
 from . import scope
 from .idempotency import record as record_idempotency
 from .tx import lock_one, write_transaction
@@ -126,16 +126,26 @@ def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
     with write_transaction() as session:
         # The task, locked, only if the member may see it (FOR UPDATE re-checks the filter on
         # the row as it is once the lock is held).
-        task = session.scalar(select(Task).where(Task.id == task_id, scope.task_filter(actor))
-                              .with_for_update(of=Task).execution_options(populate_existing=True))
-        if task is None:
+        # With its community and the member's unit, which the answer shows (Unit.id == None
+        # matches nothing, for a member without a unit).
+        row = session.execute(
+            select(Task, Community, Unit).join(Community, Community.id == Task.community_id)
+            .outerjoin(Unit, Unit.id == actor.unit_id).where(Task.id == task_id, scope.task_filter(actor))
+            .with_for_update(of=Task).execution_options(populate_existing=True)
+        ).first()
+        if row is None:
             raise NotFound(f"task {task_id} not found")
+        task, community, unit = row
+        set_committed_value(task, "community", community)
         data = _validate(compiled, trigger, task, {})
         # Added in the initial state but not flushed: the guards run first, then the row is
         # inserted once, already in its new state (a refusal rolls back and leaves nothing).
         claim = Claim(task=task, member_id=actor.id, unit_id=actor.unit_id, state=compiled.definition.initial,
                       version=0, definition_name=compiled.definition.name,
                       definition_version=compiled.definition.version, created_at=now, updated_at=now)
+        # The member as this session has it (the API's actor is: no query), for the answer.
+        set_committed_value(claim, "member", session.get(User, actor.id))
+        set_committed_value(claim, "unit", unit)
         session.add(claim)
         _step(session, compiled, trigger, claim, task, actor, data, now=now, request_id=request_id,
               chain_head=None, chain_head_known=True)  # a new claim: its chain starts here
@@ -177,14 +187,20 @@ def _lock_claim(session, actor, claim_id: int, lock_task: bool):
         AuditEvent.subject_type == "claim", AuditEvent.subject_id == Claim.id, AuditEvent.seq == Claim.version
     ).scalar_subquery()
     if not lock_task:
+        # With the claim's community, member and unit, which every answer about a claim shows.
         row = session.execute(
-            select(Claim, Task, chain_head).join(Task, Task.id == Claim.task_id)
+            select(Claim, Task, chain_head, Community, User, Unit).join(Task, Task.id == Claim.task_id)
+            .join(Community, Community.id == Task.community_id).join(User, User.id == Claim.member_id)
+            .outerjoin(Unit, Unit.id == Claim.unit_id)
             .where(Claim.id == claim_id, scope.claim_filter(actor)).with_for_update(of=Claim)
             .execution_options(populate_existing=True)
         ).first()
         if row is None:
             raise NotFound(f"claim {claim_id} not found")
-        claim, task, head_hash = row
+        claim, task, head_hash, community, member, unit = row
+        set_committed_value(task, "community", community)
+        set_committed_value(claim, "member", member)
+        set_committed_value(claim, "unit", unit)
     else:
         # Scope first, before any lock: what decides it (member, task) never changes on a claim.
         task_id = session.scalar(select(Claim.task_id).where(Claim.id == claim_id, scope.claim_filter(actor)))
