@@ -5,7 +5,9 @@ begun IMMEDIATE; on PostgreSQL the request's read transaction carries on) that c
 success or rolls back on any exception — so a request that dies mid-transition leaves nothing.
 Rows are locked with `lock_one` (SELECT … FOR UPDATE on PostgreSQL; on SQLite the
 immediate transaction already holds the database's write lock).
-Lock order, to rule out deadlocks: a task before any of its claims.
+Lock order, to rule out deadlocks: a task before any of its claims. A claim transition
+locks its task only when one of its effects changes the task (the slot recount: claim,
+withdraw, reject, expire); the others lock the claim alone (services/claims.py).
 `faults.before_commit` is the test-only crash hook (BAODAO_FAULT_HOOK; see workflow/faults.py).
 """
 from contextlib import contextmanager
