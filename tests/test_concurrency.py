@@ -12,6 +12,7 @@ from workflow.errors import DomainError, TransitionNotAllowed
 from workflow.extensions import db
 from workflow.models import AuditEvent, Claim, PointsEntry, Task, User
 from workflow.services import claims
+from workflow.services import tasks as task_service
 from workflow.services.tx import write_transaction
 
 
@@ -79,3 +80,30 @@ def test_two_staff_approving_the_same_report_make_one_event(app, world, session,
         AuditEvent.subject_type == "claim", AuditEvent.subject_id == claim.id, AuditEvent.trigger == "approve"))
     assert approvals == 1
     assert session.scalar(select(func.count(PointsEntry.id))) == 1
+
+
+def test_a_task_cancel_racing_check_ins_and_reports_leaves_every_claim_cancelled(app, world, session,
+                                                                                password_hash):
+    """Check-in and report lock only their claim; the cancel locks the task, then each claim.
+    Whatever order they meet in, nothing deadlocks and every claim ends cancelled, its chain whole."""
+    task = world.task(capacity=12)
+    racers = members(world, 12, password_hash)
+    started = [claims.start_claim(task.id, m) for m in racers]
+    for c, m in zip(started[6:], racers[6:]):  # half of them are ready to report
+        claims.fire(c.id, "check_in", m, {"note": "n"})
+
+    def step(c, m, i):
+        if i < 6:
+            return claims.fire(c.id, "check_in", m, {"note": "again"})
+        return claims.fire(c.id, "submit_report", m, {"summary": "s", "hours": 1})
+
+    jobs = [lambda c=c, m=m, i=i: step(c, m, i) for i, (c, m) in enumerate(zip(started, racers))]
+    jobs.insert(6, lambda: task_service.cancel_task(task.id, world.staff, {"reason": "暂停"}))
+    results = race(app, jobs)
+
+    assert all(isinstance(r, (Claim, Task, TransitionNotAllowed)) for r in results), results
+    db.session.expire_all()
+    states = set(session.scalars(select(Claim.state).where(Claim.task_id == task.id)))
+    assert states == {"cancelled"}
+    assert session.get(Task, task.id).status == "cancelled"
+    assert audit.verify(session).ok
