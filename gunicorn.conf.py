@@ -11,7 +11,11 @@ import tempfile
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 worker_class = "sync"
-timeout = int(os.environ.get("TIMEOUT", "30"))
+# A sync worker cannot signal the master while it serves a request, so this bounds the longest
+# request: a supervisor's streamed CSV export of a district's million claims takes 15–40 s on a
+# 2-core machine (docs/performance.md). A request stuck on the database still ends at the
+# statement timeout (30 s per statement, api/config.py) with a 503.
+timeout = int(os.environ.get("TIMEOUT", "120"))
 graceful_timeout = 10
 # Recycle workers now and then so a slow leak can never grow without bound.
 max_requests = 5000

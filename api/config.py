@@ -50,7 +50,12 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         # JSON stored in its canonical spelling (sorted keys, compact): the audit verifier
         # can then hash the stored payload text as it is (see workflow/audit.py).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_serializer": canonical_json},
+        # No pool_pre_ping: it costs a round trip on every request (a tenth of a transition).
+        # A connection the server dropped fails its first statement instead; that request is
+        # a 503 (Retry-After) and SQLAlchemy replaces the whole pool at once. Connections are
+        # renewed after 30 minutes and TCP keepalives (workflow/faults.py) find dead peers,
+        # so an idle night does not end in one 503 per worker.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "json_serializer": canonical_json},
         "SECRET_KEY": _secret_key(instance),
         "BAODAO_WORKFLOW": os.environ.get("BAODAO_WORKFLOW", "dual_reporting@1"),
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),

@@ -23,7 +23,6 @@ import random
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -328,6 +327,13 @@ def export(server, base):
 # ---------------------------------------------------------------- main
 
 
+def phase(figures: dict, name: str, measured: dict) -> None:
+    """Record a phase's figures and print them at once: a later phase that fails loses nothing."""
+    figures.update(measured)
+    print(f"[{time.strftime('%H:%M:%S')}] {name}: " + json.dumps(
+        {k: (round(v, 3) if isinstance(v, float) else v) for k, v in measured.items()}, ensure_ascii=False), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small data, short loads")
@@ -352,7 +358,7 @@ def main():
     floor_app.setup(1000, floor_tokens)
     floor = Server("bench.floor_app:app", {**env, "FLOOR_DATABASE_URL": os.environ["FLOOR_DATABASE_URL"]})
     try:
-        figures.update(asyncio.run(floor_load(floor.base, floor_tokens, 1000, seconds, args.users)))
+        phase(figures, "floor", asyncio.run(floor_load(floor.base, floor_tokens, 1000, seconds, args.users)))
     finally:
         floor.stop()
 
@@ -361,25 +367,29 @@ def main():
         members = actors["members"]
         tokens = asyncio.run(login_all(server.base, members + ["staff1", "supervisor"]))
         # 2. lifecycle
-        figures.update(asyncio.run(lifecycle_load(server.base, [tokens[m] for m in members[500:]],
+        phase(figures, "lifecycle", asyncio.run(lifecycle_load(server.base, [tokens[m] for m in members[500:]],
                                                   tokens["staff1"], actors["load_task"], seconds, args.users)))
         # 3. the last-slot race
-        figures.update(asyncio.run(race(server.base, [tokens[m] for m in members[:500]], actors["race_task"])))
+        phase(figures, "race", asyncio.run(race(server.base, [tokens[m] for m in members[:500]], actors["race_task"])))
         # 4. supervisor reads
-        figures.update(reads(server.base, tokens["supervisor"], actors["claim_ids"], 50 if args.quick else 200))
+        phase(figures, "reads", reads(server.base, tokens["supervisor"], actors["claim_ids"], 50 if args.quick else 200))
     finally:
         server.stop()
     # 6. export, on a fresh server so the worker's memory is the export's alone
     server = Server("wsgi:app", {**env, "WEB_CONCURRENCY": "1"})
     try:
-        figures.update(export(server, server.base))
+        try:
+            phase(figures, "export", export(server, server.base))
+        except httpx.HTTPError as exc:  # reported, and the other figures still printed
+            phase(figures, "export", {"export_error": f"{type(exc).__name__}: {exc}"})
     finally:
         server.stop()
 
     # 5. verify-chain
     out = flask({**env}, "verify-chain", check=False).stdout
     match = re.search(r"checked (\d+) events .* \(([\d,]+) events/s\)", out)
-    figures["verify_events"], figures["verify_events_per_s"] = int(match.group(1)), int(match.group(2).replace(",", ""))
+    phase(figures, "verify", {"verify_events": int(match.group(1)),
+                              "verify_events_per_s": int(match.group(2).replace(",", ""))})
 
     figures["lifecycle_vs_floor"] = figures["lifecycle_tps"] / figures["floor_rps"]
     figures["p99_vs_floor"] = figures["lifecycle_p99_ms"] / figures["floor_p99_ms"]

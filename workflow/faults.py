@@ -17,7 +17,7 @@ is on. An unknown or malformed value stops the process instead of being ignored.
 Database timeouts
 -----------------
 PostgreSQL connections get a connect timeout (BAODAO_DB_CONNECT_TIMEOUT seconds, 5) and
-a statement timeout (BAODAO_DB_STATEMENT_TIMEOUT_MS, 30000 = gunicorn's worker timeout;
+a statement timeout (BAODAO_DB_STATEMENT_TIMEOUT_MS, 30000, inside gunicorn's 120 s worker timeout;
 0 switches it off, e.g. for a bulk `bench-data` load), so a request never hangs on an
 unreachable or stuck database; it fails fast and the API answers 503 (see
 `database_unavailable`). api/config.py calls `configure_timeouts` from the environment.
@@ -119,5 +119,10 @@ def _postgres_timeouts(dialect, conn_rec, cargs, cparams):
         return
     if _timeouts["connect"]:
         cparams.setdefault("connect_timeout", _timeouts["connect"])
+    # libpq TCP keepalives: a peer that vanished (a failed-over server, a dropped NAT entry)
+    # is noticed within about two minutes instead of the kernel's two hours.
+    for name, value in (("keepalives", 1), ("keepalives_idle", 60), ("keepalives_interval", 10),
+                        ("keepalives_count", 6)):
+        cparams.setdefault(name, value)
     if _timeouts["statement_ms"] and "statement_timeout" not in cparams.get("options", ""):
         cparams["options"] = (cparams.get("options", "") + f" -c statement_timeout={_timeouts['statement_ms']}").strip()

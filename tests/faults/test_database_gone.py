@@ -6,7 +6,7 @@ and runs gunicorn (2 workers) against it. Four clients keep reading and firing t
 the cluster is stopped (`pg_ctl stop -m fast`: in-flight transactions are cut off) and
 started again on the same port. While it is down every answer is a fast 503 with
 Retry-After in the one JSON error shape (a friendly page for pages), never a hang or a stack
-trace; afterwards the same gunicorn processes answer 2xx again (pool_pre_ping), every success
+trace; afterwards the same gunicorn processes answer 2xx again (the pool replaced), every success
 is in the database, and nothing is half-written. Bounded: ~8 s of load, 20 s per request.
 """
 import http.cookiejar
