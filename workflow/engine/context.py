@@ -35,3 +35,5 @@ class TransitionContext:
     refusal: tuple[str, str] | None = None
     # Extra facts effects want recorded in the audit event (e.g. the visit id).
     recorded: dict = field(default_factory=dict)
+    # What guards read once and share within this transition (see guards.py).
+    memo: dict = field(default_factory=dict)

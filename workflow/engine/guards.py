@@ -8,7 +8,7 @@ definition file can never make the engine import or call anything else.
 """
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 GUARDS: dict[str, Callable] = {}
 
@@ -50,18 +50,23 @@ def past_deadline(ctx) -> str | None:
     return None
 
 
+def _members_other_live_claims(ctx) -> list[tuple[int, int]]:
+    """(claim id, task id) of the member's other live claims: read once per transition and
+    shared by the guards below (a member holds a handful at most: the open-claim limit)."""
+    if "member_live_claims" not in ctx.memo:
+        from ..models import Claim
+
+        query = select(Claim.id, Claim.task_id).where(
+            Claim.member_id == ctx.claim.member_id, Claim.state.in_(_live_states(ctx)))
+        if ctx.claim.id is not None:
+            query = query.where(Claim.id != ctx.claim.id)
+        ctx.memo["member_live_claims"] = [tuple(row) for row in ctx.session.execute(query)]
+    return ctx.memo["member_live_claims"]
+
+
 @guard
 def one_live_claim_per_task(ctx) -> str | None:
-    from ..models import Claim
-
-    other = ctx.session.scalar(
-        select(Claim.id).where(
-            Claim.task_id == ctx.task.id,
-            Claim.member_id == ctx.claim.member_id,
-            Claim.state.in_(_live_states(ctx)),
-            Claim.id != ctx.claim.id,
-        ).limit(1)
-    )
+    other = next((cid for cid, task_id in _members_other_live_claims(ctx) if task_id == ctx.task.id), None)
     if other is not None:
         return f"you already have a live claim on this task (claim {other})"
     return None
@@ -69,14 +74,8 @@ def one_live_claim_per_task(ctx) -> str | None:
 
 @guard
 def open_claim_limit(ctx, limit: int | None = None) -> str | None:
-    from ..models import Claim
-
     limit = limit if limit is not None else ctx.settings.open_claim_limit
-    live = ctx.session.scalar(
-        select(func.count(Claim.id)).where(
-            Claim.member_id == ctx.claim.member_id, Claim.state.in_(_live_states(ctx))
-        )
-    )
+    live = len(_members_other_live_claims(ctx))
     if live >= limit:
         return f"you already have {live} open claims (the limit is {limit})"
     return None
