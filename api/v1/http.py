@@ -195,7 +195,9 @@ def idempotent_post(call, render, *, fingerprint_body: bytes | None = None):
     key = request.headers.get("Idempotency-Key")
     if key is None:
         rendered = idempotency.RenderedResponse(render=render)
-        call(rendered)
+        result = call(rendered)
+        if rendered.stored is None:  # a service that did not record its result: render it now
+            return _respond(*render(result))
         return _respond(rendered.stored.status, rendered.stored.body, rendered.stored.headers)
     try:
         idempotency.check_key(key)
