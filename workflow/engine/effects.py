@@ -30,7 +30,9 @@ def effect(fn: Callable | None = None, *, writes_task: bool = False):
 def _insert(ctx, model, **values) -> int:
     """One row, written at once with a Core INSERT … RETURNING id. Effects write rows the
     transition never reads back as objects, so the ORM's unit of work (a large share of a
-    transition's CPU) buys nothing here. The claim's own UPDATE is flushed first."""
+    transition's CPU) buys nothing here. A Core statement does not autoflush, so the claim's
+    pending UPDATE is flushed first: rows reach the database in the order the transition made
+    them, and a statement that fails names the effect that ran it."""
     ctx.session.flush()
     return ctx.session.execute(insert(model.__table__).values(**values).returning(model.__table__.c.id)).scalar_one()
 
