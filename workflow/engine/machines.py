@@ -8,6 +8,7 @@ condition, moves `claim.state`, then runs the effects as `after` callbacks — a
 the caller's database transaction, which is what makes the step all-or-nothing.
 """
 import threading
+from contextlib import nullcontext
 from functools import partial
 
 from marshmallow import Schema
@@ -34,7 +35,8 @@ def _guards_hold(trigger: TriggerSpec, event_data) -> bool:
     ctx = event_data.kwargs["ctx"]
     # Guards only read, and what they read is flushed already; not flushing the claim's
     # version bump here lets it reach the row with the new state in one UPDATE.
-    with ctx.session.no_autoflush:
+    # (No session: a machine driven without a database, as bench/engine.py's overhead figure.)
+    with ctx.session.no_autoflush if ctx.session is not None else nullcontext():
         ctx.refusal = run_guards(trigger, ctx)
     return ctx.refusal is None
 
