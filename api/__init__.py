@@ -17,7 +17,7 @@ from workflow import policy
 from workflow.engine import registry
 from workflow.extensions import db, migrate
 
-from . import config
+from . import config, routing
 
 MIGRATIONS_DIR = config.PROJECT_ROOT / "migrations"
 
@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(config.PROJECT_ROOT / "templates"),
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
+    routing.install(app)  # `int` in every route is a bounded id from here on (api/routing.py)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(config.from_environment(app.instance_path))
     app.config.update(overrides or {})

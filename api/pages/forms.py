@@ -3,14 +3,41 @@
 These check only what a browser form needs (required, lengths, numbers); the services
 validate again with the definition's own schema, and their errors are put on the fields.
 """
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_utc
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, HiddenField, IntegerField,
                      PasswordField, SelectField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from workflow.models import CATEGORIES
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal that is a number: "NaN", "sNaN" and "Infinity" parse as Decimals but are none
+    (a signalling NaN even raises when the range check compares it: a 500 before this)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if isinstance(self.data, Decimal) and not self.data.is_finite():
+            self.data = None
+            raise ValueError(_l("Enter a number, such as 1.5."))
+
+
+class InUTC:
+    """A time entered in the district's zone must exist in UTC: 0001-01-01 00:00 in Beijing is in
+    the year 0 there (a 500 before this). How far ahead it may be is the service's rule."""
+
+    def __call__(self, form, field):
+        if field.data is None:
+            return
+        try:
+            to_utc(field.data)
+        except (OverflowError, ValueError):
+            raise ValidationError(_l("Not a valid time: it falls outside the calendar in UTC.")) from None
 
 
 class LoginForm(FlaskForm):
@@ -31,7 +58,7 @@ class CheckInForm(FlaskForm):
 
 class ReportForm(FlaskForm):
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=2000)])
-    hours = DecimalField(_l("Hours spent"), places=None,
+    hours = FiniteDecimalField(_l("Hours spent"), places=None,
                          validators=[InputRequired(), NumberRange(min=0.1, max=24)])
     households = IntegerField(_l("Households served"), default=0,
                               validators=[Optional(), NumberRange(min=0, max=10000)])
@@ -61,7 +88,7 @@ class TaskForm(FlaskForm):
                                    validators=[Optional(), Length(max=2000)])
     capacity = IntegerField(_l("Places"), default=1, validators=[InputRequired(), NumberRange(min=1, max=500)])
     points = IntegerField(_l("Points"), default=10, validators=[InputRequired(), NumberRange(min=0, max=1000)])
-    deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), InUTC()])
 
 
 class UserForm(FlaskForm):

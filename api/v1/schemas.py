@@ -7,18 +7,17 @@ own inputs (login, list filters).
 """
 from marshmallow import RAISE, Schema, fields, validate
 
-from workflow.clock import as_utc_naive, iso
+from workflow.clock import iso
 from workflow.models import CATEGORIES, TASK_STATUSES
+from workflow.time_bounds import QUERY_EARLIEST, QUERY_LATEST, UTCDateTimeField
 
 
-class UTCDateTime(fields.DateTime):
-    """Times go out as ISO 8601 UTC with a Z (stored naive UTC); come in with or without an offset."""
+class UTCDateTime(UTCDateTimeField):
+    """Times go out as ISO 8601 UTC with a Z (stored naive UTC; any year, 1 to 9999, four digits);
+    come in with or without an offset, and a time that cannot be converted is a 422 naming it."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         return iso(value) if value is not None else None
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return as_utc_naive(super()._deserialize(value, attr, data, **kwargs))
 
 
 # -- inputs the API itself owns -----------------------------------------------------------------
@@ -44,7 +43,8 @@ class ClaimQuerySchema(Schema):
     state = fields.String(validate=validate.Length(min=1, max=32))
     task = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
     member = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
-    since = UTCDateTime(metadata={"description": "claims changed at or after this time (updated_at)"})
+    since = UTCDateTime(earliest=QUERY_EARLIEST, latest=QUERY_LATEST, metadata={
+        "description": "claims changed at or after this time (updated_at); between 2000-01-01 and 2100-01-01"})
 
 
 class VerifyQuerySchema(Schema):

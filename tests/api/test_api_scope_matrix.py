@@ -12,6 +12,10 @@ import pytest
 from api_helpers import PASSWORD, make_jpeg
 
 from tests.security.scope_matrix import ACTORS, NOWHERE, Objects, api_routes  # shared with the pages' matrix
+from workflow.clock import utcnow
+
+# Task deadlines may be at most two years ahead (issue 16): next New Year always is.
+NEXT_YEAR = utcnow().year + 1
 
 # route → {actor: (in-scope status, out-of-scope status)}
 MATRIX = {
@@ -119,7 +123,7 @@ def case(route: str, actor: str, objs: Objects, app):
     if rule == "/api/v1/workflows/<name>/<int:version>":
         return ("/api/v1/workflows/dual_reporting/1", None), ("/api/v1/workflows/dual_reporting/99", None)
     if rule == "/api/v1/tasks" and method == "POST":
-        body = {"title": "清理楼道杂物", "category": "环境整治", "capacity": 3, "deadline": "2099-01-01T00:00:00Z"}
+        body = {"title": "清理楼道杂物", "category": "环境整治", "capacity": 3, "deadline": f"{NEXT_YEAR}-01-01T00:00:00Z"}
         return (f"/api/v1/tasks?community={w.a.code}", body), None
     if rule == "/api/v1/auth/token" and method == "POST":
         return (rule, {"username": me.username, "password": PASSWORD}), None

@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select, true
 
 from ..clock import iso
 from ..errors import InvalidInput
+from ..time_bounds import check_query_time
 from ..models import AuditEvent, Claim, Community, Task, Town, Unit, User
 from . import scope
 
@@ -36,9 +37,11 @@ def parse_dates(start: str | None, end: str | None) -> tuple[datetime | None, da
         if not value:
             return None
         try:
-            return datetime.combine(date.fromisoformat(value), time())
+            moment = datetime.combine(date.fromisoformat(value), time())
         except ValueError:
             raise InvalidInput("dates must be YYYY-MM-DD", errors={name: ["Use the form 2026-11-30."]}) from None
+        check_query_time(moment, name)  # 9999-12-31 + 1 day would overflow; no record is that far out
+        return moment
 
     lo, hi = one(start, "start"), one(end, "end")
     if hi is not None:

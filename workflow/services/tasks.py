@@ -13,6 +13,7 @@ from ..engine import registry
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
 from ..models import Claim, Grid, HouseholdNote, Task
 from ..schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
+from ..time_bounds import check_deadline
 from . import scope
 from .claims import fire_internal
 from .idempotency import record as record_idempotency
@@ -55,9 +56,10 @@ def _check_grid(session, grid_id, community_id) -> None:
 
 
 def _check_deadline(data: dict, now) -> None:
-    # Checked here, not in the schema, so it is relative to the service's `now`.
-    if "deadline" in data and data["deadline"] <= now:
-        raise InvalidInput("the deadline has passed", errors={"deadline": ["The deadline must be in the future."]})
+    # Checked here, not in the schema, so it is relative to the service's `now`: in the future,
+    # at most two years ahead (time_bounds).
+    if "deadline" in data:
+        check_deadline(data["deadline"], now)
 
 
 def _public(data: dict) -> dict:
