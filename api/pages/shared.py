@@ -4,12 +4,9 @@ and the forms for the triggers the caller may fire), and photos.
 What a caller sees depends on the services' scope rules: a member sees only their own
 claims, staff their community's, supervisors their scope; anything else is the 404 page.
 """
-import io
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from PIL import Image
 from sqlalchemy import select
 
 from workflow import audit
@@ -179,10 +176,6 @@ def upload(upload_id):
 def thumb(upload_id):
     """A small JPEG for lists (slow networks): the full photo is one tap away."""
     item, data = _visible_upload(upload_id)
-    with Image.open(io.BytesIO(data)) as image:
-        image.thumbnail((240, 240))
-        out = io.BytesIO()
-        image.convert("RGB").save(out, "JPEG", quality=70)
-    response = current_app.response_class(out.getvalue(), mimetype="image/jpeg")
+    response = current_app.response_class(upload_service.thumbnail(data), mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response

@@ -2,7 +2,8 @@
 
 An upload is decoded with Pillow (so a file that only pretends to be an image fails),
 refused when it is too large in bytes or pixels (decompression bombs), re-encoded
-without its metadata (EXIF carries GPS positions and phone serials), and stored under
+without any metadata (EXIF carries GPS positions and phone serials; a JPEG comment, XMP or an
+ICC profile can carry names and devices: see `pixels_only`), and stored under
 `<upload dir>/<sha256[:2]>/<sha256>` with mode 0600 — never executable, never in the
 web root. Identical photos share one file; each upload still has its own row, so the
 same photo used in two claims can be flagged.
@@ -15,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from ..clock import utcnow
@@ -59,6 +60,7 @@ def clean_image(raw: bytes) -> StoredImage:
         with Image.open(io.BytesIO(raw)) as image:
             image.load()
             image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
+            image = pixels_only(image)
             out = io.BytesIO()
             if fmt == "JPEG":
                 image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
@@ -73,6 +75,50 @@ def clean_image(raw: bytes) -> StoredImage:
     data = out.getvalue()
     return StoredImage(data=data, sha256=hashlib.sha256(data).hexdigest(), content_type=FORMATS[fmt],
                        width=width, height=height)
+
+
+# What a re-encoded image keeps of what the decoder read besides the pixels: a PNG's transparent
+# colour (part of the picture). Nothing else — not the JPEG comment (COM), EXIF, XMP, ICC, IPTC,
+# PNG text or dpi — is written back: Pillow's encoders copy some of it from `image.info` on their
+# own (a JPEG's comment, a PNG's ICC profile), so `info` is emptied rather than trusted.
+PICTURE_INFO = ("transparency",)
+
+
+def pixels_only(image: Image.Image) -> Image.Image:
+    """The image without its metadata: colours moved to sRGB by its ICC profile (so a phone's
+    Display P3 photo keeps its colours), then every metadata item dropped (see PICTURE_INFO)."""
+    image = _to_srgb(image)
+    image.info = {key: value for key, value in image.info.items() if key in PICTURE_INFO}
+    return image
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Apply an embedded ICC profile and return sRGB pixels; the profile itself is not kept (it can
+    name the device and its maker). A profile that cannot be applied is dropped as it is."""
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA", "CMYK"):
+        return image
+    try:
+        converted = ImageCms.profileToProfile(
+            image, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"),
+            outputMode="RGBA" if image.mode == "RGBA" else "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+    return converted if converted is not None else image
+
+
+THUMB_SIZE = (240, 240)
+
+
+def thumbnail(data: bytes) -> bytes:
+    """A small JPEG of a stored photo, for lists on slow networks; as bare as the photo itself
+    (photos stored before metadata was fully stripped get a clean thumbnail all the same)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.thumbnail(THUMB_SIZE)
+        small = pixels_only(image.convert("RGB"))
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=70)
+    return out.getvalue()
 
 
 def storage_path(root: str | Path, sha256: str) -> Path:
