@@ -4,10 +4,11 @@ and the forms for the triggers the caller may fire), and photos.
 What a caller sees depends on the services' scope rules: a member sees only their own
 claims, staff their community's, supervisors their scope; anything else is the 404 page.
 """
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from workflow import audit
 from workflow.engine import registry
@@ -82,13 +83,25 @@ def claim(claim_id):
 
 
 def _photos(field, me) -> list[int]:
-    ids = []
-    for item in field.data or []:
-        if not getattr(item, "filename", ""):
-            continue
-        upload = upload_service.save_upload(me, item.read(), current_app.config["BAODAO_UPLOAD_DIR"])
-        ids.append(upload.id)
+    """Store the form's photos (all or none: one bad photo stores nothing) and note them on the
+    request, so that a refused transition takes them back (`_take_back_photos`)."""
+    blobs = [item.read() for item in field.data or [] if getattr(item, "filename", "")]
+    if not blobs:
+        return []
+    ids = [u.id for u in upload_service.save_uploads(me, blobs, current_app.config["BAODAO_UPLOAD_DIR"])]
+    g.setdefault("page_uploads", []).extend(ids)
     return ids
+
+
+def _take_back_photos(me) -> None:
+    """Uploads made by a request that failed are not kept (issue 16). If even that fails (the
+    database is gone), the scheduled purge-uploads removes them a day later."""
+    ids = g.pop("page_uploads", [])
+    try:
+        db.session.rollback()  # end the failed transaction first
+        upload_service.discard_unattached(me, ids, current_app.config["BAODAO_UPLOAD_DIR"])
+    except SQLAlchemyError:
+        current_app.logger.warning("could not take back uploads %s of a failed request; purge-uploads will", ids)
 
 
 def _number(text):
@@ -135,8 +148,10 @@ def fire(claim_id, trigger):
         try:
             claim_service.fire(claim_id, trigger, me, trigger_data(trigger, form, me),
                                request_id=request.headers.get("X-Request-Id"))
-        except InvalidInput as exc:
-            db.session.rollback()
+        except Exception as exc:
+            _take_back_photos(me)
+            if not isinstance(exc, InvalidInput):
+                raise
             common.flash_errors(exc, form)
         else:
             flash(str(DONE[trigger]), "success")

@@ -13,11 +13,13 @@ Who may see an upload: its uploader, and whoever may see the claim it is attache
 import hashlib
 import io
 import os
+import threading
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from ..clock import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
@@ -127,23 +129,148 @@ def storage_path(root: str | Path, sha256: str) -> Path:
 
 def save_upload(actor, raw: bytes, upload_dir: str | Path, *, idempotency=None) -> Upload:
     """Store a photo for `actor` (a member or staff) and record it."""
+    return save_uploads(actor, [raw], upload_dir, idempotency=idempotency)[0]
+
+
+def save_uploads(actor, blobs: list[bytes], upload_dir: str | Path, *, idempotency=None) -> list[Upload]:
+    """Store several photos at once: all are checked before any is stored, so one bad photo
+    leaves nothing behind (a page form sends up to nine)."""
     if actor.role not in ("member", "staff"):
         raise Forbidden("only members and staff upload photos")
-    image = clean_image(raw)
-    path = storage_path(upload_dir, image.sha256)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(image.data)
-        os.replace(tmp, path)  # atomic: a reader never sees half a file
+    images = [clean_image(raw) for raw in blobs]
     with write_transaction() as session:
-        upload = Upload(sha256=image.sha256, content_type=image.content_type, size=len(image.data),
-                        width=image.width, height=image.height, uploader_id=actor.id, created_at=utcnow())
-        session.add(upload)
-        record_idempotency(idempotency, session, upload)
-    return upload
+        uploads = []
+        for image in images:
+            _lock_content(session, image.sha256)
+            _write_file(storage_path(upload_dir, image.sha256), image.data)
+            upload = Upload(sha256=image.sha256, content_type=image.content_type, size=len(image.data),
+                            width=image.width, height=image.height, uploader_id=actor.id, created_at=utcnow())
+            session.add(upload)
+            uploads.append(upload)
+        session.flush()
+        record_idempotency(idempotency, session, uploads[0])  # the API sends one photo per request
+    return uploads
+
+
+# -- the content-addressed store: one file per content, kept while a row names it ------------------
+#
+# Files are shared by every upload row of the same content, so a file goes only when no row names it
+# any more. Writing a file and its row, and removing rows and then unreferenced files, happen inside a
+# write transaction that holds a lock on the content: SQLite's immediate transaction locks the whole
+# database; PostgreSQL takes a transaction-level advisory lock per sha256. So a photo being saved can
+# never lose its file to a removal that counted its rows a moment before.
+
+UPLOAD_LOCK_CLASS = 0x7570  # "up": the advisory-lock namespace of upload contents
+
+
+def _lock_content(session, sha256: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        key = int(sha256[:8], 16) - 2**31  # a signed 32-bit key from the hash
+        session.execute(select(func.pg_advisory_xact_lock(UPLOAD_LOCK_CLASS, key)))
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
+
+
+@dataclass
+class Removed:
+    rows: int = 0
+    files: int = 0
+
+
+def _remove_unattached(session, condition, upload_dir: str | Path) -> Removed:
+    """Delete the unattached upload rows matching `condition` (locked first: a check-in attaching one
+    of them at this moment waits, or wins and keeps it), then every file no row names any more."""
+    rows = session.execute(select(Upload.id, Upload.sha256).where(Upload.claim_id.is_(None), condition)
+                           .with_for_update()).all()
+    removed = Removed(rows=len(rows))
+    if not rows:
+        return removed
+    session.execute(delete(Upload).where(Upload.id.in_([r.id for r in rows])))
+    for sha in sorted({r.sha256 for r in rows}):
+        _lock_content(session, sha)
+        path = storage_path(upload_dir, sha)
+        if session.scalar(select(Upload.id).where(Upload.sha256 == sha).limit(1)) is None and path.exists():
+            path.unlink()
+            removed.files += 1
+    return removed
+
+
+def discard_unattached(actor, upload_ids: list[int], upload_dir: str | Path) -> int:
+    """Undo the uploads a request made when the request itself failed (a refused check-in): the
+    rows, still unattached, and their files unless another row shares them. Returns how many went."""
+    if not upload_ids:
+        return 0
+    with write_transaction() as session:
+        done = _remove_unattached(session, Upload.id.in_(upload_ids) & (Upload.uploader_id == actor.id),
+                                  upload_dir)
+    return done.rows
+
+
+UNATTACHED_MAX_AGE = timedelta(days=1)
+
+
+def purge_unattached(upload_dir: str | Path, *, older_than: timedelta = UNATTACHED_MAX_AGE, now=None,
+                     batch: int = 500) -> Removed:
+    """Remove uploads that no visit or report took within `older_than` (a day), with their files
+    unless another row shares them; and files in the store that no row names (a crash between
+    writing a file and committing its row). The scheduled `purge-uploads` command runs this."""
+    cutoff = (now or utcnow()) - older_than
+    total = Removed()
+    while True:  # in batches: each its own short transaction
+        with write_transaction() as session:
+            ids = session.scalars(select(Upload.id).where(Upload.claim_id.is_(None), Upload.created_at < cutoff)
+                                  .order_by(Upload.id).limit(batch)).all()
+            done = _remove_unattached(session, Upload.id.in_(ids), upload_dir) if ids else Removed()
+        total.rows += done.rows
+        total.files += done.files
+        if len(ids) < batch:
+            break
+    total.files += _purge_orphan_files(upload_dir, cutoff)
+    return total
+
+
+def _purge_orphan_files(upload_dir: str | Path, cutoff, batch: int = 1000) -> int:
+    """Files older than the cutoff that no row names, and leftover temporary files. One query per
+    batch of files finds the candidates; each is re-checked under its content lock before it goes."""
+    root = Path(upload_dir)
+    if not root.is_dir():
+        return 0
+    oldest = cutoff.replace(tzinfo=timezone.utc).timestamp()
+    removed, pending = 0, {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and len(p.name) == 2):
+        for path in sorted(folder.iterdir()):
+            if path.stat().st_mtime >= oldest:
+                continue  # recent: perhaps a save on another node whose row is not committed yet
+            if path.name.endswith(".tmp"):  # a save that died between writing and renaming
+                path.unlink(missing_ok=True)
+                removed += 1
+                continue
+            pending[path.name] = path
+            if len(pending) >= batch:
+                removed += _remove_unnamed(pending)
+                pending = {}
+    return removed + (_remove_unnamed(pending) if pending else 0)
+
+
+def _remove_unnamed(paths: dict[str, Path]) -> int:
+    removed = 0
+    with write_transaction() as session:
+        named = set(session.scalars(select(Upload.sha256).where(Upload.sha256.in_(list(paths)))))
+        for sha in sorted(set(paths) - named):
+            _lock_content(session, sha)
+            if session.scalar(select(Upload.id).where(Upload.sha256 == sha).limit(1)) is None:
+                paths[sha].unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def visible_upload(session, actor, upload_id: int) -> Upload:
