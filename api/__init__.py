@@ -42,7 +42,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     policy.configure(definition=app.config["BAODAO_WORKFLOW"],
                      open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"],
                      stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
-                     stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"])
+                     stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"],
+                     household_reads_per_day=app.config["BAODAO_HOUSEHOLD_READS_PER_DAY"])
 
     from . import health
     app.register_blueprint(health.bp)

@@ -5,6 +5,7 @@ DATABASE_URL          sqlite:///PATH or postgresql://user@host:port/db (psycopg 
 SECRET_KEY            session signing key; unset: generated once into instance/secret_key
 BAODAO_WORKFLOW       the definition new claims start under, "name@version" (dual_reporting@1)
 BAODAO_OPEN_CLAIM_LIMIT  live claims a member may hold at once (5)
+BAODAO_HOUSEHOLD_READS_PER_DAY  different household notes a member may open in 24 hours (10)
 BAODAO_UPLOAD_DIR     where uploads are stored, outside the web root (instance/uploads); with
                       several app nodes, a directory they all share
 BAODAO_DB_CONNECT_TIMEOUT     PostgreSQL connect timeout in seconds (5)
@@ -61,6 +62,7 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),
         "BAODAO_STATS_INLINE_MS": float(os.environ.get("BAODAO_STATS_INLINE_MS", "250")),
         "BAODAO_STATS_MAX_AGE": float(os.environ.get("BAODAO_STATS_MAX_AGE", "900")),
+        "BAODAO_HOUSEHOLD_READS_PER_DAY": int(os.environ.get("BAODAO_HOUSEHOLD_READS_PER_DAY", "10")),
         "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
         "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
         **_fault_settings(instance),

@@ -102,12 +102,14 @@ def app(request, backend, tmp_path):
         uri = request.getfixturevalue("postgres_url")
         _empty_postgres(uri)
     application = _make_app(uri, tmp_path)
-    policy.configure(definition="dual_reporting@1", open_claim_limit=5, stats_inline_ms=250, stats_max_age_s=900)
+    policy.configure(definition="dual_reporting@1", open_claim_limit=5, stats_inline_ms=250, stats_max_age_s=900,
+                     household_reads_per_day=10)
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
-    policy.configure(definition="dual_reporting@1", open_claim_limit=5, stats_inline_ms=250, stats_max_age_s=900)
+    policy.configure(definition="dual_reporting@1", open_claim_limit=5, stats_inline_ms=250, stats_max_age_s=900,
+                     household_reads_per_day=10)
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ class Policy:
     # at most this long, and always when the rollup is older than the maximum age.
     stats_inline_ms: float = 250
     stats_max_age_s: float = 900
+    # Different household notes a member may open in any 24 hours (services/household.py).
+    household_reads_per_day: int = 10
 
     def __post_init__(self):
         if self.settings is None:
@@ -28,7 +30,8 @@ current = Policy()
 
 
 def configure(*, definition: str | None = None, open_claim_limit: int | None = None,
-              stats_inline_ms: float | None = None, stats_max_age_s: float | None = None) -> Policy:
+              stats_inline_ms: float | None = None, stats_max_age_s: float | None = None,
+              household_reads_per_day: int | None = None) -> Policy:
     """`definition` is "name@version", e.g. "dual_reporting@2"."""
     if definition:
         name, _, version = definition.partition("@")
@@ -39,4 +42,6 @@ def configure(*, definition: str | None = None, open_claim_limit: int | None = N
         current.stats_inline_ms = stats_inline_ms
     if stats_max_age_s is not None:
         current.stats_max_age_s = stats_max_age_s
+    if household_reads_per_day is not None:
+        current.household_reads_per_day = household_reads_per_day
     return current

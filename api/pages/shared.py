@@ -164,7 +164,7 @@ def fire(claim_id, trigger):
         return redirect(url_for("shared.claim", claim_id=claim_id))
     note = None
     if trigger == "check_in":
-        note = household.read_household_note(me, the_claim.task, purpose="check-in page")
+        note = household.open_household_note(me, the_claim.task, purpose="check-in page")  # member/_household.html
     status = 422 if request.method == "POST" else 200
     return render_template("member/trigger.html", trigger=trigger, form=form, household_note=note, back=back,
                            **ctx), status

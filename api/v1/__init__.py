@@ -15,10 +15,10 @@ from werkzeug.routing import Map, Rule
 
 from workflow.schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
 
-from . import audit, auth, claims, errors, http, me, tasks, units, uploads, workflows
+from . import audit, auth, claims, errors, household, http, me, tasks, units, uploads, workflows
 from .schemas import ErrorSchema, LoginSchema
 
-RESOURCES = (auth, me, tasks, claims, uploads, audit, units, workflows)
+RESOURCES = (auth, me, tasks, claims, household, uploads, audit, units, workflows)
 DEFAULT_TOKEN_TTL = 12 * 3600
 
 

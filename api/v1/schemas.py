@@ -184,6 +184,12 @@ class ClaimReadSchema(ClaimDetailSchema):
         "description": "the task's household note, for the claimant while live, the task's staff and admins"})
 
 
+class HouseholdNoteSchema(Schema):
+    claim_id = fields.Integer()
+    task_id = fields.Integer()
+    household_note = fields.String(metadata={"description": "personal data: the whole note, phone numbers shown"})
+
+
 class ActorRef(Schema):
     id = fields.Integer(allow_none=True)
     name = fields.String()
@@ -333,3 +339,4 @@ class ErrorSchema(Schema):
     reason = fields.String(allow_none=True, metadata={"description": "409: the guard that refused"})
     current_version = fields.Integer(metadata={"description": "412: the current version"})
     retry_after = fields.Integer(metadata={"description": "429: seconds"})
+    limit = fields.Integer(metadata={"description": "429 household_read_limit: notes a member may open a day"})

@@ -65,6 +65,7 @@ MATRIX = {
                                                  only({"member": 404, "staff": 404})),
     "POST /claims/<int:claim_id>/<trigger>": both(only({"member": 302, "staff": 302}),
                                                   only({"member": 404, "staff": 404})),
+    "POST /claims/<int:claim_id>/household/phone": both(only({"member": 200}), only({"member": 404})),
     "GET /uploads/<int:upload_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /uploads/<int:upload_id>/thumb": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /me/points": both(only({"member": 200}), NONE),
@@ -150,6 +151,9 @@ def case(route, actor, objs, app):
             return pair("/claims/{}/approve", inside, outside, {"comment": "好"})
         inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
         return pair("/claims/{}/check_in", inside, outside, {"note": "走访"})
+    if rule == "/claims/<int:claim_id>/household/phone":
+        inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
+        return pair("/claims/{}/household/phone", inside, outside, {})
     if rule in ("/uploads/<int:upload_id>", "/uploads/<int:upload_id>/thumb"):
         tail = rule.split("<int:upload_id>")[1]
         inside = objs.claim(True, "visiting", photo=True)[1].id
