@@ -151,6 +151,11 @@ def role_label(role: str) -> str:
             "admin": _("Administrator"), "system": _("System")}.get(role, role)
 
 
+def person_labels() -> dict:
+    """What stands for a member whose name is outside the reader's scope (workflow/services/names.py)."""
+    return {"other_unit": _("a member of another unit"), "other": _("another member")}
+
+
 def refusal_text(refusal) -> str:
     """A guard's refusal, in the reader's language (guards speak English)."""
     if refusal is None:

@@ -14,11 +14,12 @@ from workflow import audit
 from workflow.engine import registry
 from workflow.errors import InvalidInput, NotFound
 from workflow.extensions import db
-from workflow.models import AuditEvent, Claim, Upload, User
+from workflow.models import AuditEvent, Claim, Upload
 from workflow.services import claims as claim_service
 from workflow.services import household, scope
 from workflow.services import tasks as task_service
 from workflow.services import uploads as upload_service
+from workflow.services.names import visible_names
 
 from . import common
 from .forms import ActionForm, CheckInForm, CommentForm, ReasonForm, ReportForm, SubjectForm, WithdrawForm
@@ -39,8 +40,8 @@ def timeline(subject_type: str, subject_id: int) -> list[tuple[AuditEvent, str]]
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
         .order_by(AuditEvent.seq)).all()
-    names = dict(db.session.execute(select(User.id, User.name).where(
-        User.id.in_({e.actor_id for e in events if e.actor_id} or {-1}))).all())
+    # A member outside the reader's scope shows as a role (services/names.py; issue 16)
+    names = visible_names(db.session, common.actor(), (e.actor_id for e in events), labels=common.person_labels())
     return [(e, names.get(e.actor_id, _("System"))) for e in events]
 
 

@@ -92,7 +92,7 @@ def get_claim(claim_id):
 def claim_events(claim_id):
     actor = http.actor()
     claims_service.get_claim(db.session, actor, claim_id)
-    return events(db.session, "claim", claim_id)
+    return events(db.session, "claim", claim_id, actor)
 
 
 def trigger_names() -> list[str]:

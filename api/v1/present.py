@@ -4,6 +4,7 @@ from sqlalchemy import inspect, select
 from workflow.engine import registry
 from workflow.models import AuditEvent, Community, Unit, User
 from workflow.services import scope
+from workflow.services.names import visible_names
 from workflow.services.claims import allowed_triggers
 from workflow.services.tasks import task_actions
 
@@ -69,15 +70,16 @@ def claim_dict(session, claim, actor, *, detail: bool = False, household_note: s
     return out
 
 
-def events(session, subject_type: str, subject_id: int) -> list[dict]:
+def events(session, subject_type: str, subject_id: int, reader) -> list[dict]:
+    """A subject's timeline as `reader` may see it: a member outside the reader's scope is a role,
+    without name or id (services/names.py)."""
     rows = session.scalars(select(AuditEvent).where(AuditEvent.subject_type == subject_type,
                                                     AuditEvent.subject_id == subject_id).order_by(AuditEvent.seq)).all()
-    ids = {r.actor_id for r in rows if r.actor_id is not None}
-    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+    names = visible_names(session, reader, (r.actor_id for r in rows))
     return [{
         "id": r.id, "seq": r.seq, "trigger": r.trigger, "from_state": r.from_state, "to_state": r.to_state,
-        "actor": {"id": r.actor_id, "name": names.get(r.actor_id, "system") if r.actor_id else "system",
-                  "role": r.actor_role},
+        "actor": {"id": None if names.hidden(r.actor_id) else r.actor_id,
+                  "name": names.get(r.actor_id, "system") if r.actor_id else "system", "role": r.actor_role},
         "created_at": r.created_at, "input": r.payload, "request_id": r.request_id, "definition": r.definition,
         "hash": r.hash, "prev_hash": r.prev_hash,
     } for r in rows]

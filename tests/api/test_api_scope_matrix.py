@@ -28,6 +28,7 @@ MATRIX = {
     "POST /api/v1/tasks": {"member": (403, None), "staff": (201, None), "sup_town": (403, None),
                            "sup_unit": (403, None), "admin": (201, None)},
     "GET /api/v1/tasks/<int:task_id>": dict.fromkeys(ACTORS, (200, 404)),
+    "GET /api/v1/tasks/<int:task_id>/events": dict.fromkeys(ACTORS, (200, 404)),
     "PATCH /api/v1/tasks/<int:task_id>": {"member": (403, 403), "staff": (200, 404), "sup_town": (403, 403),
                                           "sup_unit": (403, 403), "admin": (200, 404)},
     "POST /api/v1/tasks/<int:task_id>/publish": {"member": (403, 403), "staff": (200, 404),
@@ -90,7 +91,7 @@ def case(route: str, actor: str, objs: Objects, app):
     me = objs.actor(actor)
     admin = actor == "admin"
     if rule in ("/api/v1/tasks/<int:task_id>", "/api/v1/tasks/<int:task_id>/close",
-                "/api/v1/tasks/<int:task_id>/cancel"):
+                "/api/v1/tasks/<int:task_id>/cancel", "/api/v1/tasks/<int:task_id>/events"):
         inside = objs.task(True)
         outside = NOWHERE if admin else (objs.task(False, publish=actor != "sup_unit" and actor != "member").id)
         body = {"title": "改后的标题"} if method == "PATCH" else ({"reason": "取消"} if "cancel" in rule else None)
