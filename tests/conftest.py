@@ -19,7 +19,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from api import create_app
-from workflow import policy
 from workflow.clock import utcnow
 from workflow.extensions import db
 from workflow.models import Community, Grid, Town, Unit, User
@@ -102,14 +101,10 @@ def app(request, backend, tmp_path):
         uri = request.getfixturevalue("postgres_url")
         _empty_postgres(uri)
     application = _make_app(uri, tmp_path)
-    policy.configure(definition="dual_reporting@1", open_claim_limit=5, stats_inline_ms=250, stats_max_age_s=900,
-                     household_reads_per_day=10)
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
-    policy.configure(definition="dual_reporting@1", open_claim_limit=5, stats_inline_ms=250, stats_max_age_s=900,
-                     household_reads_per_day=10)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from workflow.extensions import db
 from workflow.models import AuditEvent, Claim, PointsEntry, Task, User
 from workflow.services import claims
 from workflow.services import tasks as task_service
+from workflow.services.transitions import TransitionResult
 from workflow.services.tx import write_transaction
 
 
@@ -53,7 +54,7 @@ def test_thirty_claimants_for_three_slots_exactly_three_win(app, world, session,
     racers = members(world, 30, password_hash)
     results = race(app, [lambda m=m: claims.start_claim(task.id, m) for m in racers])
 
-    winners = [r for r in results if isinstance(r, Claim)]
+    winners = [r for r in results if isinstance(r, TransitionResult) and r.kind == "claim"]
     losers = [r for r in results if isinstance(r, TransitionNotAllowed)]
     assert len(winners) == 3 and len(losers) == 27, results
     assert {r.reason for r in losers} == {"free_slot"}
@@ -74,8 +75,8 @@ def test_two_staff_approving_the_same_report_make_one_event(app, world, session,
     claims.fire(claim.id, "submit_report", world.member, {"summary": "s", "hours": 1})
 
     results = race(app, [lambda who=who: claims.fire(claim.id, "approve", who, {}) for who in (world.staff, second)] * 3)
-    assert sum(isinstance(r, Claim) for r in results) == 1
-    assert all(isinstance(r, (Claim, TransitionNotAllowed)) for r in results), results
+    assert sum(isinstance(r, TransitionResult) for r in results) == 1
+    assert all(isinstance(r, (TransitionResult, TransitionNotAllowed)) for r in results), results
     approvals = session.scalar(select(func.count(AuditEvent.id)).where(
         AuditEvent.subject_type == "claim", AuditEvent.subject_id == claim.id, AuditEvent.trigger == "approve"))
     assert approvals == 1
@@ -101,7 +102,7 @@ def test_a_task_cancel_racing_check_ins_and_reports_leaves_every_claim_cancelled
     jobs.insert(6, lambda: task_service.cancel_task(task.id, world.staff, {"reason": "暂停"}))
     results = race(app, jobs)
 
-    assert all(isinstance(r, (Claim, Task, TransitionNotAllowed)) for r in results), results
+    assert all(isinstance(r, (TransitionResult, TransitionNotAllowed)) for r in results), results
     db.session.expire_all()
     states = set(session.scalars(select(Claim.state).where(Claim.task_id == task.id)))
     assert states == {"cancelled"}

@@ -15,9 +15,7 @@ Rendering does not rely on these: pages, exports and the API show any stored tim
 """
 from datetime import datetime, timedelta
 
-from marshmallow import fields
-
-from .clock import as_utc_naive
+from .engine.schemas import UTCDateTime
 from .errors import InvalidInput
 
 DEADLINE_HORIZON = timedelta(days=731)  # two years, a leap day included
@@ -25,35 +23,20 @@ QUERY_EARLIEST = datetime(2000, 1, 1)
 QUERY_LATEST = datetime(2100, 1, 1)
 
 
-def to_utc_naive(value: datetime) -> datetime:
-    """`value` in naive UTC; ValueError when that falls outside the calendar (before year 1, after 9999)."""
-    try:
-        return as_utc_naive(value)
-    except OverflowError:
-        raise ValueError("the time is outside the calendar once converted to UTC") from None
+class UTCDateTimeField(UTCDateTime):
+    """The engine's ISO 8601 time in naive UTC (one whose conversion overflows is a field error,
+    "Not a time Baodao can store."), here also bounded to [earliest, latest) when they are given."""
 
-
-class UTCDateTimeField(fields.DateTime):
-    """An ISO 8601 time, taken as naive UTC (no offset means UTC); a time that cannot be converted,
-    or that lies outside [earliest, latest) when they are given, is a field error, never an exception."""
-
-    default_error_messages = {
-        "out_of_calendar": "Not a valid time: it falls outside the calendar in UTC.",
-        "out_of_range": "Must be between {earliest} and {latest} (UTC).",
-    }
+    default_error_messages = {"outside": "Must be between {earliest} and {latest} (UTC)."}
 
     def __init__(self, *args, earliest: datetime | None = None, latest: datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.earliest, self.latest = earliest, latest
 
     def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            moment = to_utc_naive(super()._deserialize(value, attr, data, **kwargs))
-        except ValueError:
-            raise self.make_error("out_of_calendar") from None
+        moment = super()._deserialize(value, attr, data, **kwargs)
         if (self.earliest and moment < self.earliest) or (self.latest and moment >= self.latest):
-            raise self.make_error("out_of_range", earliest=f"{self.earliest:%Y-%m-%d}",
-                                  latest=f"{self.latest:%Y-%m-%d}")
+            raise self.make_error("outside", earliest=f"{self.earliest:%Y-%m-%d}", latest=f"{self.latest:%Y-%m-%d}")
         return moment
 
 

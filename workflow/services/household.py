@@ -7,7 +7,7 @@ A member could harvest notes: claim, read, withdraw, again (issue 16). So, for m
 - the phone numbers in a note are masked (`138****0000` → `*******0000`); the whole note
   is shown on an explicit tap (`reveal_phone=True`), which is logged as its own read with
   purpose "phone" ("api:phone" over the API);
-- a member opens at most `policy.current.household_reads_per_day` different notes in any
+- a member opens at most `runtime.current().policy.household_reads_per_day` different notes in any
   24 hours (BAODAO_HOUSEHOLD_READS_PER_DAY, default 10), counted from the read log itself.
   Reading a note already opened in that window again is free: a member going back to the
   check-in page is not harvesting;
@@ -21,9 +21,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from .. import policy
+from .. import runtime
 from ..clock import utcnow
-from ..engine import registry
 from ..errors import DomainError, Forbidden, NotFound
 from ..models import Claim, HouseholdNote, HouseholdNoteRead, User
 from . import scope
@@ -65,7 +64,7 @@ def may_read(session, actor, task) -> bool:
     if actor.role == "member":
         return session.scalar(
             select(Claim.id).where(Claim.task_id == task.id, Claim.member_id == actor.id,
-                                   Claim.state.in_(registry().live_states())).limit(1)
+                                   Claim.state.in_(runtime.registry().live_states("claim"))).limit(1)
         ) is not None
     return False
 
@@ -89,7 +88,7 @@ def mask_numbers(text: str) -> str:
 def _limit_reached(session, actor, task, now) -> HouseholdReadLimit | None:
     """None when this member may open this task's note now, else why not. Counted from the read log:
     the different notes this member read in the last 24 hours; a note among them is free to reread."""
-    limit = policy.current.household_reads_per_day
+    limit = runtime.current().policy.household_reads_per_day
     since = now - WINDOW
     recent = session.execute(
         select(HouseholdNoteRead.task_id, func.min(HouseholdNoteRead.read_at))

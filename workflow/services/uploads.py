@@ -127,6 +127,12 @@ def storage_path(root: str | Path, sha256: str) -> Path:
     return Path(root) / sha256[:2] / sha256
 
 
+def upload_view(upload) -> dict:
+    """An upload as the answer shows it."""
+    return {"id": upload.id, "sha256": upload.sha256, "content_type": upload.content_type, "width": upload.width,
+            "height": upload.height, "size": upload.size, "created_at": upload.created_at}
+
+
 def save_upload(actor, raw: bytes, upload_dir: str | Path, *, idempotency=None) -> Upload:
     """Store a photo for `actor` (a member or staff) and record it."""
     return save_uploads(actor, [raw], upload_dir, idempotency=idempotency)[0]
@@ -148,7 +154,8 @@ def save_uploads(actor, blobs: list[bytes], upload_dir: str | Path, *, idempoten
             session.add(upload)
             uploads.append(upload)
         session.flush()
-        record_idempotency(idempotency, session, uploads[0])  # the API sends one photo per request
+        # the API sends one photo per request: its answer
+        record_idempotency(idempotency, session, upload_view(uploads[0]), created=True)
     return uploads
 
 
@@ -204,14 +211,13 @@ def _remove_unattached(session, condition, upload_dir: str | Path) -> Removed:
     return removed
 
 
-def discard_unattached(actor, upload_ids: list[int], upload_dir: str | Path) -> int:
+def discard_unattached(upload_ids: list[int], upload_dir: str | Path) -> int:
     """Undo the uploads a request made when the request itself failed (a refused check-in): the
     rows, still unattached, and their files unless another row shares them. Returns how many went."""
     if not upload_ids:
         return 0
     with write_transaction() as session:
-        done = _remove_unattached(session, Upload.id.in_(upload_ids) & (Upload.uploader_id == actor.id),
-                                  upload_dir)
+        done = _remove_unattached(session, Upload.id.in_(upload_ids), upload_dir)
     return done.rows
 
 
@@ -275,7 +281,9 @@ def _remove_unnamed(paths: dict[str, Path]) -> int:
 
 def visible_upload(session, actor, upload_id: int) -> Upload:
     """The upload if `actor` may see it; NotFound otherwise."""
-    upload = session.get(Upload, upload_id)
+    # Read fresh, not from the session's identity map: the claim it belongs to is set by a
+    # transition's UPDATE, which an object held from before does not see.
+    upload = session.scalar(select(Upload).where(Upload.id == upload_id).execution_options(populate_existing=True))
     if upload is None:
         raise NotFound(f"upload {upload_id} not found")
     if actor.id is not None and upload.uploader_id == actor.id:
