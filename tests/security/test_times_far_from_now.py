@@ -96,6 +96,20 @@ def test_page_report_hours_that_are_no_number_are_a_422_form(app, world, browse,
     assert r.status_code == 302
 
 
+def test_a_page_check_in_time_outside_the_utc_calendar_is_a_field_error(app, world, browse, session):
+    """The check-in form's `time` (made from the definition) converts the district's time to UTC:
+    0001-01-01 00:00 in Beijing is in the year 0 there. (How far from now a visit may be is the claim
+    engine's rule; this is only the page's conversion.)"""
+    claim = claim_service.start_claim(world.task().id, world.member)
+    member = browse("member_a1")
+    before = _count(session, Visit)
+    member.get(f"/claims/{claim.id}/check_in")
+    r = member.post(f"/claims/{claim.id}/check_in", {"note": "到了", "time": "0001-01-01T00:00"})
+    assert r.status_code == 422 and 'id="time-errors"' in r.get_data(as_text=True)
+    assert "请输入有效的日期和时间" in r.get_data(as_text=True)
+    assert _count(session, Visit) == before
+
+
 def test_export_dates_out_of_range_are_a_422_form_not_an_overflow(app, world, browse):
     b = browse("sup_district")
     for query in ("end=9999-12-31", "start=0001-01-01", "start=1999-12-31", "end=2100-01-01"):
