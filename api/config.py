@@ -62,7 +62,8 @@ def from_environment(instance_path: str) -> dict:
         # arguments are added by engine_options(), once the URL is final.)
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "json_serializer": canonical_json},
         "SECRET_KEY": _secret_key(instance),
-        "BAODAO_WORKFLOW": os.environ.get("BAODAO_WORKFLOW", "dual_reporting@1"),
+        # unset: the claim process BAODAO_WORKFLOWS names, else dual_reporting@1
+        "BAODAO_WORKFLOW": os.environ.get("BAODAO_WORKFLOW") or None,
         "BAODAO_WORKFLOWS": os.environ.get("BAODAO_WORKFLOWS", ""),
         "BAODAO_DEFINITIONS_DIRS": [d for d in os.environ.get("BAODAO_DEFINITIONS_DIRS", "").split(":") if d],
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),

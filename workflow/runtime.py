@@ -87,20 +87,25 @@ class Runtime:
         return self.registry.get(name, self.active_version(name))
 
 
-def build(*, claim_process: str, processes: str = "", extra_dirs: tuple[str, ...] = (),
+def build(*, claim_process: str | None = None, processes: str = "", extra_dirs: tuple[str, ...] = (),
           policy: Policy | None = None) -> Runtime:
-    """A runtime from configuration text: BAODAO_WORKFLOW, BAODAO_WORKFLOWS (comma-separated
-    name@version) and BAODAO_DEFINITIONS_DIRS. A reference to a definition that is not loaded,
-    or two versions named for one process, stops start-up."""
+    """A runtime from configuration text: BAODAO_WORKFLOW (the claim process, name@version),
+    BAODAO_WORKFLOWS (comma-separated name@version, any process) and BAODAO_DEFINITIONS_DIRS.
+    Without BAODAO_WORKFLOW the claim process is the one BAODAO_WORKFLOWS names, else
+    dual_reporting. A reference to a definition that is not loaded, or two versions named for
+    one process, stops start-up."""
     runtime = Runtime(DefinitionRegistry.from_directories(*extra_dirs), policy)
     refs = [parse_ref(r) for r in processes.split(",") if r.strip()]
     named: dict[str, int] = {}
-    for name, version in refs + [parse_ref(claim_process)]:
+    for name, version in refs + ([parse_ref(claim_process)] if claim_process else []):
         if named.setdefault(name, version) != version:
             raise DefinitionError(name, f"two versions named for one process: {name}@{named[name]} and "
                                         f"{name}@{version} (BAODAO_WORKFLOW and BAODAO_WORKFLOWS must agree)")
     for name, version in refs:
         runtime.activate(f"{name}@{version}")
+    if not claim_process:
+        claims = [f"{n}@{v}" for n, v in refs if runtime.registry.get(n, v).definition.subject == "claim"]
+        claim_process = claims[0] if len(claims) == 1 else f"dual_reporting@{runtime.active_version('dual_reporting')}"
     runtime.configure_claim_process(claim_process)
     if runtime.registry.get(*parse_ref(claim_process)).definition.subject != "claim":
         raise DefinitionError(claim_process, "BAODAO_WORKFLOW must name a claim process")

@@ -82,7 +82,7 @@ def actions(me, kind_name: str, row, related: dict | None = None, *, next_url: s
         inline = _inline(t)
         form = None
         if inline and t.fields:
-            form = trigger_forms.form_class(definition, t, english)(formdata=None, prefix=f"{t.name}-{row.id}")
+            form = trigger_forms.form_class(definition, t, english)(formdata=None)
         out.append(Action(trigger=t, label=t.label_en if english else t.label, style=style,
                           confirm=(t.confirm_en if english else t.confirm), inline=inline, url=url, form=form))
     return out
@@ -117,8 +117,7 @@ def trigger_page(kind_name: str, subject_id: int, trigger_name: str):
     if not kind.relations(me, row, related).intersection(trigger.roles):
         raise Forbidden(f"your role may not {trigger_name} this {kind_name}")
     english = common.is_english()
-    prefix = request.values.get("prefix", "")
-    form = trigger_forms.form_class(definition, trigger, english)(prefix=prefix)
+    form = trigger_forms.form_class(definition, trigger, english)()
     back = common.safe_next(request.values.get("next"), page.url(subject_id))
     if request.method == "POST":
         if form.validate_on_submit():
@@ -160,7 +159,7 @@ def trigger_page(kind_name: str, subject_id: int, trigger_name: str):
                            definition=definition, form=form, back=back, household_note=note,
                            label=trigger.label_en if english else trigger.label,
                            confirm=trigger.confirm_en if english else trigger.confirm,
-                           kept=trigger_forms.kept_photos(form, trigger), prefix=prefix,
+                           kept=trigger_forms.kept_photos(form, trigger),
                            location=trigger_forms.location_partner(trigger)), status
 
 

@@ -8,6 +8,10 @@ Flask-Babel; a phrase this table does not know is shown as it is.
 import re
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+# One wording for "required", whether the page form or the service noticed it.
+REQUIRED = _l("This field is required.")
 
 
 def at_most_photos(limit: int) -> str:

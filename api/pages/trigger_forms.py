@@ -74,11 +74,15 @@ def location_partner(trigger) -> dict[str, str]:
     return {f.name: f.options["together_with"] for f in trigger.fields if f.widget == "location"}
 
 
+def _required(kind=DataRequired):
+    return kind(message=messages.REQUIRED)
+
+
 def _field(spec, english: bool):
     label, help_text = _words(spec, english)
     opts = spec.options
     required = spec.required
-    presence = [DataRequired()] if required else [Optional()]
+    presence = [_required()] if required else [Optional()]
     kw = {"label": label, "description": help_text}
     if spec.type == "text":
         limit = opts.get("max_length", DEFAULT_TEXT_LENGTH)
@@ -87,7 +91,7 @@ def _field(spec, english: bool):
         return cls(validators=presence + [Length(max=limit)], **kw)
     if spec.type in ("integer", "float"):
         numbers = [NumberRange(min=opts.get("min"), max=opts.get("max"))] if ("min" in opts or "max" in opts) else []
-        presence = [InputRequired()] if required else [Optional()]
+        presence = [_required(InputRequired)] if required else [Optional()]
         if spec.widget == "location":
             return HiddenField(validators=[_coordinate(spec)], **kw)
         if spec.type == "integer":
@@ -97,11 +101,12 @@ def _field(spec, english: bool):
                                 **kw)
     if spec.type == "datetime":  # InUTC: a district time the UTC calendar cannot hold is a field error
         return DateTimeLocalField(format="%Y-%m-%dT%H:%M",
-                                  validators=([InputRequired()] if required else [Optional()]) + [InUTC()], **kw)
+                                  validators=([_required(InputRequired)] if required else [Optional()]) + [InUTC()],
+                                  **kw)
     if spec.type == "date":
-        return DateField(validators=[InputRequired()] if required else [Optional()], **kw)
+        return DateField(validators=[_required(InputRequired)] if required else [Optional()], **kw)
     if spec.type == "boolean":
-        return BooleanField(validators=[DataRequired()] if required else [], default=opts.get("default"), **kw)
+        return BooleanField(validators=[_required()] if required else [], default=opts.get("default"), **kw)
     if spec.type == "choice":
         choices = [(c.value, c.label_en if english else c.label) for c in spec.choices]
         if spec.widget == "radio":
