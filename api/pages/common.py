@@ -20,6 +20,7 @@ from workflow.extensions import db
 from workflow.models import User
 
 from ..requests import request_id  # noqa: F401  (re-exported for the page views)
+from ..routing import INT32_MAX
 from .messages import field_message
 
 LOCALES = ("zh_CN", "en")
@@ -223,7 +224,7 @@ def flash_errors(exc: InvalidInput, form=None) -> None:
 
 # --- query strings -----------------------------------------------------------------------
 
-ID_MAX = 2**31 - 1  # ids are 32-bit columns (as in the routes: api/routing.py)
+ID_MAX = INT32_MAX  # ids are 32-bit columns, as in the routes
 PAGE_MAX = 100_000  # as the API's lists: an offset beyond stays far inside both databases' integers
 
 
