@@ -108,3 +108,17 @@ def test_a_task_cancel_racing_check_ins_and_reports_leaves_every_claim_cancelled
     assert states == {"cancelled"}
     assert session.get(Task, task.id).status == "cancelled"
     assert audit.verify(session).ok
+
+
+def test_one_member_firing_twelve_claims_at_once_holds_the_open_claim_limit(app, world, session):
+    """Each claim locks its own task, so only the member's own row serialises a member's claims:
+    without that lock, two claims of one member counted each other's absence (6 or 7 live
+    claims against a limit of 5 on PostgreSQL)."""
+    tasks = [world.task(capacity=3) for _ in range(12)]
+    results = race(app, [lambda t=t: claims.start_claim(t.id, world.member) for t in tasks])
+    won = [r for r in results if isinstance(r, TransitionResult)]
+    refused = [r for r in results if isinstance(r, TransitionNotAllowed)]
+    assert len(won) == 5 and len(refused) == 7, results
+    assert {r.reason for r in refused} == {"open_claim_limit"}
+    live = session.scalar(select(func.count(Claim.id)).where(Claim.member_id == world.member.id))
+    assert live == 5
