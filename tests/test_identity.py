@@ -145,7 +145,7 @@ def test_import_reports_every_bad_line_and_writes_nothing(app, world, session, t
 def test_admin_page_shows_the_broken_rules_in_chinese(app, world, browse, session):
     admin = browse("admin")
     admin.get("/admin/users/new")
-    page = admin.post("/admin/users/new", {"username": "Staff_A", "name": "x", "role": "staff", "unit": "",
+    page = admin.post("/admin/users/new", {"username": "new_staff", "name": "x", "role": "staff", "unit": "",
                                            "community": world.a.code, "scope": "", "password": "password123"})
     html = page.get_data(as_text=True)
     assert page.status_code == 200
