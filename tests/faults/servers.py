@@ -210,11 +210,37 @@ class PgCluster:
         return self
 
     def start(self):
+        """Start and wait until it accepts connections. On a loaded machine (or after an immediate
+        stop, with crash recovery to do) `pg_ctl -w` may give up while the server is still coming
+        up: then keep waiting for it rather than fail; if it really did not start, fail with the
+        end of its log."""
         limit = patience(30)
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-w", "-t", str(limit), "-o",
-                  f"-p {self.port} -k {self.sockets} -c listen_addresses={LOOPBACK} -c fsync=off "
-                  "-c max_connections=50", "start", timeout=limit + 30)
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-w", "-t", str(limit), "-o",
+                      f"-p {self.port} -k {self.sockets} -c listen_addresses={LOOPBACK} -c fsync=off "
+                      "-c max_connections=50", "start", timeout=limit + 30)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            if not self.running():
+                raise AssertionError(f"PostgreSQL did not start: {getattr(exc, 'stderr', exc)}\n{self.log_tail()}")
+            wait_for(self._accepts_connections, timeout=patience(60),
+                     what=f"PostgreSQL on port {self.port} to accept connections:\n{self.log_tail()}", interval=0.5)
         return self
+
+    def _accepts_connections(self) -> bool:
+        try:
+            with socket.create_connection((LOOPBACK, self.port), timeout=1):
+                pass
+        except OSError:
+            return False
+        result = subprocess.run([str(self.bin / "pg_isready"), "-h", LOOPBACK, "-p", str(self.port), "-t", "2"],
+                                capture_output=True, text=True, timeout=30)
+        return result.returncode == 0
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.logfile.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
 
     def stop(self, mode="fast", *, timeout: int | None = None) -> str:
         """Stop the server; returns the mode that stopped it.
