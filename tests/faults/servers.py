@@ -46,6 +46,18 @@ def patience(seconds: float) -> int:
     return int(seconds * min(4.0, max(1.0, per_core)))
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(Path(stat).parent.name))
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -252,22 +264,32 @@ class PgCluster:
         5 s), and as a last resort SIGKILL to the postmaster. The limit of each step is scaled by
         the machine's load unless `timeout` is given."""
         modes = [mode] + (["immediate"] if mode != "immediate" else [])
+        self.stop_errors = []
         for current in modes:
             limit = timeout if timeout is not None and current == mode else patience(30)
             try:
                 self._run("pg_ctl", "-D", str(self.data), "-m", current, "-w", "-t", str(limit), "stop",
                           timeout=limit + 30)
                 return current
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                self.stop_errors.append(f"{current}: {getattr(exc, 'stderr', '') or exc}".strip())
                 if not self.running():
                     return current  # it went down after all, just later than pg_ctl waited
         self._kill_postmaster()
         return "kill"
 
     def _kill_postmaster(self):
+        """SIGKILL the postmaster and every process it started (a backend outlives its postmaster
+        otherwise, and keeps the shared memory a new server needs)."""
         pid = int((self.data / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: not _alive(pid), timeout=patience(30), what=f"postmaster {pid} to die")
+        family = [pid] + _children(pid)
+        for each in family:
+            try:
+                os.kill(each, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for each in family:
+            wait_for(lambda each=each: not _alive(each), timeout=patience(30), what=f"process {each} to die")
         (self.data / "postmaster.pid").unlink(missing_ok=True)
 
     def running(self) -> bool:

@@ -45,10 +45,11 @@ def test_a_fast_stop_that_times_out_escalates_to_immediate(tmp_path):
         # Before the fix: CalledProcessError ("server does not shut down") and the test run failed.
         mode = cluster.stop("fast", timeout=3)
 
-        assert mode == "immediate"
+        assert mode in ("immediate", "kill"), (mode, cluster.stop_errors)
+        print(f"\nstopped by {mode}; refused on the way: {cluster.stop_errors}")
         assert not cluster.running()
         with pytest.raises(ProcessLookupError):
-            os.kill(stuck_pid, 0)  # PostgreSQL SIGKILLed the frozen backend
+            os.kill(stuck_pid, 0)  # the frozen backend is gone (SIGKILLed by PostgreSQL, or by us)
         stuck_pid = None
         cluster.start()  # crash recovery after an immediate stop
         with psycopg.connect(cluster.url(), autocommit=True, connect_timeout=5) as again:
