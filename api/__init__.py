@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError
 
 from workflow import db_setup  # noqa: F401  (installs the SQLite connection setup)
 from workflow import models  # noqa: F401  (registers the tables with the metadata)
-from workflow import policy
-from workflow.engine import registry
+from workflow import runtime
+from workflow.engine import Settings
 from workflow.extensions import db, migrate
 
 from . import config
@@ -33,15 +33,20 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config.from_environment(app.instance_path))
     app.config.update(overrides or {})
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.engine_options(app.config)
 
     db.init_app(app)
     app.teardown_appcontext(_end_session)  # registered after Flask-SQLAlchemy's, so it runs first
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
-    registry()  # load and check every definition now: a broken file stops start-up, not a request
-    policy.configure(definition=app.config["BAODAO_WORKFLOW"],
-                     open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"],
-                     stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
-                     stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"])
+    # Load and check every definition now (a broken file stops start-up, not a request), with
+    # which version of each process new instances start under and the policy numbers: the
+    # app's own, read by the services through workflow.runtime.current().
+    app.extensions[runtime.EXTENSION] = runtime.build(
+        claim_process=app.config["BAODAO_WORKFLOW"], processes=app.config["BAODAO_WORKFLOWS"],
+        extra_dirs=tuple(app.config["BAODAO_DEFINITIONS_DIRS"]),
+        policy=runtime.Policy(settings=Settings(open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"]),
+                              stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
+                              stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"]))
 
     from . import health
     app.register_blueprint(health.bp)

@@ -10,8 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from workflow import audit
-from workflow.engine import registry
+from workflow import audit, runtime
 from workflow.engine.diagram import mermaid
 from workflow.engine.loader import load_definition
 from workflow.errors import DefinitionError, DomainError
@@ -25,7 +24,21 @@ def _fail(message: str, code: int = 1):
     sys.exit(code)
 
 
-workflow_cli = AppGroup("workflow", help="Check and show workflow definitions.")
+workflow_cli = AppGroup("workflow", help="List, check and show workflow definitions.")
+
+
+@workflow_cli.command("list")
+def workflow_list():
+    """Every loaded definition: name, version, subject, whether new instances start under it."""
+    rt = runtime.current()
+    rows = [("name", "version", "subject", "active", "title", "file")]
+    for compiled in rt.registry.all():
+        d = compiled.definition
+        rows.append((d.name, str(d.version), d.subject, "active" if rt.is_active(d.name, d.version) else "-",
+                     d.title, d.path))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
 
 
 @workflow_cli.command("check")
@@ -41,15 +54,16 @@ def workflow_check(path):
 
 @workflow_cli.command("show")
 @click.argument("name")
-@click.option("--version", "version", type=int, help="Defaults to the newest loaded version.")
+@click.option("--version", "version", type=int, help="Defaults to the active version.")
 def workflow_show(name, version):
     """Print a definition's transition table and its Mermaid state diagram."""
+    rt = runtime.current()
     try:
-        compiled = registry().get(name, version) if version else registry().latest(name)
+        compiled = rt.registry.get(name, version or rt.active_version(name))
     except DefinitionError as exc:
         _fail(str(exc))
     d = compiled.definition
-    click.echo(f"{d.label}: {d.title} ({d.path})")
+    click.echo(f"{d.label} ({d.subject}): {d.title} ({d.path})")
     click.echo(f"states: {', '.join(s.name + (' (final)' if s.final else '') for s in d.states)}")
     rows = [("trigger", "from", "to", "roles", "guards", "effects", "input")]
     for t in d.triggers:
@@ -237,7 +251,7 @@ def checkpoint(export_file):
 @click.option("--seed", default=370116, show_default=True)
 def bench_data(members, tasks, claims, seed):
     """Fill an EMPTY database with district-scale data whose chains verify (for bench/)."""
-    from workflow.services import bench_data as generator
+    from bench import data as generator  # the benchmarks' own module: not part of the service
 
     try:
         with click.progressbar(length=tasks, label="tasks, claims and events") as bar:

@@ -3,7 +3,11 @@
 DATABASE_URL          sqlite:///PATH or postgresql://user@host:port/db (psycopg 3 is used
                       however the URL is written); unset: instance/baodao.sqlite3
 SECRET_KEY            session signing key; unset: generated once into instance/secret_key
-BAODAO_WORKFLOW       the definition new claims start under, "name@version" (dual_reporting@1)
+BAODAO_WORKFLOW       the claim process new claims start under, "name@version" (dual_reporting@1)
+BAODAO_WORKFLOWS      comma-separated name@version: the version of each process new instances
+                      start under (e.g. "dual_reporting@2,task@1"); unnamed processes: their first
+BAODAO_DEFINITIONS_DIRS  extra directories of definitions (<name>/v<N>.yaml), colon-separated,
+                      loaded after the shipped workflow/definitions/
 BAODAO_OPEN_CLAIM_LIMIT  live claims a member may hold at once (5)
 BAODAO_UPLOAD_DIR     where uploads are stored, outside the web root (instance/uploads); with
                       several app nodes, a directory they all share
@@ -16,7 +20,6 @@ BAODAO_SESSION_IDLE_MINUTES  a page session ends after this many minutes without
 BAODAO_SESSION_MAX_HOURS     and at most this many hours after login (12)
 BAODAO_LOG_RETENTION_DAYS    login records and ended sessions are purged after this many days
                       (180; less than 180 is refused: the Cybersecurity Law's six months)
-BAODAO_FAULT_HOOK     tests only: pause_in_transition:<seconds> (see workflow/faults.py)
 """
 import os
 import secrets
@@ -58,10 +61,14 @@ def from_environment(instance_path: str) -> dict:
         # A connection the server dropped fails its first statement instead; that request is
         # a 503 (Retry-After) and SQLAlchemy replaces the whole pool at once. Connections are
         # renewed after 30 minutes and TCP keepalives (workflow/faults.py) find dead peers,
-        # so an idle night does not end in one 503 per worker.
+        # so an idle night does not end in one 503 per worker. (The PostgreSQL connect
+        # arguments are added by engine_options(), once the URL is final.)
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "json_serializer": canonical_json},
         "SECRET_KEY": _secret_key(instance),
-        "BAODAO_WORKFLOW": os.environ.get("BAODAO_WORKFLOW", "dual_reporting@1"),
+        # unset: the claim process BAODAO_WORKFLOWS names, else dual_reporting@1
+        "BAODAO_WORKFLOW": os.environ.get("BAODAO_WORKFLOW") or None,
+        "BAODAO_WORKFLOWS": os.environ.get("BAODAO_WORKFLOWS", ""),
+        "BAODAO_DEFINITIONS_DIRS": [d for d in os.environ.get("BAODAO_DEFINITIONS_DIRS", "").split(":") if d],
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),
         "BAODAO_STATS_INLINE_MS": float(os.environ.get("BAODAO_STATS_INLINE_MS", "250")),
         "BAODAO_STATS_MAX_AGE": float(os.environ.get("BAODAO_STATS_MAX_AGE", "900")),
@@ -82,7 +89,15 @@ def _fault_settings(instance: Path) -> dict:
         "BAODAO_RETRY_AFTER": int(os.environ.get("BAODAO_RETRY_AFTER", "5")),
         "BAODAO_CHECKPOINT_KEY": os.environ.get("BAODAO_CHECKPOINT_KEY", str(instance / "checkpoint_ed25519.pem")),
     }
-    faults.configure_timeouts(connect=settings["BAODAO_DB_CONNECT_TIMEOUT"],
-                              statement_ms=settings["BAODAO_DB_STATEMENT_TIMEOUT_MS"])
-    faults.warn_if_enabled()
     return settings
+
+
+def engine_options(config: dict) -> dict:
+    """The engine options for the app's final database URL: on PostgreSQL, with its timeouts
+    and keepalives (workflow/faults.py) as connect arguments of this app's engine only."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options["connect_args"] = {**faults.postgres_connect_args(
+            connect_timeout=config["BAODAO_DB_CONNECT_TIMEOUT"],
+            statement_timeout_ms=config["BAODAO_DB_STATEMENT_TIMEOUT_MS"]), **options.get("connect_args", {})}
+    return options

@@ -24,10 +24,8 @@ import ipaddress
 import json
 import logging
 import os
-import re
 import sys
 import time
-import uuid
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, current_app, g, has_request_context, jsonify, request
@@ -35,10 +33,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from workflow.extensions import db
 from workflow.audit import APPENDED
+from workflow.extensions import db
 
-REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+from .requests import request_id
+
 FORWARDING_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
 REQUESTS = Counter("baodao_http_requests_total", "HTTP requests handled", ["method", "route", "status"])
@@ -89,9 +88,7 @@ def configure_logging(app) -> None:
 
 def _start():
     g._ops_t0 = time.perf_counter()
-    if not g.get("request_id"):
-        sent = request.headers.get("X-Request-ID", "")
-        g.request_id = sent if REQUEST_ID_RE.match(sent) else uuid.uuid4().hex
+    request_id()  # the one rule (api/requests.py)
 
 
 def _user_id():

@@ -42,6 +42,8 @@ from werkzeug.exceptions import NotFound
 from workflow.identity import username_key
 from workflow.services import auth as auth_service
 
+from .requests import is_api_request
+
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
 OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -67,7 +69,7 @@ limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
 
 def _is_api() -> bool:
-    return request.path.startswith("/api/")
+    return is_api_request()
 
 
 def _login_name() -> str:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from api import create_app  # noqa: E402
 from workflow.clock import utcnow  # noqa: E402
-from workflow.engine import TransitionContext, registry  # noqa: E402
+from workflow.engine import DefinitionRegistry, TransitionContext  # noqa: E402
 from workflow.extensions import db  # noqa: E402
 from workflow.models import Community, Town, Unit, User  # noqa: E402
 from workflow.services import claims  # noqa: E402
@@ -91,14 +91,15 @@ def engine_overhead(iterations=20000) -> float:
     actor.id, actor.role = 2, "staff"
     claim = Row()
     claim.member_id, claim.last_reason = 1, None
-    compiled = registry().get("dual_reporting", 1)
+    registry = DefinitionRegistry.from_directories()
+    compiled = registry.get("dual_reporting", 1)
     trigger = compiled.definition.trigger("return")
     started = time.perf_counter()
     for _ in range(iterations):
         claim.state = "reported"
-        machine = registry().get("dual_reporting", 1)
-        ctx = TransitionContext(session=None, definition=machine.definition, trigger=trigger, claim=claim,
-                                task=None, actor=actor, now=None, data={"reason": "补充"})
+        machine = registry.get("dual_reporting", 1)
+        ctx = TransitionContext(session=None, definition=machine.definition, trigger=trigger, subject=claim,
+                                actor=actor, now=None, data={"reason": "补充"})
         assert machine.fire(claim, ctx)
     return (time.perf_counter() - started) / iterations * 1e6
 

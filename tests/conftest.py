@@ -19,7 +19,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from api import create_app
-from workflow import policy
 from workflow.clock import utcnow
 from workflow.extensions import db
 from workflow.models import Community, Grid, Town, Unit, User
@@ -29,6 +28,7 @@ from workflow.services.tx import write_transaction
 BACKENDS = [b for b in os.environ.get("BAODAO_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "secret-pass-1"
+TEST_DEFINITIONS = str(Path(__file__).resolve().parent / "definitions")  # dual_reporting@3: v1 + a hold
 
 
 def _worker() -> str:
@@ -101,13 +101,13 @@ def app(request, backend, tmp_path):
     else:
         uri = request.getfixturevalue("postgres_url")
         _empty_postgres(uri)
-    application = _make_app(uri, tmp_path)
-    policy.configure(definition="dual_reporting@1", open_claim_limit=5, stats_inline_ms=250, stats_max_age_s=900)
+    # @pytest.mark.app_config(KEY=value, …): this test's app is made with these settings too.
+    marker = request.node.get_closest_marker("app_config")
+    application = _make_app(uri, tmp_path, **(marker.kwargs if marker else {}))
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
-    policy.configure(definition="dual_reporting@1", open_claim_limit=5, stats_inline_ms=250, stats_max_age_s=900)
 
 
 @pytest.fixture

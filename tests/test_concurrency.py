@@ -13,6 +13,7 @@ from workflow.extensions import db
 from workflow.models import AuditEvent, Claim, PointsEntry, Task, User
 from workflow.services import claims
 from workflow.services import tasks as task_service
+from workflow.services.transitions import TransitionResult
 from workflow.services.tx import write_transaction
 
 
@@ -53,7 +54,7 @@ def test_thirty_claimants_for_three_slots_exactly_three_win(app, world, session,
     racers = members(world, 30, password_hash)
     results = race(app, [lambda m=m: claims.start_claim(task.id, m) for m in racers])
 
-    winners = [r for r in results if isinstance(r, Claim)]
+    winners = [r for r in results if isinstance(r, TransitionResult) and r.kind == "claim"]
     losers = [r for r in results if isinstance(r, TransitionNotAllowed)]
     assert len(winners) == 3 and len(losers) == 27, results
     assert {r.reason for r in losers} == {"free_slot"}
@@ -74,8 +75,8 @@ def test_two_staff_approving_the_same_report_make_one_event(app, world, session,
     claims.fire(claim.id, "submit_report", world.member, {"summary": "s", "hours": 1})
 
     results = race(app, [lambda who=who: claims.fire(claim.id, "approve", who, {}) for who in (world.staff, second)] * 3)
-    assert sum(isinstance(r, Claim) for r in results) == 1
-    assert all(isinstance(r, (Claim, TransitionNotAllowed)) for r in results), results
+    assert sum(isinstance(r, TransitionResult) for r in results) == 1
+    assert all(isinstance(r, (TransitionResult, TransitionNotAllowed)) for r in results), results
     approvals = session.scalar(select(func.count(AuditEvent.id)).where(
         AuditEvent.subject_type == "claim", AuditEvent.subject_id == claim.id, AuditEvent.trigger == "approve"))
     assert approvals == 1
@@ -101,9 +102,23 @@ def test_a_task_cancel_racing_check_ins_and_reports_leaves_every_claim_cancelled
     jobs.insert(6, lambda: task_service.cancel_task(task.id, world.staff, {"reason": "暂停"}))
     results = race(app, jobs)
 
-    assert all(isinstance(r, (Claim, Task, TransitionNotAllowed)) for r in results), results
+    assert all(isinstance(r, (TransitionResult, TransitionNotAllowed)) for r in results), results
     db.session.expire_all()
     states = set(session.scalars(select(Claim.state).where(Claim.task_id == task.id)))
     assert states == {"cancelled"}
     assert session.get(Task, task.id).status == "cancelled"
     assert audit.verify(session).ok
+
+
+def test_one_member_firing_twelve_claims_at_once_holds_the_open_claim_limit(app, world, session):
+    """Each claim locks its own task, so only the member's own row serialises a member's claims:
+    without that lock, two claims of one member counted each other's absence (6 or 7 live
+    claims against a limit of 5 on PostgreSQL)."""
+    tasks = [world.task(capacity=3) for _ in range(12)]
+    results = race(app, [lambda t=t: claims.start_claim(t.id, world.member) for t in tasks])
+    won = [r for r in results if isinstance(r, TransitionResult)]
+    refused = [r for r in results if isinstance(r, TransitionNotAllowed)]
+    assert len(won) == 5 and len(refused) == 7, results
+    assert {r.reason for r in refused} == {"open_claim_limit"}
+    live = session.scalar(select(func.count(Claim.id)).where(Claim.member_id == world.member.id))
+    assert live == 5

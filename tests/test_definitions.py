@@ -4,12 +4,17 @@ import textwrap
 import pytest
 import yaml
 
-from workflow.engine import registry
+from workflow.engine import DefinitionRegistry
 from workflow.engine.diagram import mermaid
 from workflow.engine.loader import DEFINITIONS_DIR, load_definition
 from workflow.errors import DefinitionError
 
 V1 = DEFINITIONS_DIR / "dual_reporting" / "v1.yaml"
+SHIPPED = DefinitionRegistry.from_directories()
+
+
+def registry():
+    return SHIPPED
 
 
 def broken(tmp_path, mutate) -> str:
@@ -35,10 +40,22 @@ def test_shipped_definitions_load_and_differ_only_where_meant():
 
 
 @pytest.mark.parametrize("mutate, problem", [
-    (lambda d: d["states"].update(orphan={"label": "孤儿"}), "unreachable state(s) from 'new': orphan"),
+    (lambda d: d["states"].update(orphan={"label": "孤儿", "label_en": "Orphan"}), "unreachable state(s) from 'new': orphan"),
     (lambda d: d["triggers"]["withdraw"]["from"].append("verified"), "trigger 'withdraw' leaves final state 'verified'"),
     (lambda d: d["triggers"]["approve"].pop("roles"), "trigger 'approve' names no roles"),
     (lambda d: d["triggers"]["approve"].update(roles=["mayor"]), "unknown role 'mayor'"),
+    (lambda d: d["triggers"]["approve"].update(roles=["applicant"]), "unknown role 'applicant' (a claim knows"),
+    (lambda d: d.pop("subject"), "missing 'subject'"),
+    (lambda d: d.update(subject="petition"), "unknown subject 'petition'"),
+    (lambda d: d["triggers"]["approve"].pop("label_en"), "trigger 'approve' needs a 'label_en'"),
+    (lambda d: d["triggers"]["approve"]["input"]["comment"].pop("label"), "input field 'comment' needs a 'label'"),
+    (lambda d: d["states"]["claimed"].pop("label"), "state 'claimed' needs a 'label'"),
+    (lambda d: d["triggers"]["approve"].update(style="loud"), "style must be one of primary, secondary, danger"),
+    (lambda d: d["triggers"]["withdraw"].pop("confirm_en"), "a confirmation needs both"),
+    (lambda d: d["triggers"]["approve"]["input"]["comment"].update(widget="radio"), "widget 'radio' does not fit"),
+    (lambda d: d["triggers"]["approve"]["input"].update(mood={"type": "choice", "label": "心情", "label_en": "Mood"}),
+     "a choice field lists its choices"),
+    (lambda d: d["triggers"]["check_in"]["input"]["time"].update(when="someday"), "'when' is past or future"),
     (lambda d: d["triggers"]["approve"].pop("input"), "trigger 'approve' has no input schema"),
     (lambda d: d["triggers"]["claim"].update(guards=["task_open", "os.system"]), "unknown guard 'os.system'"),
     (lambda d: d["triggers"]["approve"].update(effects=["award_points", "send_sms"]), "unknown effect 'send_sms'"),
@@ -102,3 +119,56 @@ def test_workflow_show_prints_table_and_diagram(app):
     assert "stateDiagram-v2" in result.output
     missing = app.test_cli_runner().invoke(args=["workflow", "show", "nonesuch"])
     assert missing.exit_code == 1 and "no version of this definition is loaded" in missing.output
+
+
+def test_every_shipped_trigger_and_field_has_chinese_and_english_words():
+    for compiled in registry().all():
+        d = compiled.definition
+        for trig in d.triggers:
+            assert trig.label and trig.label_en, (d.label, trig.name)
+            assert bool(trig.confirm) == bool(trig.confirm_en)
+            for spec in trig.fields:
+                assert spec.label and spec.label_en, (d.label, trig.name, spec.name)
+
+
+def test_the_task_lifecycle_is_a_definition_of_its_own_subject():
+    task = registry().get("task", 1).definition
+    assert task.subject == "task" and task.initial == "draft"
+    assert {t.name for t in task.triggers} == {"publish", "close", "cancel", "fill", "reopen"}
+    assert task.trigger("fill").internal and task.trigger("reopen").internal
+    assert task.trigger("cancel").style == "danger" and task.trigger("cancel").confirm
+    assert task.creating_triggers == ()  # a service creates the draft; publish is an ordinary trigger
+    claim = registry().get("dual_reporting", 1).definition
+    assert [t.name for t in claim.creating_triggers] == ["claim"]
+    # the machine moves the task's own state column
+    assert registry().get("task", 1).machine.model_attribute == "status"
+
+
+def test_one_name_drives_one_subject(tmp_path):
+    raw = yaml.safe_load(V1.read_text(encoding="utf-8"))
+    raw.update(version=9, subject="registration")
+    for trig in raw["triggers"].values():
+        trig["roles"] = [r if r != "claimant" else "applicant" for r in trig["roles"]]
+    path = tmp_path / "v9.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    other = DefinitionRegistry.from_directories()
+    with pytest.raises(DefinitionError, match="drives claim in its other versions"):
+        other.add(load_definition(path))
+
+
+def test_workflow_list_shows_every_definition_with_subject_and_active(app):
+    result = app.test_cli_runner().invoke(args=["workflow", "list"])
+    assert result.exit_code == 0, result.output
+    lines = {tuple(line.split()[:4]) for line in result.output.splitlines()}
+    assert ("dual_reporting", "1", "claim", "active") in lines
+    assert ("dual_reporting", "2", "claim", "-") in lines
+    assert ("task", "1", "task", "active") in lines
+
+
+def test_workflow_show_task_prints_its_table(app):
+    result = app.test_cli_runner().invoke(args=["workflow", "show", "task"])
+    assert result.exit_code == 0, result.output
+    assert "task@1 (task)" in result.output
+    for row in ("publish", "close", "cancel", "fill *", "reopen *"):
+        assert row in result.output
+    assert "draft --> open: publish" in result.output

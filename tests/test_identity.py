@@ -177,7 +177,7 @@ def test_login_page_says_when_the_install_is_a_demo(app, world, browse):
 def test_the_migration_keeps_existing_users_working_even_case_twins(app, password_hash):
     """Users from before the rule — `Admin` and `admin`, `张三` — keep their names and log in."""
     db.session.remove()
-    downgrade(revision="0005")
+    downgrade(revision="0006")
     try:
         with db.engine.begin() as conn:
             for name in ("admin", "Admin", "张三"):

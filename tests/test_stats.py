@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from workflow import policy
+from workflow import runtime
 from sqlalchemy import create_engine, select, text
 
 from workflow.clock import utcnow
@@ -103,7 +103,7 @@ def test_refresh_is_idempotent(district, session):
 
 def test_stale_rollup_is_shown_as_of_its_time_until_refreshed(district, app, session):
     stats.refresh()
-    policy.configure(stats_inline_ms=-1, stats_max_age_s=3600)  # as if refreshing were costly
+    runtime.current().policy.stats_inline_ms, runtime.current().policy.stats_max_age_s = -1, 3600  # as if refreshing were costly
     before = dashboard(session, district.supervisor)
     claims.start_claim(district.task(capacity=3).id, district.member2)
     stale = dashboard(session, district.supervisor)
@@ -145,7 +145,7 @@ def test_a_refresh_in_progress_elsewhere_is_not_waited_for(district, app, backen
 
 
 def test_claim_list_total_is_exact_up_to_the_cap_then_a_lower_bound(district, app, monkeypatch):
-    from api.v1 import claims as claims_api
+    from api.v1 import listing as claims_api
 
     client = app.test_client()
     headers = {"Authorization": f"Bearer {auth_service.issue_token_for(district.supervisor).token}"}

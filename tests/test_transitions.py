@@ -4,15 +4,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from workflow import policy
+from workflow import runtime
 from workflow.clock import utcnow
-from workflow.engine import registry
+from workflow.engine import DefinitionRegistry
 from workflow.errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
 from workflow.models import AuditEvent, Claim
 from workflow.services import claims, expiry
 from workflow.services import tasks as task_service
 
-DEFINITION = registry().get("dual_reporting", 1).definition
+DEFINITION = DefinitionRegistry.from_directories().get("dual_reporting", 1).definition
 INPUT = {
     "check_in": {"note": "入户"}, "submit_report": {"summary": "完成", "hours": 1.5}, "approve": {},
     "return": {"reason": "补充"}, "reject": {"reason": "不符"}, "withdraw": {},
@@ -42,7 +42,7 @@ def claim_in(world, state):
 
 @pytest.mark.parametrize("state", list(PATHS))
 def test_every_caller_trigger_from_every_state(world, session, state):
-    policy.configure(open_claim_limit=100)  # this test holds many claims at once
+    runtime.current().policy.settings.open_claim_limit = 100  # this test holds many claims at once
     for trigger in INPUT:
         claim = claim_in(world, state)
         actor = getattr(world, ACTOR_FOR[trigger])
@@ -102,7 +102,7 @@ def test_claim_guards(world, session):
 
 
 def test_open_claim_limit_is_configurable(world):
-    policy.configure(open_claim_limit=2)
+    runtime.current().policy.settings.open_claim_limit = 2
     for _ in range(2):
         claims.start_claim(world.task().id, world.member)
     with pytest.raises(TransitionNotAllowed) as exc:

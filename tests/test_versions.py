@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from workflow import policy
+from workflow import runtime
 from workflow.errors import InvalidInput, TransitionNotAllowed
 from workflow.models import AuditEvent
 from workflow.services import claims
@@ -12,7 +12,7 @@ from tests.images import jpeg_bytes
 
 def test_v1_claim_stays_v1_after_v2_becomes_active(world, session):
     old = claims.start_claim(world.task().id, world.member)
-    policy.configure(definition="dual_reporting@2")
+    runtime.current().configure_claim_process("dual_reporting@2")
     new = claims.start_claim(world.task().id, world.member)
     assert old.definition_key == ("dual_reporting", 1)
     assert new.definition_key == ("dual_reporting", 2)
@@ -36,7 +36,7 @@ def test_v1_claim_stays_v1_after_v2_becomes_active(world, session):
 
 
 def test_v2_requires_a_photo_only_for_clean_up_tasks(world, app):
-    policy.configure(definition="dual_reporting@2")
+    runtime.current().configure_claim_process("dual_reporting@2")
     cleanup = claims.start_claim(world.task(category="环境整治").id, world.member)
     with pytest.raises(InvalidInput) as exc:
         claims.fire(cleanup.id, "check_in", world.member, {"note": "清理楼道"})

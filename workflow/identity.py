@@ -7,7 +7,7 @@ Usernames
   and NFKC does not fold one into the other, so a Unicode-letter rule would let `аdmin` stand next
   to `admin`. People's names (张三) go in the name field, which has no such rule.
 - Unique without regard to case: `username_key` (NFKC + case folding) has a unique index
-  (migration 0006), so `Admin` cannot be created next to `admin`. Login looks the typed name up
+  (migration 0007), so `Admin` cannot be created next to `admin`. Login looks the typed name up
   by that key too, so a phone keyboard's capital first letter still logs in.
 
 Passwords (on every path that sets one: admin pages, `create-user`, `import-users`)

@@ -9,13 +9,10 @@ from flask import request
 from flask_wtf.csrf import CSRFProtect
 
 from ..config import PROJECT_ROOT
+from ..requests import is_api_request
 from . import common
 
 csrf = CSRFProtect()
-
-
-def _is_api_request() -> bool:
-    return (request.blueprint or "").startswith("api") or request.path.startswith("/api/")
 
 
 def init_pages(app) -> None:
@@ -35,7 +32,7 @@ def init_pages(app) -> None:
 
     @app.before_request
     def _csrf_for_pages():
-        if _is_api_request():
+        if is_api_request():
             return
         # Page forms may carry several photos: raise the body limit before the form is parsed.
         request.max_content_length = common.PAGE_MAX_CONTENT_LENGTH
@@ -44,9 +41,9 @@ def init_pages(app) -> None:
 
     common.init_babel(app)
     common.init_login(app)
-    common.init_errors(app, _is_api_request)
+    common.init_errors(app, is_api_request)
     common.init_templates(app)
 
-    from . import admin, auth, member, shared, staff, supervisor
-    for module in (auth, member, shared, staff, supervisor, admin):
+    from . import actions, admin, auth, member, shared, staff, supervisor
+    for module in (auth, member, shared, actions, staff, supervisor, admin):
         app.register_blueprint(module.bp)

@@ -12,7 +12,7 @@ from flask import (Blueprint, Response, current_app, flash, g, redirect, render_
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from workflow.engine import registry
+from workflow import runtime
 from workflow.engine.diagram import mermaid
 from workflow.errors import Conflict, DomainError, InvalidInput, NotFound
 from workflow.extensions import db
@@ -245,10 +245,11 @@ def places():
 @common.roles("admin")
 def workflow():
     english = common.is_english()
+    rt = runtime.current()
     items = [{"definition": c.definition, "svg": diagram.svg(c.definition, english),
-              "mermaid": mermaid(c.definition)} for c in registry().all()]
-    return render_template("admin/workflow.html", items=items,
-                           active=current_app.config.get("BAODAO_WORKFLOW"))
+              "mermaid": mermaid(c.definition), "active": rt.is_active(c.definition.name, c.definition.version)}
+             for c in rt.registry.all()]
+    return render_template("admin/workflow.html", items=items)
 
 
 # --- login security: locked and suspicious accounts -----------------------------------------

@@ -13,11 +13,13 @@ from markupsafe import Markup, escape
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
+from workflow import runtime
 from workflow.clock import utcnow
-from workflow.engine import registry
 from workflow.errors import DefinitionError, DomainError, InvalidInput, TransitionNotAllowed
 from workflow.extensions import db
 from workflow.models import User
+
+from ..requests import request_id  # noqa: F401  (re-exported for the page views)
 
 LOCALES = ("zh_CN", "en")
 LANG_COOKIE = "lang"
@@ -52,6 +54,12 @@ class PageUser(UserMixin):
 
 def actor():
     return current_user._get_current_object()
+
+
+def request_file(name: str):
+    """An uploaded file of a page POST, or None when none was chosen."""
+    item = request.files.get(name)
+    return item if item is not None and item.filename else None
 
 
 def init_login(app) -> None:
@@ -111,39 +119,55 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 # --- labels from the definitions ---------------------------------------------------------
 
-def _definition(name=None, version=None):
+def _definition(name=None, version=None, subject="claim"):
+    """The named definition version; without one, the active definition of `subject`."""
+    rt = runtime.current()
     try:
         if name and version:
-            return registry().get(name, version).definition
+            return rt.registry.get(name, version).definition
+        if name:
+            return rt.registry.get(name, rt.active_version(name)).definition
     except DefinitionError:
         pass
-    return registry().latest(name or "dual_reporting").definition
+    return rt.active(subject).definition
 
 
-def state_label(state: str, name=None, version=None) -> str:
+def state_label(state: str, name=None, version=None, subject="claim") -> str:
     try:
-        spec = _definition(name, version).state(state)
+        spec = _definition(name, version, subject).state(state)
     except KeyError:
         return state
     return spec.label_en if is_english() else spec.label
 
 
-def trigger_label(trigger: str, name=None, version=None) -> str:
-    spec = _definition(name, version).trigger(trigger)
+# Audit events that are not a definition's triggers: a task's creation and its edits.
+SERVICE_EVENTS = {"create": ("创建", "Created"), "edit": ("编辑", "Edited")}
+
+
+def trigger_label(trigger: str, name=None, version=None, subject="claim") -> str:
+    spec = _definition(name, version, subject).trigger(trigger)
     if spec is None:
-        return TASK_TRIGGERS.get(trigger, trigger) if not is_english() else trigger.replace("_", " ")
+        zh, en = SERVICE_EVENTS.get(trigger, (trigger, trigger.replace("_", " ")))
+        return en if is_english() else zh
     return spec.label_en if is_english() else spec.label
 
 
-TASK_TRIGGERS = {"create": "创建", "edit": "编辑", "publish": "发布", "close": "关闭", "cancel": "取消",
-                 "fill": "名额已满", "reopen": "重新开放"}
+def creating_label(subject: str) -> str:
+    """The words of the action that starts a new instance of `subject` (认领 for a claim)."""
+    trigger = runtime.current().active(subject).definition.creating_triggers[0]
+    return trigger.label_en if is_english() else trigger.label
 
 
 def task_status_label(status: str) -> str:
-    return {
-        "draft": _("Draft"), "open": _("Open"), "full": _("Full"), "closed": _("Closed"),
-        "cancelled": _("Cancelled"),
-    }.get(status, status)
+    """A task's status in the page's words, from the active task definition."""
+    return state_label(status, subject="task")
+
+
+def event_label(event: dict) -> str:
+    """An audit event's trigger in words, from the definition it was recorded under."""
+    name, _sep, version = (event.get("definition") or "").partition("@")
+    subject = "task" if event.get("subject_type") == "task" else "claim"
+    return trigger_label(event["trigger"], name or None, int(version) if version.isdigit() else None, subject)
 
 
 def role_label(role: str) -> str:
@@ -298,7 +322,7 @@ def nl2br(value: str) -> Markup:
 def init_templates(app) -> None:
     app.jinja_env.filters.update(dt=fmt_dt, countdown=countdown, percent=percent, nl2br=nl2br)
     app.jinja_env.globals.update(state_label=state_label, trigger_label=trigger_label,
-                                 task_status_label=task_status_label, role_label=role_label,
+                                 task_status_label=task_status_label, role_label=role_label, event_label=event_label,
                                  is_english=is_english, get_locale=get_locale, lang_url=lang_url)
 
     @app.context_processor
@@ -310,18 +334,6 @@ def init_templates(app) -> None:
         chosen = request.args.get("lang")
         if chosen in LOCALES and request.cookies.get(LANG_COOKIE) != chosen:
             response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
-        return response
-
-    @app.after_request
-    def _page_headers(response):
-        if response.mimetype == "text/html":
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "form-action 'self'; frame-ancestors 'none'")
         return response
 
 

@@ -1,12 +1,14 @@
-"""The page forms (Flask-WTF: each carries a CSRF token). Labels are translated lazily.
+"""The page forms that are not a trigger's (Flask-WTF: each carries a CSRF token): login,
+tasks, users, imports, exports. Labels are translated lazily. Trigger forms are made from
+the definitions (api/pages/trigger_forms.py).
 
 These check only what a browser form needs (required, lengths, numbers); the services
-validate again with the definition's own schema, and their errors are put on the fields.
+validate again, and their errors are put on the fields.
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, MultipleFileField
-from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, HiddenField, IntegerField,
+from flask_wtf.file import FileField
+from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField,
                      PasswordField, SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -20,35 +22,6 @@ class LoginForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button: nothing but the CSRF token."""
-
-
-class CheckInForm(FlaskForm):
-    note = TextAreaField(_l("What did you do or find?"), validators=[DataRequired(), Length(max=1000)])
-    photos = MultipleFileField(_l("Photos (optional)"))
-    lat = HiddenField()
-    lon = HiddenField()
-
-
-class ReportForm(FlaskForm):
-    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=2000)])
-    hours = DecimalField(_l("Hours spent"), places=None,
-                         validators=[InputRequired(), NumberRange(min=0.1, max=24)])
-    households = IntegerField(_l("Households served"), default=0,
-                              validators=[Optional(), NumberRange(min=0, max=10000)])
-    photos = MultipleFileField(_l("Photos (optional)"))
-
-
-class ReasonForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
-
-
-class CommentForm(FlaskForm):
-    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=1000)])
-
-
-class WithdrawForm(FlaskForm):
-    reason = TextAreaField(_l("Reason (optional)"), validators=[Optional(), Length(max=1000)])
-    confirm = BooleanField(_l("Yes, withdraw this claim"), validators=[DataRequired()])
 
 
 class TaskForm(FlaskForm):

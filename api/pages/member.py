@@ -1,9 +1,8 @@
 """Member (党员) pages: open tasks near me, my claims, my points ledger."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from sqlalchemy import case, select
 
-from workflow.engine import registry
+from workflow import runtime
 from workflow.extensions import db
 from workflow.models import CATEGORIES, Claim, Community, Task
 from workflow.services import claims as claim_service
@@ -11,6 +10,7 @@ from workflow.services import points as points_service
 from workflow.services import scope
 
 from . import common
+from .actions import actions
 from .forms import ActionForm
 
 bp = Blueprint("member", __name__)
@@ -32,15 +32,15 @@ def member_home():
     query = query.order_by(case((Task.community_id == me.community_id, 0),
                                 (Community.town_id == my_town, 1), else_=2), Task.deadline, Task.id).limit(60)
     tasks = db.session.scalars(query).all()
-    live = registry().live_states()
+    live = runtime.registry().live_states("claim")
     my_claims = db.session.execute(
         select(Claim, Task).join(Task, Task.id == Claim.task_id)
         .where(scope.claim_filter(me), Claim.state.in_(live)).order_by(Task.deadline)).all()
-    actions = {c.id: claim_service.allowed_triggers(db.session, me, c, t) for c, t in my_claims}
+    claim_actions = {c.id: actions(me, "claim", c, {"task": t}) for c, t in my_claims}
     past = db.session.execute(
         select(Claim, Task).join(Task, Task.id == Claim.task_id)
         .where(scope.claim_filter(me), Claim.state.not_in(live)).order_by(Claim.updated_at.desc()).limit(10)).all()
-    return render_template("member/home.html", tasks=tasks, my_claims=my_claims, actions=actions, past=past,
+    return render_template("member/home.html", tasks=tasks, my_claims=my_claims, actions=claim_actions, past=past,
                            categories=CATEGORIES, category=category, everywhere=everywhere)
 
 
@@ -50,8 +50,9 @@ def claim(task_id):
     form = ActionForm()
     if not form.validate_on_submit():
         return common.error_page(400)
-    new = claim_service.start_claim(task_id, common.actor(), request_id=request.headers.get("X-Request-Id"))
-    flash(_("Claimed. Check in when you visit, then submit your report."), "success")
+    new = claim_service.start_claim(task_id, common.actor(), request_id=common.request_id())
+    trigger = runtime.registry().get(*new.subject.definition_key).definition.creating_triggers[0]
+    flash(trigger.done_en if common.is_english() else trigger.done, "success")
     return redirect(url_for("shared.claim", claim_id=new.id))
 
 

@@ -1,49 +1,41 @@
 """Pages several roles share, each scoped by the services: a task, a claim (with its timeline
-and the forms for the triggers the caller may fire), and photos.
+and the actions the caller may take: api/pages/actions.py), and photos.
 
 What a caller sees depends on the services' scope rules: a member sees only their own
 claims, staff their community's, supervisors their scope; anything else is the 404 page.
 """
 import io
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from PIL import Image
 from sqlalchemy import select
 
-from workflow import audit
-from workflow.engine import registry
-from workflow.errors import InvalidInput, NotFound
+from workflow import audit, runtime
+from workflow.errors import InvalidInput
 from workflow.extensions import db
-from workflow.models import AuditEvent, Claim, Upload, User
+from workflow.models import Claim, Upload
 from workflow.services import claims as claim_service
-from workflow.services import household, scope
+from workflow.services import scope, timeline
 from workflow.services import tasks as task_service
 from workflow.services import uploads as upload_service
 
 from . import common
-from .forms import ActionForm, CheckInForm, CommentForm, ReasonForm, ReportForm, SubjectForm, WithdrawForm
+from .actions import actions
+from .forms import ActionForm, SubjectForm
+from .messages import field_message
 
 bp = Blueprint("shared", __name__)
 common.page_blueprint_setup(bp)
 
-TRIGGER_FORMS = {"check_in": CheckInForm, "submit_report": ReportForm, "withdraw": WithdrawForm,
-                 "approve": CommentForm, "return": ReasonForm, "reject": ReasonForm}
-DONE = {
-    "check_in": _l("Checked in."), "submit_report": _l("Report submitted: community staff will verify it."),
-    "withdraw": _l("Claim withdrawn."), "approve": _l("Approved: points awarded."),
-    "return": _l("Returned to the member."), "reject": _l("Rejected."),
-}
 
-
-def timeline(subject_type: str, subject_id: int) -> list[tuple[AuditEvent, str]]:
-    events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
-        .order_by(AuditEvent.seq)).all()
-    names = dict(db.session.execute(select(User.id, User.name).where(
-        User.id.in_({e.actor_id for e in events if e.actor_id} or {-1}))).all())
-    return [(e, names.get(e.actor_id, _("System"))) for e in events]
+def events(subject_type: str, subject_id: int) -> list[dict]:
+    """The subject's timeline (services/timeline.py), the system named in the page's words."""
+    out = timeline.events(db.session, subject_type, subject_id)
+    for event in out:
+        if event["actor"]["name"] is None:
+            event["actor"]["name"] = _("System")
+    return out
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -54,20 +46,22 @@ def task(task_id):
     refusal = mine = None
     if me.role == "member":
         mine = db.session.scalar(select(Claim).where(
-            Claim.task_id == task_id, scope.claim_filter(me), Claim.state.in_(registry().live_states())))
+            Claim.task_id == task_id, scope.claim_filter(me),
+            Claim.state.in_(runtime.registry().live_states("claim"))))
         refusal = claim_service.claim_refusal(db.session, me, the_task)
-    events = timeline("task", task_id) if me.role != "member" else []
+    shown = events("task", task_id) if me.role != "member" else []
+    task_actions = actions(me, "task", the_task, {}) if me.role in ("staff", "admin") else []
     return render_template("member/task.html", task=the_task, refusal=refusal,
                            refusal_text=common.refusal_text(refusal), mine=mine, form=ActionForm(),
-                           events=events, actions=task_service.task_actions(the_task))
+                           events=shown, actions=task_actions,
+                           claim_label=common.creating_label("claim"))
 
 
-def claim_context(me, the_claim):
+def claim_context(me, the_claim, *, next_url=None):
     the_task = the_claim.task
-    allowed = claim_service.allowed_triggers(db.session, me, the_claim, the_task)
     uploads = {u.id: u for u in db.session.scalars(select(Upload).where(Upload.claim_id == the_claim.id))}
-    return {"claim": the_claim, "task": the_task, "allowed": allowed, "uploads": uploads,
-            "events": timeline("claim", the_claim.id)}
+    return {"claim": the_claim, "task": the_task, "uploads": uploads, "events": events("claim", the_claim.id),
+            "actions": actions(me, "claim", the_claim, {"task": the_task}, next_url=next_url)}
 
 
 @bp.get("/claims/<int:claim_id>")
@@ -79,83 +73,26 @@ def claim(claim_id):
     chain = None
     if me.role in ("supervisor", "admin", "staff"):
         chain = audit.verify(db.session, subject=f"claim:{claim_id}")
-    forms = {t: TRIGGER_FORMS[t](formdata=None) for t in ctx["allowed"] if t in ("approve", "return", "reject")}
-    return render_template("member/claim.html", chain=chain, forms=forms, verify_form=SubjectForm(
+    return render_template("member/claim.html", chain=chain, verify_form=SubjectForm(
         subject=f"claim:{claim_id}"), **ctx)
 
 
-def _photos(field, me) -> list[int]:
-    ids = []
-    for item in field.data or []:
-        if not getattr(item, "filename", ""):
-            continue
-        upload = upload_service.save_upload(me, item.read(), current_app.config["BAODAO_UPLOAD_DIR"])
-        ids.append(upload.id)
-    return ids
-
-
-def _number(text):
-    try:
-        return float(text) if text not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def trigger_data(trigger: str, form, me) -> dict:
-    if trigger == "check_in":
-        data = {"note": form.note.data}
-        lat, lon = _number(form.lat.data), _number(form.lon.data)
-        if lat is not None and lon is not None:
-            data.update(lat=lat, lon=lon)
-        photos = _photos(form.photos, me)
-        if photos:
-            data["photos"] = photos
-        return data
-    if trigger == "submit_report":
-        data = {"summary": form.summary.data, "hours": float(form.hours.data),
-                "households": int(form.households.data or 0)}
-        photos = _photos(form.photos, me)
-        if photos:
-            data["photos"] = photos
-        return data
-    if trigger == "approve":
-        return {"comment": form.comment.data} if form.comment.data else {}
-    if trigger == "withdraw":
-        return {"reason": form.reason.data} if form.reason.data else {}
-    return {"reason": form.reason.data}
-
-
-@bp.route("/claims/<int:claim_id>/<trigger>", methods=["GET", "POST"])
+@bp.post("/uploads")
 @common.roles("member", "staff")
-def fire(claim_id, trigger):
-    me = common.actor()
-    if trigger not in TRIGGER_FORMS:
-        raise NotFound(f"no page for {trigger}")
-    the_claim = claim_service.get_claim(db.session, me, claim_id)
-    form = TRIGGER_FORMS[trigger]()
-    back = common.safe_next(request.values.get("next"), url_for("shared.claim", claim_id=claim_id))
-    if form.validate_on_submit():
-        try:
-            claim_service.fire(claim_id, trigger, me, trigger_data(trigger, form, me),
-                               request_id=request.headers.get("X-Request-Id"))
-        except InvalidInput as exc:
-            db.session.rollback()
-            common.flash_errors(exc, form)
-        else:
-            flash(str(DONE[trigger]), "success")
-            return redirect(back)
-    elif request.method == "POST":
-        flash(_("Please correct the marked fields."), "error")
-    ctx = claim_context(me, claim_service.get_claim(db.session, me, claim_id))
-    if trigger not in ctx["allowed"]:
-        flash(_("This action is not possible in the claim's current state."), "error")
-        return redirect(url_for("shared.claim", claim_id=claim_id))
-    note = None
-    if trigger == "check_in":
-        note = household.read_household_note(me, the_claim.task, purpose="check-in page")
-    status = 422 if request.method == "POST" else 200
-    return render_template("member/trigger.html", trigger=trigger, form=form, household_note=note, back=back,
-                           **ctx), status
+def new_upload():
+    """A photo chosen in a form, uploaded at once by the page's script (so a form sent back
+    with an error keeps it): JSON with its id and thumbnail address, or the field error."""
+    file = common.request_file("file")
+    if file is None:
+        return jsonify(error=_("Choose a photo.")), 422
+    try:
+        saved = upload_service.save_upload(common.actor(), file.read(upload_service.MAX_BYTES + 1),
+                                           current_app.config["BAODAO_UPLOAD_DIR"])
+    except InvalidInput as exc:
+        db.session.rollback()
+        messages = [m for ms in (exc.errors or {}).values() for m in ms] or [exc.message]
+        return jsonify(error="; ".join(field_message(m) for m in messages)), exc.http_status
+    return jsonify(id=saved.id, thumb=url_for("shared.thumb", upload_id=saved.id)), 201
 
 
 def _visible_upload(upload_id):

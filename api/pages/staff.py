@@ -1,5 +1,6 @@
-"""Staff (社区工作人员) pages: my community's tasks (create, edit, publish, close, cancel) and
-the verification queue (reported claims, oldest first)."""
+"""Staff (社区工作人员) pages: my community's tasks (create and edit here; publish, close and
+cancel are the task definition's actions: api/pages/actions.py) and the verification queue
+(reported claims, oldest first, each with the staff's actions on it)."""
 from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -15,7 +16,8 @@ from workflow.services import household, scope
 from workflow.services import tasks as task_service
 
 from . import common
-from .forms import ActionForm, CommentForm, ReasonForm, TaskForm
+from .actions import actions
+from .forms import TaskForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 common.page_blueprint_setup(bp)
@@ -30,7 +32,9 @@ def tasks():
     if status in ("draft", "open", "full", "closed", "cancelled"):
         query = query.where(Task.status == status)
     rows = db.session.scalars(query.order_by(Task.status == "cancelled", Task.deadline.desc()).limit(100)).all()
-    return render_template("staff/tasks.html", tasks=rows, status=status, form=ActionForm())
+    here = url_for("staff.tasks", status=status)
+    return render_template("staff/tasks.html", tasks=rows, status=status,
+                           actions={t.id: actions(me, "task", t, {}, next_url=here) for t in rows})
 
 
 def _task_data(form, note_before=None) -> dict:
@@ -53,7 +57,7 @@ def new_task():
                                                                                        microsecond=0)
     if form.validate_on_submit():
         try:
-            created = task_service.create_task(common.actor(), _task_data(form))
+            created = task_service.create_task(common.actor(), _task_data(form), request_id=common.request_id())
         except InvalidInput as exc:
             db.session.rollback()
             common.flash_errors(exc, form)
@@ -76,7 +80,7 @@ def edit_task(task_id):
         form.deadline.data = to_user_timezone(the_task.deadline).replace(tzinfo=None)
     if form.validate_on_submit():
         try:
-            task_service.edit_task(task_id, me, _task_data(form, note))
+            task_service.edit_task(task_id, me, _task_data(form, note), request_id=common.request_id())
         except InvalidInput as exc:
             db.session.rollback()
             common.flash_errors(exc, form)
@@ -84,30 +88,6 @@ def edit_task(task_id):
             flash(_("Task saved."), "success")
             return redirect(url_for("shared.task", task_id=task_id))
     return render_template("staff/task_form.html", form=form, task=the_task)
-
-
-@bp.post("/tasks/<int:task_id>/<action>")
-@common.roles("staff")
-def task_action(task_id, action):
-    services = {"publish": task_service.publish_task, "close": task_service.close_task}
-    if action not in services or not ActionForm().validate_on_submit():
-        return common.error_page(404 if action not in services else 400)
-    services[action](task_id, common.actor())
-    flash(_("Task published.") if action == "publish" else _("Task closed."), "success")
-    return redirect(common.safe_next(request.form.get("next"), url_for("shared.task", task_id=task_id)))
-
-
-@bp.route("/tasks/<int:task_id>/cancel", methods=["GET", "POST"])
-@common.roles("staff")
-def cancel_task(task_id):
-    me = common.actor()
-    the_task = task_service.get_task(db.session, me, task_id)
-    form = ReasonForm()
-    if form.validate_on_submit():
-        task_service.cancel_task(task_id, me, {"reason": form.reason.data})
-        flash(_("Task cancelled; its open claims were cancelled with it."), "success")
-        return redirect(url_for("staff.tasks"))
-    return render_template("staff/cancel.html", form=form, task=the_task)
 
 
 @bp.get("/queue")
@@ -119,5 +99,6 @@ def queue():
         .order_by(Claim.updated_at, Claim.id).limit(30)).all()
     uploads = {u.id: u for u in db.session.scalars(
         select(Upload).where(Upload.claim_id.in_([c.id for c in rows] or [-1])))}
-    return render_template("staff/queue.html", claims=rows, uploads=uploads, comment_form=CommentForm(formdata=None),
-                           reason_form=ReasonForm(formdata=None))
+    here = url_for("staff.queue")
+    return render_template("staff/queue.html", claims=rows, uploads=uploads,
+                           actions={c.id: actions(me, "claim", c, {"task": c.task}, next_url=here) for c in rows})

@@ -13,12 +13,16 @@ from flask import current_app, request, send_from_directory
 from flask_smorest import Api
 from werkzeug.routing import Map, Rule
 
+from workflow import runtime
 from workflow.schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
 
-from . import audit, auth, claims, errors, http, me, tasks, units, uploads, workflows
+from . import audit, auth, claims, errors, http, me, tasks, triggers, units, uploads, workflows
 from .schemas import ErrorSchema, LoginSchema
 
-RESOURCES = (auth, me, tasks, claims, uploads, audit, units, workflows)
+# Blueprints that are the same for every app, and those made per app because their routes
+# follow the app's definitions (a subject's trigger routes).
+RESOURCES = (auth, me, uploads, audit, units, workflows)
+PER_APP_RESOURCES = (tasks, claims)
 DEFAULT_TOKEN_TTL = 12 * 3600
 
 
@@ -95,13 +99,12 @@ def init_app(app) -> Api:
     spec.components.schema("TaskInput", schema=TaskInputSchema)
     spec.components.schema("TaskEdit", schema=TaskEditSchema)
     spec.components.schema("Reason", schema=ReasonSchema)
-    for components in claims.input_components().values():
-        for name, schema in components:
-            if name not in spec.components.schemas:
-                spec.components.schema(name, schema=schema)
+    registry = app.extensions[runtime.EXTENSION].registry
+    triggers.register_components(spec, registry)
 
-    for module in RESOURCES:
-        blp = module.blp
+    blueprints = [module.make_blueprint(registry) for module in PER_APP_RESOURCES]
+    blueprints += [module.blp for module in RESOURCES]
+    for blp in blueprints:
         if not getattr(blp, "_baodao_hooks", False):  # module-level blueprints: add hooks once per process
             blp.before_request(http.authenticate)
             errors.register(blp)

@@ -2,7 +2,6 @@
 JSON bodies, ETags and If-Match, and Idempotency-Key replays. No business rules here."""
 import json
 import re
-import uuid
 
 from flask import current_app, g, jsonify, make_response, request
 from flask.globals import request_ctx
@@ -14,12 +13,15 @@ from workflow.errors import DomainError, InvalidInput
 from workflow.extensions import db
 from workflow.services import auth as auth_service
 from workflow.services import idempotency
+from workflow.services.subjects import KINDS
+from workflow.services.views import etag as view_etag
 
+from ..requests import is_api_request
+from ..requests import request_id as _request_id
 from .errors import ApiError
 
 PREFIX = "/api/v1"
-REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
-ETAG_RE = re.compile(r'^(?:W/)?"(task|claim)-(\d+)-v(\d+)"$')
+ETAG_RE = re.compile(r'^(?:W/)?"([a-z_]+)-(\d+)-v(\d+)"$')
 JSON_BODY_LIMIT = 1024 * 1024
 UPLOAD_BODY_LIMIT = 10 * 1024 * 1024 + 64 * 1024  # the photo plus the multipart envelope
 
@@ -39,15 +41,10 @@ class _DiscardedSession(NullSession):
     setdefault = SecureCookieSession.setdefault
 
 
-def is_api_request() -> bool:
-    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
-
-
 def before_api_request():
     if not is_api_request():
         return
-    sent = request.headers.get("X-Request-ID", "")
-    g.request_id = sent if REQUEST_ID_RE.match(sent) else uuid.uuid4().hex
+    _request_id()
     ctx = request_ctx._get_current_object()
     if isinstance(getattr(type(ctx), "session", None), property):  # Flask ≥ 3.1 keeps it in _session
         ctx._session = _DiscardedSession()
@@ -64,15 +61,15 @@ def before_api_request():
 
 def after_api_request(response):
     if is_api_request():
-        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        response.headers["X-Request-ID"] = _request_id()
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.pop("Set-Cookie", None)
     return response
 
 
-def request_id() -> str | None:
-    return g.get("request_id")
+def request_id() -> str:
+    return _request_id()
 
 
 # -- authentication ----------------------------------------------------------------------------
@@ -148,7 +145,7 @@ def first_item(pagination_parameters) -> int:
 # -- ETags -----------------------------------------------------------------------------------------
 
 def etag(kind: str, obj) -> str:
-    return f'"{kind}-{obj.id}-v{obj.version}"'
+    return view_etag(kind, obj)
 
 
 def expected_version(kind: str, ident: int) -> int | None:
@@ -166,8 +163,7 @@ def expected_version(kind: str, ident: int) -> int | None:
         if m and m.group(1) == kind and int(m.group(2)) == ident:
             versions.append(int(m.group(3)))
     if len(versions) > 1:  # several tags: the current one if listed (the service re-checks under its lock)
-        from workflow.models import Claim, Task
-        model = Claim if kind == "claim" else Task
+        model = KINDS[kind].model
         current = db.session.scalar(select(model.version).where(model.id == ident))
         return current if current in versions else versions[0]
     return versions[0] if versions else -1
@@ -184,21 +180,24 @@ def _respond(status: int, body, headers: dict, *, replayed: bool = False):
     return response
 
 
+def _replay(stored: idempotency.StoredResponse, render):
+    if stored.view is not None:
+        return _respond(*render(stored.view, stored.status), replayed=True)
+    return _respond(stored.status, stored.body, stored.headers, replayed=True)  # a row from before views
+
+
 def idempotent_post(call, render, *, fingerprint_body: bytes | None = None):
     """Run a write service with the request's Idempotency-Key (when sent).
 
-    `call(responder)` performs the change (passing `responder` on to the service, which
-    records the result with it before committing); `render(result) -> (status, body, headers)`
-    builds the response, inside the service's transaction. With a key the response is also
-    stored there, and a replay of the same key and body returns it without calling the
-    service again."""
+    `call(idempotency)` performs the change, passing `idempotency` (None without a key) on to
+    the service, which records its answer's view with it before committing; it returns the
+    service's result (`view`, `created`). `render(view, status) -> (status, body, headers)`
+    builds the response from a view, the same way for the first answer and for a replay of
+    the stored one."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        rendered = idempotency.RenderedResponse(render=render)
-        result = call(rendered)
-        if rendered.stored is None:  # a service that did not record its result: render it now
-            return _respond(*render(result))
-        return _respond(rendered.stored.status, rendered.stored.body, rendered.stored.headers)
+        result = call(None)
+        return _respond(*render(result.view, 201 if result.created else 200))
     try:
         idempotency.check_key(key)
     except InvalidInput as exc:
@@ -217,10 +216,10 @@ def idempotent_post(call, render, *, fingerprint_body: bytes | None = None):
 
     stored = _lookup()
     if stored is not None:
-        return _respond(stored.status, stored.body, stored.headers, replayed=True)
-    pending = idempotency.IdempotentRequest(user_id=user_id, key=key, fingerprint=fp, render=render)
+        return _replay(stored, render)
+    pending = idempotency.IdempotentRequest(user_id=user_id, key=key, fingerprint=fp)
     try:
-        call(pending)
+        result = call(pending)
     except (IntegrityError, DomainError):
         # A concurrent request with the same key may have committed first: then ours either hit
         # the key's unique constraint or was refused by a guard its change tripped (the member
@@ -229,8 +228,9 @@ def idempotent_post(call, render, *, fingerprint_body: bytes | None = None):
         stored = _lookup()
         if stored is None:
             raise
-        return _respond(stored.status, stored.body, stored.headers, replayed=True)
-    return _respond(pending.stored.status, pending.stored.body, pending.stored.headers)
+        return _replay(stored, render)
+    # Rendered from the stored (JSON) form of the view, so a later replay answers byte for byte the same.
+    return _respond(*render(idempotency.to_jsonable(result.view), 201 if result.created else 200))
 
 
 def documented_headers(*names):

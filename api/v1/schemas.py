@@ -15,6 +15,8 @@ class UTCDateTime(fields.DateTime):
     """Times go out as ISO 8601 UTC with a Z (stored naive UTC); come in with or without an offset."""
 
     def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, str):  # a stored answer's view (an idempotent replay) holds its times as text
+            return value
         return iso(value) if value is not None else None
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -31,8 +33,9 @@ class LoginSchema(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))
 
 
-class TaskQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+class TaskFilterSchema(Schema):
+    """The filters the task and claim lists share (a claim is filtered by its task: api/v1/listing.py)."""
+
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     community = fields.String(validate=validate.Regexp(r"^\d{12}$"),
                               metadata={"description": "12-digit community/village code"})
@@ -40,7 +43,11 @@ class TaskQuerySchema(Schema):
     q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "text in title or description"})
 
 
-class ClaimQuerySchema(Schema):
+class TaskQuerySchema(TaskFilterSchema):
+    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+
+
+class ClaimQuerySchema(TaskFilterSchema):
     state = fields.String(validate=validate.Length(min=1, max=32))
     task = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
     member = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
@@ -96,6 +103,11 @@ class TokenSchema(Schema):
     expires_in = fields.Integer(metadata={"description": "seconds"})
 
 
+class DefinitionRef(Schema):
+    name = fields.String()
+    version = fields.Integer()
+
+
 class TaskSchema(Schema):
     id = fields.Integer()
     title = fields.String()
@@ -115,7 +127,10 @@ class TaskSchema(Schema):
     etag = fields.String()
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
-    actions = fields.List(fields.String(), metadata={"description": "lifecycle actions open to the caller"})
+    definition = fields.Nested(DefinitionRef, metadata={"description": "the task process it runs under"})
+    allowed_triggers = fields.List(fields.String(), metadata={
+        "description": "the task triggers the caller may fire now (POST /tasks/{id}/<trigger>)"})
+    actions = fields.List(fields.String(), metadata={"description": "the same as allowed_triggers (older name)"})
 
 
 class TaskDetailSchema(TaskSchema):
@@ -130,11 +145,6 @@ class TaskRef(Schema):
     status = fields.String()
     community = fields.Nested(PlaceRef)
     deadline = UTCDateTime()
-
-
-class DefinitionRef(Schema):
-    name = fields.String()
-    version = fields.Integer()
 
 
 class VisitSchema(Schema):
@@ -276,9 +286,10 @@ class FeedbackSchema(Schema):
 class WorkflowSummarySchema(Schema):
     name = fields.String()
     version = fields.Integer()
+    subject = fields.String(metadata={"description": "task | claim | registration | pairing | project"})
     title = fields.String()
     title_en = fields.String()
-    active = fields.Boolean(metadata={"description": "new claims start under this one"})
+    active = fields.Boolean(metadata={"description": "new instances of its process start under this version"})
 
 
 class StateSchema(Schema):
@@ -293,11 +304,23 @@ class CallSchema(Schema):
     params = fields.Dict()
 
 
+class ChoiceSchema(Schema):
+    value = fields.String()
+    label = fields.String()
+    label_en = fields.String()
+
+
 class InputFieldSchema(Schema):
     name = fields.String()
     type = fields.String()
     required = fields.Boolean()
     required_for_categories = fields.List(fields.String())
+    label = fields.String()
+    label_en = fields.String()
+    help = fields.String()
+    help_en = fields.String()
+    widget = fields.String(allow_none=True, metadata={"description": "line | textarea | select | radio | location"})
+    choices = fields.List(fields.Nested(ChoiceSchema))
 
 
 class TriggerSchema(Schema):
@@ -310,6 +333,9 @@ class TriggerSchema(Schema):
     guards = fields.List(fields.Nested(CallSchema))
     effects = fields.List(fields.Nested(CallSchema))
     internal = fields.Boolean()
+    style = fields.String(metadata={"description": "primary | secondary | danger"})
+    confirm = fields.String(metadata={"description": "asked before it acts (empty: no question)"})
+    confirm_en = fields.String()
     fields_ = fields.List(fields.Nested(InputFieldSchema), data_key="fields")
     input_schema = fields.Dict(metadata={"description": "JSON Schema of the trigger's input"})
 

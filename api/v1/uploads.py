@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from workflow.errors import InvalidInput
 from workflow.extensions import db
+from workflow.services import idempotency
 from workflow.services import uploads as upload_service
 
 from . import http
@@ -15,9 +16,11 @@ from .schemas import UploadSchema
 blp = Blueprint("v1_uploads", __name__, url_prefix="/api/v1/uploads", description="Photos")
 
 
-def _upload_dict(upload) -> dict:
-    return {"id": upload.id, "sha256": upload.sha256, "content_type": upload.content_type, "width": upload.width,
-            "height": upload.height, "size": upload.size, "created_at": upload.created_at}
+_UPLOAD = UploadSchema()
+
+
+def render(view: dict, status: int):
+    return status, _UPLOAD.dump(view), {"Location": f"/api/v1/uploads/{view['id']}"}
 
 
 @blp.route("", methods=["POST"])
@@ -41,11 +44,9 @@ def upload():
         raise InvalidInput("no file", errors={"file": ["Missing data for required field."]})
     raw = file.read(upload_service.MAX_BYTES + 1)
 
-    def render(saved):
-        return 201, UploadSchema().dump(_upload_dict(saved)), {"Location": f"/api/v1/uploads/{saved.id}"}
-
     def call(idem):
-        return upload_service.save_upload(actor, raw, current_app.config["BAODAO_UPLOAD_DIR"], idempotency=idem)
+        saved = upload_service.save_upload(actor, raw, current_app.config["BAODAO_UPLOAD_DIR"], idempotency=idem)
+        return idempotency.Answer(view=upload_service.upload_view(saved), created=True)
     return http.idempotent_post(call, render, fingerprint_body=hashlib.sha256(raw).digest())
 
 

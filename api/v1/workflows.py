@@ -3,8 +3,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_smorest import Blueprint
 
-from workflow import policy
-from workflow.engine import registry
+from workflow import runtime
 from workflow.engine.diagram import mermaid
 from workflow.errors import DefinitionError, NotFound
 
@@ -18,8 +17,8 @@ _diagrams: dict = {}
 
 
 def _summary(d) -> dict:
-    return {"name": d.name, "version": d.version, "title": d.title, "title_en": d.title_en,
-            "active": (d.name, d.version) == (policy.current.definition_name, policy.current.definition_version)}
+    return {"name": d.name, "version": d.version, "subject": d.subject, "title": d.title, "title_en": d.title_en,
+            "active": runtime.current().is_active(d.name, d.version)}
 
 
 def input_schema(schema) -> dict:
@@ -29,14 +28,14 @@ def input_schema(schema) -> dict:
 @blp.route("", methods=["GET"])
 @blp.response(200, WorkflowSummarySchema(many=True))
 def list_workflows():
-    return [_summary(c.definition) for c in registry().all()]
+    return [_summary(c.definition) for c in runtime.registry().all()]
 
 
 @blp.route("/<name>/<int(max=2147483647):version>", methods=["GET"])
 @blp.response(200, WorkflowSchema)
 def get_workflow(name, version):
     try:
-        compiled = registry().get(name, version)
+        compiled = runtime.registry().get(name, version)
     except DefinitionError:
         raise NotFound(f"workflow {name}@{version} not found") from None
     d = compiled.definition
@@ -47,11 +46,15 @@ def get_workflow(name, version):
         "states": [{"name": s.name, "label": s.label, "label_en": s.label_en, "final": s.final} for s in d.states],
         "triggers": [{
             "name": t.name, "label": t.label, "label_en": t.label_en, "sources": list(t.sources), "dest": t.dest,
-            "roles": list(t.roles), "internal": t.internal,
+            "roles": list(t.roles), "internal": t.internal, "style": t.style, "confirm": t.confirm,
+            "confirm_en": t.confirm_en,
             "guards": [{"name": c.name, "params": dict(c.params)} for c in t.guards],
             "effects": [{"name": c.name, "params": dict(c.params)} for c in t.effects],
             "fields_": [{"name": f.name, "type": f.type, "required": f.required,
-                         "required_for_categories": list(f.required_for_categories)} for f in t.fields],
+                         "required_for_categories": list(f.required_for_categories), "label": f.label,
+                         "label_en": f.label_en, "help": f.help, "help_en": f.help_en, "widget": f.widget,
+                         "choices": [{"value": c.value, "label": c.label, "label_en": c.label_en}
+                                     for c in f.choices]} for f in t.fields],
             "input_schema": input_schema(compiled.schemas[t.name]),
         } for t in d.triggers],
         "mermaid": _diagrams[d.key],

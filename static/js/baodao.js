@@ -7,27 +7,74 @@
     if (q && !window.confirm(q)) { e.preventDefault(); }
   });
   // Optional location, only when the member taps the button (consent), never automatically.
-  var button = document.getElementById("locate");
-  if (button && navigator.geolocation) {
+  Array.prototype.forEach.call(document.querySelectorAll(".location-field"), function (box) {
+    var button = box.querySelector(".locate");
+    if (!button || !navigator.geolocation) { return; }
     button.hidden = false;
     button.addEventListener("click", function () {
-      var out = document.getElementById("locate-status");
+      var out = box.querySelector(".locate-status");
       out.textContent = button.getAttribute("data-wait");
       navigator.geolocation.getCurrentPosition(function (pos) {
-        document.querySelector("input[name=lat]").value = pos.coords.latitude.toFixed(6);
-        document.querySelector("input[name=lon]").value = pos.coords.longitude.toFixed(6);
+        box.querySelector("[data-role=lat]").value = pos.coords.latitude.toFixed(6);
+        box.querySelector("[data-role=lon]").value = pos.coords.longitude.toFixed(6);
         out.textContent = button.getAttribute("data-done") + " (" + pos.coords.latitude.toFixed(4) + ", " +
           pos.coords.longitude.toFixed(4) + ")";
       }, function () {
         out.textContent = button.getAttribute("data-fail");
       }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
     });
+  });
+  // Photos are uploaded as soon as they are chosen: each becomes an attachment (a hidden input
+  // with its upload id), so a form sent back with an error still has them. Without this
+  // script the files go with the form itself.
+  function addPhoto(box, name, id, thumb) {
+    var li = document.createElement("li");
+    var img = document.createElement("img");
+    img.src = thumb; img.alt = "";
+    var hidden = document.createElement("input");
+    hidden.type = "hidden"; hidden.name = name; hidden.value = id;
+    var remove = document.createElement("button");
+    remove.type = "button"; remove.className = "secondary remove-photo";
+    remove.textContent = box.getAttribute("data-remove");
+    li.appendChild(img); li.appendChild(hidden); li.appendChild(remove);
+    box.querySelector(".photo-list").appendChild(li);
   }
-  // Say how many photos were chosen.
-  Array.prototype.forEach.call(document.querySelectorAll("input[type=file][multiple]"), function (input) {
+  document.addEventListener("click", function (e) {
+    if (e.target.classList && e.target.classList.contains("remove-photo")) {
+      var li = e.target.closest("li");
+      if (li) { li.parentNode.removeChild(li); }
+    }
+  });
+  Array.prototype.forEach.call(document.querySelectorAll(".photo-field"), function (box) {
+    var input = box.querySelector("input[type=file]");
+    var note = box.querySelector(".file-count");
+    var form = box.closest("form");
+    if (!input || !window.fetch || !window.FormData) { return; }
     input.addEventListener("change", function () {
-      var note = input.parentNode.querySelector(".file-count");
-      if (note) { note.textContent = input.files.length ? input.files.length + " ✓" : ""; }
+      var files = Array.prototype.slice.call(input.files);
+      var token = form.querySelector("input[name=csrf_token]").value;
+      var pending = files.length;
+      if (!pending) { return; }
+      note.textContent = box.getAttribute("data-uploading");
+      files.forEach(function (file) {
+        var body = new FormData();
+        body.append("file", file);
+        fetch(box.getAttribute("data-upload-url"), {method: "POST", body: body, credentials: "same-origin",
+                                                   headers: {"X-CSRFToken": token}})
+          .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, body: j}; }); })
+          .then(function (res) {
+            if (res.ok) { addPhoto(box, input.name, res.body.id, res.body.thumb); }
+            else { note.textContent = res.body.error || box.getAttribute("data-failed"); }
+          })
+          .catch(function () { note.textContent = box.getAttribute("data-failed"); })
+          .then(function () {
+            pending -= 1;
+            if (!pending) {
+              input.value = "";  // sent already: not again with the form
+              if (note.textContent === box.getAttribute("data-uploading")) { note.textContent = ""; }
+            }
+          });
+      });
     });
   });
   // Disable a submit button after the first tap (slow networks: no double posts).

@@ -70,8 +70,8 @@ def test_the_api_keeps_to_its_openapi_document_for_every_role(app, api, world):
 @pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("role", ["staff", "member"])
 def test_stateful_links_keep_to_the_document(app, api, world, role):
-    from workflow import policy
-    policy.configure(definition="dual_reporting@1", open_claim_limit=1000)
+    from workflow import runtime
+    runtime.current().policy.settings.open_claim_limit = 1000
     for _ in range(2):
         world.task()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

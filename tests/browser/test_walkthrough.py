@@ -43,7 +43,7 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
     staff = login("staff1")
     assert staff.url.endswith("/staff/queue")
     card = staff.locator(f"#claim-{claim_id}")
-    card.locator(f"#return-{claim_id}").fill("请补充送餐老人的签收情况。")
+    card.locator(f"#return-{claim_id}-reason").fill("请补充送餐老人的签收情况。")
     shots(staff, "05-staff-queue")
     card.locator("button:has-text('退回补充')").click()
     staff.wait_for_url(re.compile(r"/staff/queue$"))
@@ -128,7 +128,7 @@ def test_admin_pages(login, shots):
     assert page.url.endswith("/admin/")
     shots(page, "12-admin-users")
     page.goto("/admin/workflow")
-    assert page.locator("svg.diagram").count() == 2
+    assert page.locator("svg.diagram").count() == 3  # dual_reporting v1 and v2, task v1
     shots(page, "13-admin-workflow")
 
 

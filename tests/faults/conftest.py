@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from workflow import audit
-from workflow.engine import registry
+from workflow import runtime
 from workflow.extensions import db
 from workflow.models import AuditEvent, Claim, Task, User
 from workflow.services import auth as auth_service
@@ -38,7 +38,7 @@ def assert_consistent(session=None):
     for claim_id, state, _ in claims:
         assert last_event.get(("claim", claim_id)) == state, \
             f"claim {claim_id} is {state} but its last event goes to {last_event.get(('claim', claim_id))}"
-    live = registry().live_states()
+    live = runtime.registry().live_states("claim")
     tasks = session.execute(select(Task.id, Task.status, Task.slots_taken, Task.capacity)).all()
     for task_id, status, taken, capacity in tasks:
         counted = session.scalar(select(func.count(Claim.id)).where(Claim.task_id == task_id,

@@ -119,7 +119,8 @@ def call(base, method, path, *, token=None, body=None, headers=None, timeout=20.
 class Gunicorn:
     """`gunicorn -c gunicorn.conf.py wsgi:app` on a free loopback port, stopped by stop()."""
 
-    def __init__(self, tmp: Path, name: str, database_url: str, *, workers=2, extra_env=None, upload_dir=None):
+    def __init__(self, tmp: Path, name: str, database_url: str, *, workers=2, extra_env=None, upload_dir=None,
+                 app_module="wsgi:app"):
         self.port = free_port()
         self.base = f"http://{LOOPBACK}:{self.port}"
         self.log_path = tmp / f"gunicorn-{name}.log"
@@ -129,12 +130,13 @@ class Gunicorn:
                     "BAODAO_UPLOAD_DIR": str(upload_dir or tmp / f"uploads-{name}"),
                     "BIND": f"{LOOPBACK}:{self.port}", "WEB_CONCURRENCY": str(workers), "TIMEOUT": "30",
                     **(extra_env or {})}
+        self.app_module = app_module
         self.proc = None
 
     def start(self, timeout=30):
         self._log = open(self.log_path, "ab")
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        self.proc = subprocess.Popen([gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=self.env,
+        self.proc = subprocess.Popen([gunicorn, "-c", "gunicorn.conf.py", self.app_module], cwd=ROOT, env=self.env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
 
         def healthy():

@@ -1,7 +1,7 @@
 """Crash mid-transition: kill -9 a gunicorn worker while transitions are paused in flight.
 
-gunicorn runs with BAODAO_FAULT_HOOK=pause_in_transition:<s>: every transition flushes its
-state change, slot recount and audit event, then sleeps before COMMIT (workflow/faults.py),
+gunicorn serves tests.faults.crash_wsgi:app with BAODAO_TEST_PAUSE=<s>: every transition flushes
+its state change, slot recount and audit event, then sleeps before COMMIT (tests/faults/pause_hook.py),
 printing which pid paused for which request. Concurrent clients claim, check in, report and
 withdraw through the JSON API; a killer thread SIGKILLs the worker of two paused
 transitions. Afterwards: every claim's state is its last event's to_state, every task's
@@ -46,7 +46,7 @@ def test_kill_9_mid_transition_leaves_no_half_state(app, backend, world, tmp_pat
     members = make_members(world, CLIENTS + 1, prefix="crash")
     tokens = tokens_for(members)
     server = Gunicorn(tmp_path, "crash", app.config["SQLALCHEMY_DATABASE_URI"], workers=3,
-                      extra_env={"BAODAO_FAULT_HOOK": f"pause_in_transition:{PAUSE}"})
+                      extra_env={"BAODAO_TEST_PAUSE": str(PAUSE)}, app_module="tests.faults.crash_wsgi:app")
     server.start()
     results: list[tuple[str, str, object]] = []  # (request id, trigger, Reply)
     killed: dict[int, str] = {}  # pid -> the request ids its paused transaction carried

@@ -22,7 +22,6 @@ import pytest
 from flask_migrate import upgrade
 
 from tests.conftest import World, _make_app
-from workflow import policy
 from workflow.extensions import db
 
 from .conftest import assert_consistent, make_members, request_ids_recorded, tokens_for
@@ -45,7 +44,6 @@ def cluster(tmp_path):
 @pytest.fixture
 def own_app(cluster, tmp_path):
     app = _make_app(cluster.url("baodao"), tmp_path)
-    policy.configure(definition="dual_reporting@1", open_claim_limit=5)
     with app.app_context():
         upgrade()
         yield app

@@ -37,7 +37,10 @@ def test_member_claims_checks_in_reports_staff_returns_then_approves_and_points_
 
     form = member.get(f"/claims/{claim_id}/check_in").get_data(as_text=True)
     assert "王大爷" in form  # the household note, to the claimant only
-    assert 'capture="environment"' in form and 'accept="image/*"' in form and "multiple" in form
+    # the form is the definition's: inputs named after its fields, the album allowed (no forced camera)
+    assert 'name="note"' in form and 'name="photos"' in form and 'name="lat"' in form and 'name="lon"' in form
+    assert "capture=" not in form and 'accept="image/jpeg,image/png,image/webp"' in form and "multiple" in form
+    assert 'maxlength="1000"' in form and "走访情况" in form and "required" in form
     response = member.post(f"/claims/{claim_id}/check_in", {
         "note": "上门了解需求", "lat": "36.2", "lon": "117.6",
         "photos": [(io.BytesIO(photo_bytes()), "a.png"), (io.BytesIO(photo_bytes((0, 90, 0))), "b.png")],
@@ -98,16 +101,19 @@ def test_invalid_check_in_shows_the_form_again_with_errors(world, browse):
     response = member.post(f"/claims/{claim.id}/check_in", {
         "note": "x", "photos": [(io.BytesIO(b"not an image"), "x.png")]}, content_type="multipart/form-data")
     assert response.status_code == 422
-    assert "Not a readable image" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "无法识别的图片" in html and "UnidentifiedImageError" not in html
+    assert "x</textarea>" in html  # what was typed is kept
 
 
-def test_withdraw_needs_the_confirmation(world, session, browse):
+def test_withdraw_asks_once(world, session, browse):
     task = world.task()
     claim = claim_service.start_claim(task.id, world.member)
     member = browse("member_a1")
-    member.get(f"/claims/{claim.id}/withdraw")
-    assert member.post(f"/claims/{claim.id}/withdraw", {"reason": "出差"}).status_code == 422
-    assert member.post(f"/claims/{claim.id}/withdraw", {"reason": "出差", "confirm": "y"}).status_code == 302
+    page = member.get(f"/claims/{claim.id}").get_data(as_text=True)
+    # one question, asked by the action itself (the definition's confirm), not a checkbox as well
+    assert page.count("data-confirm=") == 1 and "撤回后名额将让给其他党员" in page
+    assert member.post(f"/claims/{claim.id}/withdraw", {"reason": "出差"}).status_code == 302
     assert reload(session, Claim, claim.id).state == "withdrawn"
 
 
@@ -127,10 +133,12 @@ def test_staff_create_edit_publish_and_cancel_a_task(world, session, browse):
     assert staff.post(f"/staff/tasks/{task.id}/edit", {
         "title": "清理楼道杂物（周六）", "category": "环境整治", "description": "三号楼", "address": "东升社区3号楼前",
         "household_note": "联系楼长", "capacity": "4", "points": "10", "deadline": "2099-01-01T09:00"}).status_code == 302
-    staff.get("/staff/tasks")
-    assert staff.post(f"/staff/tasks/{task.id}/publish").status_code == 302
-    staff.get(f"/staff/tasks/{task.id}/cancel")
-    assert staff.post(f"/staff/tasks/{task.id}/cancel", {"reason": "天气原因"}).status_code == 302
+    listing = staff.get("/staff/tasks").get_data(as_text=True)
+    assert f'action="/tasks/{task.id}/publish' in listing  # the task definition's action, on the list
+    assert staff.post(f"/tasks/{task.id}/publish").status_code == 302
+    page = staff.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "取消后，所有进行中的认领将一并取消" in page  # cancel asks before it acts
+    assert staff.post(f"/tasks/{task.id}/cancel", {"reason": "天气原因"}).status_code == 302
     task = reload(session, Task, task.id)
     assert (task.title, task.capacity, task.status) == ("清理楼道杂物（周六）", 4, "cancelled")
     # staff of another community cannot even see it

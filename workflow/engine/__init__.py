@@ -1,16 +1,20 @@
 """The workflow engine: definitions loaded from data, run on shared `transitions` machines.
 
+- `definition` the checked, frozen form of a definition and the subject kinds it may drive;
 - `loader`     reads and checks definition files (the io side);
 - `guards`, `effects`  the registries of names a definition may use;
 - `schemas`    builds each trigger's marshmallow input schema;
-- `machines`   one shared machine per definition version, and the process registry;
+- `machines`   one shared machine per definition version, and the registry of one app's definitions;
 - `diagram`    Mermaid state diagrams, from a separate diagram-only machine.
+
+No Flask and no database sessions of its own: the services (workflow/services) open the
+transaction, lock the rows and hand them to a machine in a TransitionContext.
 """
 from .context import Settings, TransitionContext
-from .definition import Definition, TriggerSpec
-from .machines import CompiledDefinition, DefinitionRegistry, registry, run_guards
+from .definition import SUBJECTS, Definition, FieldSpec, TriggerSpec
+from .machines import CompiledDefinition, DefinitionRegistry, run_guards
 
 __all__ = [
-    "Settings", "TransitionContext", "Definition", "TriggerSpec", "CompiledDefinition",
-    "DefinitionRegistry", "registry", "run_guards",
+    "Settings", "TransitionContext", "SUBJECTS", "Definition", "FieldSpec", "TriggerSpec", "CompiledDefinition",
+    "DefinitionRegistry", "run_guards",
 ]

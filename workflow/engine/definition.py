@@ -1,14 +1,42 @@
 """The in-memory form of a workflow definition file, after the loader has checked it.
 
-Plain frozen data: the loader builds it, the machine factory and the schema builder
-read it, nothing mutates it.
+Plain frozen data: the loader builds it, the machine factory, the schema builder and
+the page-form builder read it, nothing mutates it.
 """
 from dataclasses import dataclass, field
 
-# Who may fire a trigger. Relations to the claim, not just user roles: a member is a
-# `claimant` only of their own claims; staff are `community_staff` only of tasks in
-# their own community.
-KNOWN_ROLES = ("member", "claimant", "community_staff", "admin", "system")
+
+@dataclass(frozen=True)
+class SubjectSpec:
+    """A kind of subject a definition may drive: what its rows keep the state in, and the
+    roles (relations of an actor to one subject) its triggers may name."""
+
+    name: str
+    state_attribute: str
+    roles: tuple[str, ...]
+    # True: an instance comes into being by a trigger fired from the initial state, which is
+    # never stored (a claim's `claim`); False: a service creates the row in the initial state
+    # (a task is created as a draft, and `publish` is an ordinary trigger).
+    created_by_trigger: bool = True
+
+
+# Who may fire a trigger. Relations to the subject, not just user roles: a member is a
+# `claimant` only of their own claims; staff are `community_staff` only of subjects in
+# their own community; a liaison acts for one unit. `system` is scheduled work.
+SUBJECTS: dict[str, SubjectSpec] = {
+    spec.name: spec for spec in (
+        SubjectSpec("claim", "state", ("member", "claimant", "community_staff", "admin", "system")),
+        SubjectSpec("task", "status", ("community_staff", "admin", "system"), created_by_trigger=False),
+        SubjectSpec("registration", "state", ("member", "applicant", "community_staff", "admin", "system")),
+        SubjectSpec("pairing", "state", ("liaison", "unit_liaison", "community_staff", "admin", "system")),
+        SubjectSpec("project", "state", ("liaison", "paired_liaison", "project_liaison", "community_staff",
+                                         "admin", "system")),
+    )
+}
+KNOWN_ROLES = tuple(dict.fromkeys(role for spec in SUBJECTS.values() for role in spec.roles))
+
+# How prominent a trigger's action is on a page.
+STYLES = ("primary", "secondary", "danger")
 
 
 @dataclass(frozen=True)
@@ -20,11 +48,26 @@ class StateSpec:
 
 
 @dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    label_en: str
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     name: str
     type: str
     required: bool = False
     options: dict = field(default_factory=dict)
+    # The words a person sees: labels and an optional help line, in Chinese and English.
+    label: str = ""
+    label_en: str = ""
+    help: str = ""
+    help_en: str = ""
+    # How a page shows it where the type alone does not decide (textarea, select, radio, location).
+    widget: str | None = None
+    choices: tuple[Choice, ...] = ()
 
     @property
     def required_for_categories(self) -> tuple[str, ...]:
@@ -50,13 +93,23 @@ class TriggerSpec:
     guards: tuple[GuardCall, ...]
     effects: tuple[GuardCall, ...]
     fields: tuple[FieldSpec, ...]
-    internal: bool = False  # fired by a service (expiry, task cancel), not offered to callers
+    internal: bool = False  # fired by a service (expiry, task cancel, slot count), never offered to callers
+    style: str = "secondary"
+    # Asked before the action runs ("" = no question), and said after it succeeded.
+    confirm: str = ""
+    confirm_en: str = ""
+    done: str = ""
+    done_en: str = ""
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
 
 
 @dataclass(frozen=True)
 class Definition:
     name: str
     version: int
+    subject: str
     title: str
     title_en: str
     initial: str
@@ -73,12 +126,17 @@ class Definition:
         return f"{self.name}@{self.version}"
 
     @property
+    def subject_spec(self) -> SubjectSpec:
+        return SUBJECTS[self.subject]
+
+    @property
     def final_states(self) -> frozenset[str]:
         return frozenset(s.name for s in self.states if s.final)
 
     @property
     def live_states(self) -> tuple[str, ...]:
-        """States a claim is in while it holds a slot: neither the initial nor a final one."""
+        """States an instance is in while it runs: neither the initial nor a final one.
+        (For claims: the states in which a claim holds a slot of its task.)"""
         return tuple(s.name for s in self.states if not s.final and s.name != self.initial)
 
     def state(self, name: str) -> StateSpec:
@@ -95,3 +153,10 @@ class Definition:
 
     def triggers_from(self, state: str) -> list[TriggerSpec]:
         return [t for t in self.triggers if state in t.sources]
+
+    @property
+    def creating_triggers(self) -> tuple[TriggerSpec, ...]:
+        """Triggers that bring a new instance into being (they fire from the initial state only)."""
+        if not self.subject_spec.created_by_trigger:
+            return ()
+        return tuple(t for t in self.triggers if set(t.sources) == {self.initial})

@@ -2,7 +2,9 @@
 
 Effects run inside the trigger's transaction (as the shared machine's `after`
 callbacks), so an exception in any of them rolls the whole transition back. Like
-guards, only names registered here can appear in a definition.
+guards, only names registered here can appear in a definition. An effect that changes a
+row other than the subject says which kind (`@effect(writes=("task",))`): a trigger with
+it locks that row before the subject (the lock order, services/tx.py).
 """
 from collections.abc import Callable
 
@@ -13,16 +15,15 @@ from ..clock import district_month
 from ..models import PointsEntry, Report, UnitFeedback, Upload, Visit
 
 EFFECTS: dict[str, Callable] = {}
-# Effects that change the claim's task row. A trigger with one of them locks the task
-# before the claim (the lock order, services/tx.py); the others lock only the claim.
-WRITES_TASK: set[str] = set()
+# Effect name → the kinds of related rows it changes (beyond the subject itself).
+WRITES: dict[str, tuple[str, ...]] = {}
 
 
-def effect(fn: Callable | None = None, *, writes_task: bool = False):
+def effect(fn: Callable | None = None, *, writes: tuple[str, ...] = ()):
     def register(fn: Callable) -> Callable:
         EFFECTS[fn.__name__] = fn
-        if writes_task:
-            WRITES_TASK.add(fn.__name__)
+        if writes:
+            WRITES[fn.__name__] = tuple(writes)
         return fn
     return register(fn) if fn is not None else register
 
@@ -43,12 +44,25 @@ def _attach_photos(ctx, photo_ids) -> None:
         ctx.session.execute(update(Upload).where(Upload.id.in_(photo_ids)).values(claim_id=ctx.claim.id))
 
 
-@effect(writes_task=True)
+@effect(writes=("task",))
 def recount_task_slots(ctx) -> None:
-    capacity.recount(
-        ctx.session, ctx.task, ctx.definition.live_states, actor=ctx.actor, now=ctx.now,
-        request_id=ctx.request_id,
-    )
+    """The claim's task: its live claims recounted; it fills or reopens by its own trigger."""
+    capacity.recount(ctx.session, ctx.task, ctx.live_states("claim"), cascade=ctx.cascade, actor=ctx.actor)
+
+
+@effect
+def cancel_live_claims(ctx) -> None:
+    """A task's cancel: every live claim on it is cancelled too, each by its own `cancel`
+    trigger and event, with the task's reason. The task (the subject) is locked already;
+    each claim is locked after it (the lock order)."""
+    from ..models import Claim
+
+    ids = ctx.session.scalars(
+        select(Claim.id).where(Claim.task_id == ctx.task.id, Claim.state.in_(ctx.live_states("claim")))
+        .order_by(Claim.id)).all()
+    for claim_id in ids:
+        ctx.cascade("claim", claim_id, "cancel", ctx.actor, {"reason": ctx.data["reason"]})
+    ctx.task.slots_taken = 0
 
 
 @effect

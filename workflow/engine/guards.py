@@ -1,8 +1,10 @@
 """The guards a definition may name: conditions that must hold for a trigger to fire.
 
 Each guard takes the TransitionContext (and the parameters the definition gives) and
-returns None when it holds, or a short message saying why not. Guards only read: the
-engine also runs them to tell a caller which triggers are open to them.
+returns None when it holds, or a short message saying why not (pages translate it by the
+guard's name). Guards only read: the engine also runs them to tell a caller which
+triggers are open to them. `ctx.task` and `ctx.claim` are the rows of those kinds, the
+subject itself or one related to it (a claim's task).
 Only names registered here can appear in a definition (the loader refuses others), so a
 definition file can never make the engine import or call anything else.
 """
@@ -16,10 +18,6 @@ GUARDS: dict[str, Callable] = {}
 def guard(fn: Callable) -> Callable:
     GUARDS[fn.__name__] = fn
     return fn
-
-
-def _live_states(ctx) -> tuple[str, ...]:
-    return ctx.definition.live_states
 
 
 @guard
@@ -57,7 +55,7 @@ def _members_other_live_claims(ctx) -> list[tuple[int, int]]:
         from ..models import Claim
 
         query = select(Claim.id, Claim.task_id).where(
-            Claim.member_id == ctx.claim.member_id, Claim.state.in_(_live_states(ctx)))
+            Claim.member_id == ctx.claim.member_id, Claim.state.in_(ctx.live_states("claim")))
         if ctx.claim.id is not None:
             query = query.where(Claim.id != ctx.claim.id)
         ctx.memo["member_live_claims"] = [tuple(row) for row in ctx.session.execute(query)]
@@ -100,4 +98,20 @@ def min_visits(ctx, count: int = 1) -> str | None:
 def task_cancelled(ctx) -> str | None:
     if ctx.task.status != "cancelled":
         return "claims are cancelled only with their task"
+    return None
+
+
+@guard
+def capacity_taken(ctx) -> str | None:
+    """For a task's `fill`: every place is taken."""
+    if ctx.task.slots_taken < ctx.task.capacity:
+        return "the task still has a free place"
+    return None
+
+
+@guard
+def capacity_free(ctx) -> str | None:
+    """For a task's `reopen`: a place is free again."""
+    if ctx.task.slots_taken >= ctx.task.capacity:
+        return "no free place: the task is full"
     return None

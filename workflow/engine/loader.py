@@ -1,11 +1,13 @@
 """Reading and checking workflow definition files (YAML).
 
 `load_definition(path)` returns a `Definition` or raises `DefinitionError` naming the
-file and the first problem found. The checks: the shape of every section; states named
-once; the initial state exists; every source and destination is a state; every state
-reachable from the initial one; no trigger leaves a final state; every non-final state
-has a way on; every trigger names its roles (known ones) and its input (possibly empty);
-guards and effects are registered names with parameters they accept.
+file and the first problem found. The checks: the shape of every section; the subject
+kind is known; states named once; the initial state exists; every source and
+destination is a state; every state reachable from the initial one; no trigger leaves a
+final state; every non-final state has a way on; every trigger and input field carries
+its Chinese and English words; every trigger names its roles (ones its subject knows)
+and its input (possibly empty); guards and effects are registered names with parameters
+they accept; field types, options and widgets are known.
 """
 import inspect
 from pathlib import Path
@@ -13,16 +15,20 @@ from pathlib import Path
 import yaml
 
 from ..errors import DefinitionError
-from .definition import KNOWN_ROLES, Definition, FieldSpec, GuardCall, StateSpec, TriggerSpec
+from .definition import STYLES, SUBJECTS, Choice, Definition, FieldSpec, GuardCall, StateSpec, TriggerSpec
 from .effects import EFFECTS
 from .guards import GUARDS
-from .schemas import COMMON_OPTIONS, FIELD_OPTIONS, FIELD_TYPES
+from .schemas import COMMON_OPTIONS, FIELD_OPTIONS, FIELD_TYPES, WIDGETS
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
 
+TRIGGER_KEYS = {"label", "label_en", "from", "to", "roles", "guards", "effects", "input", "internal", "style",
+                "confirm", "confirm_en", "done", "done_en"}
+WORD_KEYS = {"label", "label_en", "help", "help_en", "widget", "choices"}
+
 
 def definition_files(root: Path = DEFINITIONS_DIR) -> list[Path]:
-    return sorted(root.glob("*/v*.yaml"))
+    return sorted(Path(root).glob("*/v*.yaml"))
 
 
 def load_definition(path: str | Path) -> Definition:
@@ -41,30 +47,44 @@ def parse_definition(raw, where: str) -> Definition:
         raise DefinitionError(where, problem)
 
     if not isinstance(raw, dict):
-        fail("the file must be a mapping with name, version, initial, states and triggers")
-    for key in ("name", "version", "initial", "states", "triggers"):
+        fail("the file must be a mapping with name, version, subject, initial, states and triggers")
+    for key in ("name", "version", "subject", "initial", "states", "triggers"):
         if key not in raw:
             fail(f"missing '{key}'")
-    if not isinstance(raw["version"], int) or raw["version"] < 1:
+    if not isinstance(raw["version"], int) or isinstance(raw["version"], bool) or raw["version"] < 1:
         fail("'version' must be a whole number ≥ 1")
+    if raw["subject"] not in SUBJECTS:
+        fail(f"unknown subject '{raw['subject']}' (known: {', '.join(SUBJECTS)})")
     if not isinstance(raw["states"], dict) or not raw["states"]:
         fail("'states' must map each state's name to its labels")
     if not isinstance(raw["triggers"], dict) or not raw["triggers"]:
         fail("'triggers' must map each trigger's name to its table row")
 
+    subject = SUBJECTS[raw["subject"]]
     states = tuple(_parse_state(name, spec or {}, fail) for name, spec in raw["states"].items())
     state_names = {s.name for s in states}
     if raw["initial"] not in state_names:
         fail(f"initial state '{raw['initial']}' is not a state")
-    triggers = tuple(_parse_trigger(name, spec, state_names, fail) for name, spec in raw["triggers"].items())
+    triggers = tuple(_parse_trigger(name, spec, state_names, subject, fail) for name, spec in raw["triggers"].items())
 
     definition = Definition(
-        name=str(raw["name"]), version=raw["version"], title=str(raw.get("title", raw["name"])),
-        title_en=str(raw.get("title_en", raw.get("title", raw["name"]))), initial=raw["initial"],
-        states=states, triggers=triggers, path=where,
+        name=str(raw["name"]), version=raw["version"], subject=subject.name,
+        title=str(raw.get("title", raw["name"])), title_en=str(raw.get("title_en", raw.get("title", raw["name"]))),
+        initial=raw["initial"], states=states, triggers=triggers, path=where,
     )
     _check_graph(definition, fail)
     return definition
+
+
+def _words(owner: str, spec: dict, fail) -> tuple[str, str]:
+    """The Chinese and English label every state, trigger and field must carry: a page never
+    shows a person a code where they expect words."""
+    label, label_en = spec.get("label"), spec.get("label_en")
+    if not isinstance(label, str) or not label.strip():
+        fail(f"{owner} needs a 'label' (the Chinese words a page shows)")
+    if not isinstance(label_en, str) or not label_en.strip():
+        fail(f"{owner} needs a 'label_en' (the English words a page shows)")
+    return label.strip(), label_en.strip()
 
 
 def _parse_state(name, spec, fail) -> StateSpec:
@@ -73,45 +93,59 @@ def _parse_state(name, spec, fail) -> StateSpec:
     unknown = set(spec) - {"label", "label_en", "final"}
     if unknown:
         fail(f"state '{name}' has unknown keys: {', '.join(sorted(unknown))}")
-    return StateSpec(name=str(name), label=str(spec.get("label", name)),
-                     label_en=str(spec.get("label_en", spec.get("label", name))), final=bool(spec.get("final")))
+    label, label_en = _words(f"state '{name}'", spec, fail)
+    return StateSpec(name=str(name), label=label, label_en=label_en, final=bool(spec.get("final")))
 
 
-def _parse_trigger(name, spec, state_names, fail) -> TriggerSpec:
+def _text(spec: dict, key: str, owner: str, fail) -> str:
+    value = spec.get(key, "")
+    if not isinstance(value, str):
+        fail(f"{owner}: '{key}' must be text")
+    return value.strip()
+
+
+def _parse_trigger(name, spec, state_names, subject, fail) -> TriggerSpec:
+    owner = f"trigger '{name}'"
     if not isinstance(spec, dict):
-        fail(f"trigger '{name}' must be a mapping")
-    allowed = {"label", "label_en", "from", "to", "roles", "guards", "effects", "input", "internal"}
-    unknown = set(spec) - allowed
+        fail(f"{owner} must be a mapping")
+    unknown = set(spec) - TRIGGER_KEYS
     if unknown:
-        fail(f"trigger '{name}' has unknown keys: {', '.join(sorted(unknown))}")
+        fail(f"{owner} has unknown keys: {', '.join(sorted(unknown))}")
+    label, label_en = _words(owner, spec, fail)
     sources = spec.get("from")
     if isinstance(sources, str):
         sources = [sources]
     if not sources:
-        fail(f"trigger '{name}' has no 'from' states")
+        fail(f"{owner} has no 'from' states")
     for source in sources:
         if source not in state_names:
-            fail(f"trigger '{name}' fires from '{source}', which is not a state")
+            fail(f"{owner} fires from '{source}', which is not a state")
     dest = spec.get("to")
     if dest not in state_names:
-        fail(f"trigger '{name}' leads to '{dest}', which is not a state")
+        fail(f"{owner} leads to '{dest}', which is not a state")
     roles = spec.get("roles")
     if not roles or not isinstance(roles, list):
-        fail(f"trigger '{name}' names no roles")
+        fail(f"{owner} names no roles")
     for role in roles:
-        if role not in KNOWN_ROLES:
-            fail(f"trigger '{name}' names unknown role '{role}' (known: {', '.join(KNOWN_ROLES)})")
+        if role not in subject.roles:
+            fail(f"{owner} names unknown role '{role}' (a {subject.name} knows: {', '.join(subject.roles)})")
     if "input" not in spec:
-        fail(f"trigger '{name}' has no input schema (write 'input: {{}}' for none)")
+        fail(f"{owner} has no input schema (write 'input: {{}}' for none)")
     if not isinstance(spec["input"], dict):
-        fail(f"trigger '{name}': 'input' must map field names to field specs")
+        fail(f"{owner}: 'input' must map field names to field specs")
+    style = spec.get("style", "secondary")
+    if style not in STYLES:
+        fail(f"{owner}: style must be one of {', '.join(STYLES)}, not '{style}'")
+    confirm, confirm_en = _text(spec, "confirm", owner, fail), _text(spec, "confirm_en", owner, fail)
+    if bool(confirm) != bool(confirm_en):
+        fail(f"{owner}: a confirmation needs both 'confirm' and 'confirm_en'")
     return TriggerSpec(
-        name=str(name), label=str(spec.get("label", name)), label_en=str(spec.get("label_en", spec.get("label", name))),
-        sources=tuple(sources), dest=dest, roles=tuple(roles),
+        name=str(name), label=label, label_en=label_en, sources=tuple(sources), dest=dest, roles=tuple(roles),
         guards=_parse_calls(name, "guard", spec.get("guards") or [], GUARDS, fail),
         effects=_parse_calls(name, "effect", spec.get("effects") or [], EFFECTS, fail),
         fields=tuple(_parse_field(name, f, fspec, fail) for f, fspec in spec["input"].items()),
-        internal=bool(spec.get("internal", False)),
+        internal=bool(spec.get("internal", False)), style=style, confirm=confirm, confirm_en=confirm_en,
+        done=_text(spec, "done", owner, fail), done_en=_text(spec, "done_en", owner, fail),
     )
 
 
@@ -138,16 +172,45 @@ def _parse_calls(trigger, kind, items, registry, fail) -> tuple[GuardCall, ...]:
 
 
 def _parse_field(trigger, name, spec, fail) -> FieldSpec:
+    owner = f"trigger '{trigger}': input field '{name}'"
     if not isinstance(spec, dict) or "type" not in spec:
-        fail(f"trigger '{trigger}': input field '{name}' needs a type ({', '.join(FIELD_TYPES)})")
+        fail(f"{owner} needs a type ({', '.join(FIELD_TYPES)})")
     ftype = spec["type"]
     if ftype not in FIELD_TYPES:
-        fail(f"trigger '{trigger}': input field '{name}' has unknown type '{ftype}'")
-    unknown = set(spec) - COMMON_OPTIONS - FIELD_OPTIONS[ftype]
+        fail(f"{owner} has unknown type '{ftype}'")
+    unknown = set(spec) - COMMON_OPTIONS - WORD_KEYS - FIELD_OPTIONS[ftype]
     if unknown:
-        fail(f"trigger '{trigger}': input field '{name}' has unknown options: {', '.join(sorted(unknown))}")
-    options = {k: v for k, v in spec.items() if k not in ("type", "required")}
-    return FieldSpec(name=str(name), type=ftype, required=bool(spec.get("required")), options=options)
+        fail(f"{owner} has unknown options: {', '.join(sorted(unknown))}")
+    label, label_en = _words(owner, spec, fail)
+    widget = spec.get("widget")
+    if widget is not None and widget not in WIDGETS[ftype]:
+        allowed = ", ".join(WIDGETS[ftype]) or "none"
+        fail(f"{owner}: widget '{widget}' does not fit type '{ftype}' (fits: {allowed})")
+    choices = _parse_choices(owner, spec.get("choices"), fail) if ftype == "choice" else ()
+    if ftype != "choice" and "choices" in spec:
+        fail(f"{owner}: only a choice field has choices")
+    if ftype == "choice" and spec.get("default") is not None and spec["default"] not in {c.value for c in choices}:
+        fail(f"{owner}: default '{spec['default']}' is not one of its choices")
+    if ftype == "datetime" and spec.get("when", "past") not in ("past", "future"):
+        fail(f"{owner}: 'when' is past or future, not '{spec['when']}'")
+    options = {k: v for k, v in spec.items() if k not in ("type", "required") and k not in WORD_KEYS}
+    return FieldSpec(name=str(name), type=ftype, required=bool(spec.get("required")), options=options,
+                     label=label, label_en=label_en, help=_text(spec, "help", owner, fail),
+                     help_en=_text(spec, "help_en", owner, fail), widget=widget, choices=choices)
+
+
+def _parse_choices(owner, raw, fail) -> tuple[Choice, ...]:
+    if not isinstance(raw, list) or not raw:
+        fail(f"{owner}: a choice field lists its choices (value, label, label_en)")
+    choices = []
+    for item in raw:
+        if not isinstance(item, dict) or "value" not in item:
+            fail(f"{owner}: each choice is a mapping with value, label and label_en")
+        label, label_en = _words(f"{owner}: choice '{item['value']}'", item, fail)
+        choices.append(Choice(value=str(item["value"]), label=label, label_en=label_en))
+    if len({c.value for c in choices}) != len(choices):
+        fail(f"{owner}: a choice value is listed twice")
+    return tuple(choices)
 
 
 def _check_graph(definition: Definition, fail) -> None:
@@ -163,6 +226,8 @@ def _check_graph(definition: Definition, fail) -> None:
             other = spec.options.get("together_with")
             if other is not None and other not in names:
                 fail(f"trigger '{trig.name}': field '{spec.name}' goes together with unknown field '{other}'")
+            if spec.widget == "location" and other is None:
+                fail(f"trigger '{trig.name}': a location field '{spec.name}' goes together_with its longitude")
 
     reachable, frontier = {definition.initial}, [definition.initial]
     while frontier:
@@ -178,4 +243,4 @@ def _check_graph(definition: Definition, fail) -> None:
         if not spec.final and not definition.triggers_from(spec.name):
             fail(f"state '{spec.name}' is not final but no trigger leaves it")
     if not finals:
-        fail("no final state: every claim must be able to end")
+        fail("no final state: every instance must be able to end")

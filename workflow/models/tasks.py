@@ -16,7 +16,8 @@ from .places import Community, Grid
 
 CATEGORIES = ("微心愿", "政策宣讲", "环境整治", "助老助残", "矛盾调解", "乡村振兴帮扶", "志愿服务")
 
-# draft → open → full (capacity taken) → closed | cancelled; full goes back to open when a slot frees.
+# draft → open → full (capacity taken) → closed | cancelled; full goes back to open when a slot
+# frees. The lifecycle itself is workflow/definitions/task/v1.yaml; these name its states for queries.
 TASK_STATUSES = ("draft", "open", "full", "closed", "cancelled")
 TASK_LIVE_STATUSES = ("open", "full")
 
@@ -41,6 +42,9 @@ class Task(db.Model):
     deadline: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     version: Mapped[int] = mapped_column(default=1)
+    # The task definition (workflow/definitions/task/) it was created under and keeps.
+    definition_name: Mapped[str] = mapped_column(String(64), default="task", server_default="task")
+    definition_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

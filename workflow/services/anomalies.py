@@ -14,8 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from .. import policy
-from ..engine import registry
+from .. import runtime
 from ..models import AuditEvent, Claim, Community, Task, Upload, User, Visit
 from . import scope
 
@@ -133,8 +132,8 @@ def approval_bursts(session, actor, count: int, minutes: int) -> list[Flag]:
 
 
 def over_limit(session, actor) -> list[Flag]:
-    limit = policy.current.settings.open_claim_limit
-    live = registry().live_states()
+    limit = runtime.current().policy.settings.open_claim_limit
+    live = runtime.registry().live_states("claim")
     rows = session.execute(
         select(Claim.member_id, User.name, func.count(Claim.id), func.max(Claim.updated_at))
         .join(User, User.id == Claim.member_id)

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select, true
 
 from ..clock import utcnow
-from ..engine import registry
+from .. import runtime
 from ..models import Claim, Community, StatsClaims, StatsUnits, Task, Town, Unit, UnitFeedback, User
 from . import scope, stats
 
@@ -77,7 +77,7 @@ def overdue_claims(session, actor, *, now=None, limit: int = 50):
     and counts them in the same query with a window count."""
     now = now or utcnow()
     live = (select(Claim.id.label("id"), Claim.task_id.label("task_id"))
-            .where(scope.claim_filter(actor), Claim.state.in_(registry().live_states())).cte("live_claims"))
+            .where(scope.claim_filter(actor), Claim.state.in_(runtime.registry().live_states("claim"))).cte("live_claims"))
     if session.get_bind().dialect.name == "postgresql":
         live = live.prefix_with("MATERIALIZED")
     found = session.execute(

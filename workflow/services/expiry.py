@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
 
-from .. import audit
+from .. import runtime
 from ..clock import utcnow
-from ..engine import registry
 from ..extensions import db
 from ..models import SYSTEM, Claim, Task
-from .claims import fire_internal
+from .transitions import fire_internal
 from .tx import lock_one, write_transaction
 
 # An arbitrary constant naming this job's advisory lock on PostgreSQL.
@@ -33,7 +32,7 @@ class ExpiryResult:
 
 def _expirable_states() -> tuple[str, ...]:
     states: set[str] = set()
-    for compiled in registry().all():
+    for compiled in runtime.registry().all("claim"):
         expire = compiled.definition.trigger("expire")
         states.update(expire.sources if expire else ())
     return tuple(sorted(states))
@@ -57,20 +56,18 @@ def _expire_task(task_id, now, request_id) -> tuple[int, int]:
             select(Claim.id).where(Claim.task_id == task_id, Claim.state.in_(_expirable_states()))
             .order_by(Claim.id)
         ).all()
+        registry = runtime.registry()
         for claim_id in ids:
             claim = lock_one(session, Claim, claim_id)
-            definition = registry().get(claim.definition_name, claim.definition_version).definition
-            expire = definition.trigger("expire")
+            expire = registry.get(claim.definition_name, claim.definition_version).definition.trigger("expire")
             if expire is not None and claim.state in expire.sources:
-                fire_internal(session, claim, task, "expire", SYSTEM, {}, now=now, request_id=request_id)
+                fire_internal(session, "claim", claim, {"task": task}, "expire", SYSTEM, {}, now=now,
+                              request_id=request_id)
                 expired += 1
-        if task.status in ("open", "full"):
-            audit.append(session, subject_type="task", subject_id=task.id, trigger="close", from_state=task.status,
-                         to_state="closed", actor=SYSTEM, payload={"why": "deadline passed"},
-                         request_id=request_id, now=now)
-            task.status = "closed"
-            task.version += 1
-            task.updated_at = now
+        close = registry.get(task.definition_name, task.definition_version).definition.trigger("close")
+        if close is not None and task.status in close.sources:
+            fire_internal(session, "task", task, {}, "close", SYSTEM, {}, now=now, request_id=request_id,
+                          recorded={"why": "deadline passed"})
             closed = 1
     return expired, closed
 

@@ -6,7 +6,7 @@ staff, and admins. Supervisors audit the process, not the household, and do not 
 from sqlalchemy import select
 
 from ..clock import utcnow
-from ..engine import registry
+from .. import runtime
 from ..models import Claim, HouseholdNote, HouseholdNoteRead
 from . import scope
 from .tx import write_transaction
@@ -18,7 +18,7 @@ def may_read(session, actor, task) -> bool:
     if actor.role == "member":
         return session.scalar(
             select(Claim.id).where(Claim.task_id == task.id, Claim.member_id == actor.id,
-                                   Claim.state.in_(registry().live_states())).limit(1)
+                                   Claim.state.in_(runtime.registry().live_states("claim"))).limit(1)
         ) is not None
     return False
 

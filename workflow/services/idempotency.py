@@ -3,22 +3,23 @@
 The HTTP layer computes a fingerprint of the request (method, path and body) and asks
 `lookup` first: a stored key with the same fingerprint is replayed; with another
 fingerprint it is refused (422). Otherwise it passes an `IdempotentRequest` to the
-write service, which calls `record(session, result)` inside its own transaction,
-after the change: so the key is stored exactly when the change commits, and two
+write service, which calls `record(...)` with its answer's view inside its own
+transaction, after the change: so the key is stored exactly when the change commits, and two
 concurrent requests with one key cannot both commit — the second one's insert hits
 the unique (user, key) constraint and its whole transaction, change included, rolls
 back; the caller then replays the first response.
 
 Only successful changes store a key: a request that failed changed nothing, and the
-client may retry it with the same key. No Flask here: `render` is a plain callable.
+client may retry it with the same key. No Flask here, and no callback into the HTTP
+layer: what is stored is the answer's data (the view), which that layer renders.
 """
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from ..audit import to_jsonable
 from ..clock import utcnow
 from ..errors import InvalidInput
 from ..models import IdempotencyKey
@@ -28,9 +29,14 @@ MAX_KEY_LENGTH = 128
 
 @dataclass
 class StoredResponse:
+    """A stored answer: its status and the view it showed, which the HTTP layer renders
+    again exactly as the first time (rows written before views were stored keep their
+    rendered `body` and `headers`)."""
+
     status: int
-    body: dict
-    headers: dict
+    view: dict | None = None
+    body: dict | None = None
+    headers: dict = field(default_factory=dict)
 
 
 def fingerprint(method: str, path: str, body: bytes | str) -> str:
@@ -63,45 +69,37 @@ def lookup(session, user_id: int, key: str, fp: str) -> StoredResponse | None:
         raise InvalidInput("this Idempotency-Key was used for a different request",
                            errors={"Idempotency-Key": ["Already used with another method, path or body."]})
     response = row.response or {}
+    if "view" in response:
+        return StoredResponse(status=row.status_code, view=response["view"])
     return StoredResponse(status=row.status_code, body=response.get("body"), headers=response.get("headers") or {})
 
 
 @dataclass
-class RenderedResponse:
-    """Handed to a write service; `render(result) -> (status, body, headers)` builds the
-    response inside the service's transaction, just before its commit, and `stored` keeps
-    it for the caller. (Rendered after the commit, its reads would need a second
-    transaction: two more round trips on every write.)"""
+class Answer:
+    """A write's answer when it is not a transition (an upload): its view, and whether it created."""
 
-    render: Callable
-    stored: StoredResponse | None = None
-
-    def record(self, session, result) -> None:
-        session.flush()
-        status, body, headers = self.render(result)
-        self.stored = StoredResponse(status=status, body=body, headers=dict(headers or {}))
+    view: dict
+    created: bool = False
 
 
 @dataclass
-class IdempotentRequest(RenderedResponse):
-    """A RenderedResponse that is also stored under the caller's Idempotency-Key, in the
-    same transaction, for replays."""
+class IdempotentRequest:
+    """Handed by the HTTP layer to a write service when the request carried an
+    Idempotency-Key: the service records its answer's view under the key, in its own
+    transaction, just before its commit."""
 
-    user_id: int = 0
-    key: str = ""
-    fingerprint: str = ""
+    user_id: int
+    key: str
+    fingerprint: str
 
-    def record(self, session, result) -> None:
-        super().record(session, result)
+    def record(self, session, view: dict, status: int) -> None:
         session.add(IdempotencyKey(user_id=self.user_id, key=self.key, fingerprint=self.fingerprint,
-                                   status_code=self.stored.status,
-                                   response={"body": self.stored.body, "headers": self.stored.headers},
-                                   created_at=utcnow()))
+                                   status_code=status, response={"view": to_jsonable(view)}, created_at=utcnow()))
         session.flush()  # a concurrent twin fails here, and its change rolls back with it
 
 
-def record(idempotency, session, result) -> None:
-    """What a service calls at the end of its transaction: renders (and with a key, stores)
-    the response; a no-op when the caller is not an HTTP request (CLI, tests)."""
+def record(idempotency, session, view: dict, *, created: bool = False) -> None:
+    """What a service calls at the end of its transaction with its answer's view (201 when it
+    created the subject, else 200); a no-op when the request carried no key (or for the CLI)."""
     if idempotency is not None:
-        idempotency.record(session, result)
+        idempotency.record(session, view, 201 if created else 200)

@@ -27,7 +27,7 @@ from datetime import timedelta
 
 from sqlalchemy import case, delete, func, insert, select, text
 
-from .. import policy
+from .. import runtime
 from ..clock import utcnow
 from ..models import AuditEvent, Claim, Community, StatsClaims, StatsRefresh, StatsUnits, Task
 from .tx import write_transaction
@@ -141,8 +141,8 @@ def ensure_fresh(session, *, now=None) -> StatsRefresh | None:
         head = session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
         if head <= meta.last_event_id:
             return meta
-        cheap = meta.duration_ms <= policy.current.stats_inline_ms
-        too_old = now - meta.refreshed_at > timedelta(seconds=policy.current.stats_max_age_s)
+        cheap = meta.duration_ms <= runtime.current().policy.stats_inline_ms
+        too_old = now - meta.refreshed_at > timedelta(seconds=runtime.current().policy.stats_max_age_s)
         if not (cheap or too_old):
             return meta
     refresh()

@@ -1,4 +1,9 @@
-"""Tasks: staff create, edit, publish, close and cancel their community's tasks.
+"""Tasks: staff create and edit their community's tasks; the lifecycle is the task definition's.
+
+Creating a task (a draft) and editing its fields are not transitions: they are this
+module's. Publishing, closing and cancelling are triggers of `workflow/definitions/task/`,
+fired through the same engine as every process (`services.transitions`), and the slot
+count moves a task between open and full by the definition's internal `fill`/`reopen`.
 
 Every change is an audit event on the task's own chain (peers learned the hard way that
 edits to the task itself need an audit trail too). The household note's text never
@@ -7,14 +12,12 @@ goes into the audit log: only the fact that it changed.
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from .. import audit, capacity, policy
+from .. import audit, capacity, runtime
 from ..clock import utcnow
-from ..engine import registry
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
-from ..models import Claim, Grid, HouseholdNote, Task
-from ..schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
-from . import scope
-from .claims import fire_internal
+from ..models import Grid, HouseholdNote, Task
+from ..schemas import TaskEditSchema, TaskInputSchema
+from . import scope, transitions
 from .idempotency import record as record_idempotency
 from .tx import lock_one, write_transaction
 
@@ -28,7 +31,7 @@ def _load(schema, data) -> dict:
         raise InvalidInput("invalid task input", errors=exc.normalized_messages()) from None
 
 
-def _require_task_staff(actor, task=None):
+def require_task_staff(actor, task=None):
     """Staff of the task's community, or an admin. Other roles may never manage tasks."""
     if actor.role not in ("staff", "admin"):
         raise Forbidden("only community staff and admins manage tasks")
@@ -40,7 +43,7 @@ def _locked_task(session, actor, task_id, expected_version=None) -> Task:
     task = lock_one(session, Task, task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found")
-    _require_task_staff(actor, task)
+    require_task_staff(actor, task)
     if expected_version is not None and expected_version != task.version:
         raise StaleVersion(f"task {task_id} is at version {task.version}, not {expected_version}",
                            current_version=task.version)
@@ -68,35 +71,45 @@ def _public(data: dict) -> dict:
     return public
 
 
+def _answer(session, task, actor, now, created=False) -> transitions.TransitionResult:
+    return transitions.result(session, "task", task, {}, actor, now=now, created=created)
+
+
 def create_task(actor, data: dict, *, community_id: int | None = None, request_id=None, now=None,
-                idempotency=None) -> Task:
-    """A draft task in the staff member's community (an admin names the community)."""
-    _require_task_staff(actor)
+                idempotency=None) -> transitions.TransitionResult:
+    """A draft task in the staff member's community (an admin names the community), under
+    the active task process."""
+    require_task_staff(actor)
     now = now or utcnow()
     data = _load(TaskInputSchema(), data)
     _check_deadline(data, now)
     community_id = actor.community_id if actor.role == "staff" else community_id
     if community_id is None:
         raise InvalidInput("an admin must name the community", errors={"community": ["Required."]})
+    definition = runtime.current().active("task").definition
     with write_transaction() as session:
         _check_grid(session, data["grid"], community_id)
         task = Task(
             title=data["title"], description=data["description"], category=data["category"],
             community_id=community_id, grid_id=data["grid"], address=data["address"],
-            capacity=data["capacity"], points=data["points"], deadline=data["deadline"], status="draft",
-            version=1, created_by_id=actor.id, created_at=now, updated_at=now,
+            capacity=data["capacity"], points=data["points"], deadline=data["deadline"],
+            status=definition.initial, version=1, definition_name=definition.name,
+            definition_version=definition.version, created_by_id=actor.id, created_at=now, updated_at=now,
         )
         session.add(task)
         session.flush()
         if data.get("household_note"):
             session.add(HouseholdNote(task_id=task.id, note=data["household_note"], updated_at=now))
         audit.append(session, subject_type="task", subject_id=task.id, trigger="create", from_state=None,
-                     to_state="draft", actor=actor, payload=_public(data), request_id=request_id, now=now)
-        record_idempotency(idempotency, session, task)
-    return task
+                     to_state=task.status, actor=actor, payload=_public(data), request_id=request_id,
+                     definition=definition.label, now=now, head=(0, None))
+        answer = _answer(session, task, actor, now, created=True)
+        record_idempotency(idempotency, session, answer.view, created=answer.created)
+    return answer
 
 
-def edit_task(task_id: int, actor, data: dict, *, expected_version=None, request_id=None, now=None) -> Task:
+def edit_task(task_id: int, actor, data: dict, *, expected_version=None, request_id=None,
+              now=None) -> transitions.TransitionResult:
     now = now or utcnow()
     data = _load(TaskEditSchema(), data)
     _check_deadline(data, now)
@@ -126,71 +139,41 @@ def edit_task(task_id: int, actor, data: dict, *, expected_version=None, request
         task.version += 1
         task.updated_at = now
         audit.append(session, subject_type="task", subject_id=task.id, trigger="edit", from_state=task.status,
-                     to_state=task.status, actor=actor, payload=_public(data), request_id=request_id, now=now)
-        capacity.recount(session, task, registry().live_states(), actor=actor, now=now, request_id=request_id)
-    return task
+                     to_state=task.status, actor=actor, payload=_public(data), request_id=request_id,
+                     definition=f"{task.definition_name}@{task.definition_version}", now=now)
+        # A new capacity may fill or reopen the task (its own trigger and event).
+        capacity.recount(session, task, runtime.registry().live_states("claim"), actor=actor,
+                         cascade=transitions.cascader(session, {"task": task}, now=now, request_id=request_id))
+        answer = _answer(session, task, actor, now)
+    return answer
 
 
-def _move(task_id, actor, trigger, sources, dest, *, payload=None, expected_version=None, request_id=None,
-          now=None, idempotency=None) -> Task:
-    now = now or utcnow()
-    with write_transaction() as session:
-        task = _locked_task(session, actor, task_id, expected_version)
-        if task.status not in sources:
-            raise TransitionNotAllowed(f"cannot {trigger} a {task.status} task", state=task.status,
-                                       allowed_triggers=task_actions(task))
-        if trigger == "publish" and task.deadline <= now:
-            raise InvalidInput("the deadline has passed", errors={"deadline": ["Set a future deadline first."]})
-        from_state, task.status = task.status, dest
-        task.version += 1
-        task.updated_at = now
-        audit.append(session, subject_type="task", subject_id=task.id, trigger=trigger, from_state=from_state,
-                     to_state=dest, actor=actor, payload=payload or {}, request_id=request_id, now=now)
-        if trigger == "publish":
-            capacity.recount(session, task, registry().live_states(), actor=actor, now=now, request_id=request_id)
-        if trigger == "cancel":
-            _cancel_live_claims(session, task, actor, payload["reason"], now=now, request_id=request_id)
-        record_idempotency(idempotency, session, task)
-    return task
+def fire(task_id: int, trigger_name: str, actor, data: dict | None = None, **kw) -> transitions.TransitionResult:
+    """Fire a task trigger (publish, close, cancel, …) for staff of its community or an admin."""
+    require_task_staff(actor)
+    return transitions.fire("task", task_id, trigger_name, actor, data, **kw)
 
 
-def task_actions(task) -> list[str]:
-    """The lifecycle actions open on a task in its current status."""
-    return {
-        "draft": ["publish", "cancel"], "open": ["close", "cancel"], "full": ["close", "cancel"],
-        "closed": ["cancel"],
-    }.get(task.status, [])
+def publish_task(task_id, actor, **kw) -> transitions.TransitionResult:
+    return fire(task_id, "publish", actor, {}, **kw)
 
 
-def publish_task(task_id, actor, **kw) -> Task:
-    return _move(task_id, actor, "publish", ("draft",), "open", **kw)
-
-
-def close_task(task_id, actor, **kw) -> Task:
+def close_task(task_id, actor, **kw) -> transitions.TransitionResult:
     """No new claims; claims already running go on to their end."""
-    return _move(task_id, actor, "close", ("open", "full"), "closed", **kw)
+    return fire(task_id, "close", actor, {}, **kw)
 
 
-def cancel_task(task_id, actor, data: dict, **kw) -> Task:
+def cancel_task(task_id, actor, data: dict, **kw) -> transitions.TransitionResult:
     """Cancel the task and, with it, every live claim (each with its own event)."""
-    reason = _load(ReasonSchema(), data)["reason"]
-    return _move(task_id, actor, "cancel", ("draft", "open", "full", "closed"), "cancelled",
-                 payload={"reason": reason}, **kw)
+    return fire(task_id, "cancel", actor, data, **kw)
 
 
-def _cancel_live_claims(session, task, actor, reason, *, now, request_id) -> None:
-    ids = session.scalars(
-        select(Claim.id).where(Claim.task_id == task.id, Claim.state.in_(registry().live_states())).order_by(Claim.id)
-    ).all()
-    for claim_id in ids:
-        claim = lock_one(session, Claim, claim_id)
-        fire_internal(session, claim, task, "cancel", actor, {"reason": reason}, now=now, request_id=request_id)
-    task.slots_taken = 0
+def allowed_triggers(session, actor, task, *, now=None) -> list[str]:
+    """The task triggers open to the caller: none for those who do not manage it."""
+    if actor.role not in ("staff", "admin"):
+        return []
+    return transitions.allowed_triggers(session, actor, "task", task, {}, now=now)
 
 
 def get_task(session, actor, task_id: int) -> Task:
     return scope.visible_task(session, actor, task_id)
-
-
-def active_definition():
-    return registry().get(policy.current.definition_name, policy.current.definition_version).definition

@@ -5,16 +5,17 @@ begun IMMEDIATE; on PostgreSQL the request's read transaction carries on) that c
 success or rolls back on any exception — so a request that dies mid-transition leaves nothing.
 Rows are locked with `lock_one` (SELECT … FOR UPDATE on PostgreSQL; on SQLite the
 immediate transaction already holds the database's write lock).
-Lock order, to rule out deadlocks: a task before any of its claims. A claim transition
-locks its task only when one of its effects changes the task (the slot recount: claim,
-withdraw, reject, expire); the others lock the claim alone (services/claims.py).
-`faults.before_commit` is the test-only crash hook (BAODAO_FAULT_HOOK; see workflow/faults.py).
+Lock order, to rule out deadlocks: a member's user row (starting a claim: FOR NO KEY UPDATE),
+then a task, then any of its claims. A claim transition locks its task only when one of its
+effects changes the task (the slot recount: claim, withdraw, reject, expire); the others —
+check_in, submit_report, approve, return — lock the claim alone, reading the task with it
+(services/subjects.py, ClaimKind.lock). A task transition locks the task, and its cancel then
+locks each live claim. Nothing locks a claim and then its task.
 """
 from contextlib import contextmanager
 
 from sqlalchemy import select
 
-from .. import faults
 from ..db_setup import immediate_begin
 from ..extensions import db
 
@@ -34,7 +35,6 @@ def write_transaction():
             # ending it first. SQLite must end it, so that BEGIN IMMEDIATE comes first.
             try:
                 yield session
-                faults.before_commit(session)
                 session.commit()
             except BaseException:
                 session.rollback()
@@ -45,7 +45,6 @@ def write_transaction():
     try:
         with session.begin():
             yield session
-            faults.before_commit(session)  # a no-op unless the test-only BAODAO_FAULT_HOOK is set
     finally:
         immediate_begin.reset(token)
 

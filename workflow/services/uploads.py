@@ -79,6 +79,12 @@ def storage_path(root: str | Path, sha256: str) -> Path:
     return Path(root) / sha256[:2] / sha256
 
 
+def upload_view(upload) -> dict:
+    """An upload as the answer shows it."""
+    return {"id": upload.id, "sha256": upload.sha256, "content_type": upload.content_type, "width": upload.width,
+            "height": upload.height, "size": upload.size, "created_at": upload.created_at}
+
+
 def save_upload(actor, raw: bytes, upload_dir: str | Path, *, idempotency=None) -> Upload:
     """Store a photo for `actor` (a member or staff) and record it."""
     if actor.role not in ("member", "staff"):
@@ -96,13 +102,16 @@ def save_upload(actor, raw: bytes, upload_dir: str | Path, *, idempotency=None) 
         upload = Upload(sha256=image.sha256, content_type=image.content_type, size=len(image.data),
                         width=image.width, height=image.height, uploader_id=actor.id, created_at=utcnow())
         session.add(upload)
-        record_idempotency(idempotency, session, upload)
+        session.flush()  # its id, for the answer
+        record_idempotency(idempotency, session, upload_view(upload), created=True)
     return upload
 
 
 def visible_upload(session, actor, upload_id: int) -> Upload:
     """The upload if `actor` may see it; NotFound otherwise."""
-    upload = session.get(Upload, upload_id)
+    # Read fresh, not from the session's identity map: the claim it belongs to is set by a
+    # transition's UPDATE, which an object held from before does not see.
+    upload = session.scalar(select(Upload).where(Upload.id == upload_id).execution_options(populate_existing=True))
     if upload is None:
         raise NotFound(f"upload {upload_id} not found")
     if actor.id is not None and upload.uploader_id == actor.id:
@@ -119,3 +128,20 @@ def read_upload(upload: Upload, upload_dir: str | Path) -> bytes:
         return storage_path(upload_dir, upload.sha256).read_bytes()
     except FileNotFoundError:
         raise NotFound(f"upload {upload.id}'s file is missing from the store") from None
+
+
+def discard_unattached(upload_ids: list[int], upload_dir: str | Path) -> int:
+    """Remove uploads that nothing uses (a page request stored them, then failed): their rows,
+    and each file no other row still points to (files are shared by content). Returns how many."""
+    if not upload_ids:
+        return 0
+    with write_transaction() as session:
+        rows = session.scalars(select(Upload).where(Upload.id.in_(upload_ids), Upload.claim_id.is_(None))).all()
+        digests = {u.sha256 for u in rows}
+        for upload in rows:
+            session.delete(upload)
+        session.flush()
+        still_used = set(session.scalars(select(Upload.sha256).where(Upload.sha256.in_(digests)))) if digests else set()
+    for digest in digests - still_used:
+        storage_path(upload_dir, digest).unlink(missing_ok=True)
+    return len(rows)

@@ -8,16 +8,16 @@
   exact username (services/auth.check_credentials looks up the exact name first).
 - `login_attempts`: one row per login that reached the password check (docs/security.md).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 import unicodedata
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

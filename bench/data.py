@@ -1,4 +1,6 @@
-"""District-scale benchmark data: tens of thousands of members, a million claims.
+"""District-scale benchmark data: tens of thousands of members, a million claims
+(`flask --app wsgi bench-data`, for bench/run.py; it lives here, with the benchmarks, not in
+the service code).
 
 Written straight into the tables (COPY on PostgreSQL, batched inserts on SQLite) rather
 than through the services — a million claims through the services would take hours —
@@ -16,16 +18,17 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
-from .. import audit
-from ..clock import district_month, iso, utcnow
-from ..extensions import db
-from ..identity import username_key
-from ..models import (AuditEvent, Claim, Community, PointsEntry, Report, Task, Unit, UnitFeedback, User, Visit)
-from . import places
-from .tx import write_transaction
-from .demo import CATEGORIES, SURNAMES, GIVEN, TASK_TEMPLATES, UNIT_NAMES
+from workflow import audit
+from workflow.clock import district_month, iso, utcnow
+from workflow.extensions import db
+from workflow.identity import username_key
+from workflow.models import (Community, Task, Unit, User)
+from workflow.services import places
+from workflow.services.demo import CATEGORIES, GIVEN, SURNAMES, TASK_TEMPLATES, UNIT_NAMES
+from workflow.services.tx import write_transaction
 
 DEFINITION = "dual_reporting@1"
+TASK_DEFINITION = "task@1"
 # (share, final state, triggers after `claim`) for claims on tasks whose deadline passed
 PAST = [(0.65, "verified", ["check_in", "submit_report", "approve"]),
         (0.05, "rejected", ["check_in", "submit_report", "reject"]),
@@ -185,10 +188,11 @@ def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk
                   version=3 if is_past else 2, created_by_id=staff_id, created_at=created, updated_at=created)
             _chain_event(w, ids, heads, subject_type="task", subject_id=task_id, trigger="create", from_state=None,
                          to_state="draft", actor_id=staff_id, actor_role="staff", at=created,
-                         payload={"title": "任务", "capacity": capacity, "category": category})
+                         payload={"title": "任务", "capacity": capacity, "category": category},
+                         definition=TASK_DEFINITION)
             _chain_event(w, ids, heads, subject_type="task", subject_id=task_id, trigger="publish",
                          from_state="draft", to_state="open", actor_id=staff_id, actor_role="staff",
-                         at=created + timedelta(minutes=30), payload={})
+                         at=created + timedelta(minutes=30), payload={}, definition=TASK_DEFINITION)
             for k, (member_id, unit_id, state, path) in enumerate(task_claims):
                 _claim(w, ids, heads, rng, task_id, staff_id, member_id, unit_id, state, path,
                        created + timedelta(hours=1 + k), deadline, now)
@@ -196,7 +200,8 @@ def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk
             if is_past:
                 _chain_event(w, ids, heads, subject_type="task", subject_id=task_id, trigger="close",
                              from_state="open", to_state="closed", actor_id=None, actor_role="system",
-                             at=deadline + timedelta(minutes=5), payload={"why": "deadline passed"})
+                             at=deadline + timedelta(minutes=5), payload={"why": "deadline passed"},
+                             definition=TASK_DEFINITION)
             counts["tasks"] += 1
             if n % chunk == chunk - 1:
                 w.flush()
