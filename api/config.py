@@ -17,6 +17,10 @@ BAODAO_DB_STATEMENT_TIMEOUT_MS  PostgreSQL statement timeout (30000; 0 = none, f
 BAODAO_RETRY_AFTER    seconds a 503 "database unavailable" answer asks clients to wait (5)
 BAODAO_CHECKPOINT_KEY the Ed25519 private key that signs exported checkpoints
                       (instance/checkpoint_ed25519.pem, generated on first use, mode 0600)
+BAODAO_SESSION_IDLE_MINUTES  a page session ends after this many minutes without a request (30)
+BAODAO_SESSION_MAX_HOURS     and at most this many hours after login (12)
+BAODAO_LOG_RETENTION_DAYS    login records and ended sessions are purged after this many days
+                      (180; less than 180 is refused: the Cybersecurity Law's six months)
 """
 import os
 import secrets
@@ -72,6 +76,9 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_HOUSEHOLD_READS_PER_DAY": int(os.environ.get("BAODAO_HOUSEHOLD_READS_PER_DAY", "10")),
         "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
         "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
+        "BAODAO_SESSION_IDLE_MINUTES": int(os.environ.get("BAODAO_SESSION_IDLE_MINUTES", "30")),
+        "BAODAO_SESSION_MAX_HOURS": int(os.environ.get("BAODAO_SESSION_MAX_HOURS", "12")),
+        "BAODAO_LOG_RETENTION_DAYS": int(os.environ.get("BAODAO_LOG_RETENTION_DAYS", "180")),
         **_fault_settings(instance),
     }
 

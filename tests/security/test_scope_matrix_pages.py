@@ -102,6 +102,9 @@ MATRIX = {
     "GET /admin/users/<int:user_id>/edit": both(ADMIN_IN, only({"admin": 404})),
     "POST /admin/users/<int:user_id>/edit": both(only({"admin": 302}), only({"admin": 404})),
     "POST /admin/users/<int:user_id>/active": both(only({"admin": 302}), only({"admin": 404})),
+    "POST /admin/users/<int:user_id>/sessions/end": both(only({"admin": 302}), only({"admin": 404})),
+    "GET /admin/security": both(ADMIN_IN, NONE),
+    "GET /admin/audit": both(ADMIN_IN, NONE),
 }
 
 
@@ -196,7 +199,7 @@ def case(route, actor, objs, app):
         if tail == "/edit" and method == "POST":
             data = {"username": "member_a2", "name": "改名", "role": "member", "unit": "lw002",
                     "community": "370116001001", "scope": "", "password": ""}
-        elif tail == "/active":
+        elif tail in ("/active", "/sessions/end"):
             data = {}
         return pair("/admin/users/{}" + tail, w.member2.id, NOWHERE, data)
     return (method, rule, {} if method == "POST" else None), None
