@@ -11,12 +11,12 @@ from sqlalchemy import select
 from workflow.clock import utcnow
 from workflow.errors import InvalidInput
 from workflow.extensions import db
-from workflow.models import Claim, Task, Upload
-from workflow.services import household, scope
+from workflow.models import CATEGORIES, Claim, Task, Upload
+from workflow.services import household, review, scope
 from workflow.services import tasks as task_service
 
 from . import common
-from .actions import actions
+from .actions import actions, batch_triggers, decision
 from .forms import TaskForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -93,12 +93,24 @@ def edit_task(task_id):
 @bp.get("/queue")
 @common.roles("staff")
 def queue():
+    """Reported claims, oldest first, each one form with the staff's decisions as buttons
+    (api/pages/actions.py: Decision), its age and what changed since a return; filters,
+    pages, and the main decision for several at once."""
     me = common.actor()
-    rows = db.session.scalars(
-        select(Claim).where(scope.claim_filter(me), Claim.state == "reported")
-        .order_by(Claim.updated_at, Claim.id).limit(30)).all()
-    uploads = {u.id: u for u in db.session.scalars(
-        select(Upload).where(Upload.claim_id.in_([c.id for c in rows] or [-1])))}
-    here = url_for("staff.queue")
-    return render_template("staff/queue.html", claims=rows, uploads=uploads,
-                           actions={c.id: actions(me, "claim", c, {"task": c.task}, next_url=here) for c in rows})
+    filters = review.QueueFilters.parse(request.args)
+    page_number = request.args.get("page", "1")
+    page_number = int(page_number) if page_number.isdigit() and len(page_number) <= 6 else 1
+    result = review.queue(db.session, me, filters, page=page_number)
+    claims = [item.claim for item in result.items]
+    photo_ids = {pid for c in claims for pid in [*(p for v in c.visits for p in v.photo_ids or []),
+                                                  *(p for r in c.reports for p in r.photo_ids or [])]}
+    uploads = {u.id: u for u in db.session.scalars(select(Upload).where(Upload.id.in_(photo_ids or [-1])))}
+    here = request.full_path.rstrip("?")
+    claim_actions = {c.id: actions(me, "claim", c, {"task": c.task}, next_url=here) for c in claims}
+    decisions = {c.id: decision(claim_actions[c.id], "claim", c.id, next_url=here) for c in claims}
+    args = {k: v for k, v in (("category", filters.category), ("q", filters.q),
+                              ("resubmitted", "1" if filters.resubmitted else None),
+                              ("overdue", "1" if filters.overdue else None)) if v}
+    return render_template("staff/queue.html", page=result, filters=filters, args=args, uploads=uploads,
+                           actions=claim_actions, decisions=decisions, categories=CATEGORIES,
+                           batch=batch_triggers(claim_actions), here=here)
