@@ -182,7 +182,7 @@ def _signed_heads(checkpoint_file) -> dict:
 
 
 @click.command("verify-chain")
-@click.option("--subject", help="Only one subject, e.g. claim:12 or task:3.")
+@click.option("--subject", help="Only one subject, e.g. claim:12, task:3 or member:5 (a member's certificates).")
 @click.option("--checkpoint", "checkpoint_file", type=click.File("r"),
               help="A signed checkpoint exported with `checkpoint --export` to compare against "
                    "(refused unless its signature verifies against BAODAO_CHECKPOINT_KEY).")

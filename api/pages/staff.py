@@ -12,12 +12,12 @@ from workflow.clock import utcnow
 from workflow.errors import InvalidInput
 from workflow.extensions import db
 from workflow.models import CATEGORIES, Claim, Task, Upload
-from workflow.services import household, review, scope
+from workflow.services import household, places, review, scope
 from workflow.services import tasks as task_service
 
-from . import common
+from . import common, messages
 from .actions import actions, batch_triggers, decision
-from .forms import TaskForm
+from .forms import CommunityForm, TaskForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 common.page_blueprint_setup(bp)
@@ -39,9 +39,11 @@ def tasks():
 
 def _task_data(form, note_before=None) -> dict:
     deadline = to_utc(form.deadline.data) if form.deadline.data else None
+    activity = to_utc(form.activity_at.data) if form.activity_at.data else None
     data = {"title": form.title.data, "category": form.category.data, "description": form.description.data or "",
             "address": form.address.data or "", "capacity": form.capacity.data, "points": form.points.data,
-            "deadline": deadline.isoformat() + "Z" if deadline else None}
+            "deadline": deadline.isoformat() + "Z" if deadline else None,
+            "activity_at": activity.isoformat() + "Z" if activity else None}
     note = (form.household_note.data or "").strip() or None
     if note != note_before:
         data["household_note"] = note
@@ -78,6 +80,8 @@ def edit_task(task_id):
     if request.method == "GET":
         form.household_note.data = note or ""
         form.deadline.data = to_user_timezone(the_task.deadline).replace(tzinfo=None)
+        if the_task.activity_at:
+            form.activity_at.data = to_user_timezone(the_task.activity_at).replace(tzinfo=None)
     if form.validate_on_submit():
         try:
             task_service.edit_task(task_id, me, _task_data(form, note), request_id=common.request_id())
@@ -88,6 +92,36 @@ def edit_task(task_id):
             flash(_("Task saved."), "success")
             return redirect(url_for("shared.task", task_id=task_id))
     return render_template("staff/task_form.html", form=form, task=the_task)
+
+
+@bp.route("/community", methods=["GET", "POST"])
+@common.roles("staff")
+def community():
+    """Our community's contact and location, which members see on each task (a call, a map link)."""
+    me = common.actor()
+    place = me.community
+    form = CommunityForm(obj=None if request.method == "POST" else place)
+    if form.validate_on_submit():
+        data = {"contact_name": form.contact_name.data or None, "contact_phone": form.contact_phone.data or None}
+        if form.clear_location.data:
+            data.update(lat=None, lon=None)
+        elif form.lat.data and form.lon.data:
+            data.update(lat=form.lat.data, lon=form.lon.data)
+        try:
+            places.update_contact(me, data)
+        except InvalidInput as exc:
+            db.session.rollback()
+            for name, texts in (exc.errors or {}).items():
+                target = form["lat"] if name == "lon" else (form[name] if name in form else None)
+                words = [messages.field_message(str(t)) for t in texts]
+                if target is not None:
+                    target.errors = list(target.errors or []) + words
+                else:
+                    flash("; ".join(words), "error")
+        else:
+            flash(_("Saved. Members see it on your tasks."), "success")
+            return redirect(url_for("staff.community"))
+    return render_template("staff/community.html", form=form, place=place)
 
 
 @bp.get("/queue")

@@ -54,6 +54,8 @@ def verify():
         kind, ident = audit.parse_subject(subject)
     except ValueError:
         return common.error_page(404)
+    if kind not in ("claim", "task"):  # a member's record is checked by verify-chain, not from here
+        return common.error_page(404)
     me = common.actor()
     if kind == "claim":
         scope.visible_claim(db.session, me, ident)

@@ -93,6 +93,7 @@ def create_task(actor, data: dict, *, community_id: int | None = None, request_i
             title=data["title"], description=data["description"], category=data["category"],
             community_id=community_id, grid_id=data["grid"], address=data["address"],
             capacity=data["capacity"], points=data["points"], deadline=data["deadline"],
+            activity_at=data["activity_at"],
             status=definition.initial, version=1, definition_name=definition.name,
             definition_version=definition.version, created_by_id=actor.id, created_at=now, updated_at=now,
         )
