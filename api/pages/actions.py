@@ -187,7 +187,7 @@ def decide(path, subject_id):
 
 @bp.post("/claims/batch", defaults={"path": "claims"})
 @bp.post("/tasks/batch", defaults={"path": "tasks"})
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("staff", "admin")  # deciding many at once is the work of those who verify and manage
 def batch(path):
     """One trigger on several subjects (staff approving several reports together): each is its
     own transition with its own audit event, the same text for all; what failed is reported
