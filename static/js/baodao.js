@@ -4,6 +4,7 @@
   // Confirm before destructive posts (withdraw, reject, cancel): data-confirm="question" on the
   // form, or on the one button of a decision form that needs it (reject, not approve). Asked once.
   document.addEventListener("submit", function (e) {
+    if (e.target.getAttribute("data-resubmitting")) { return; }  // asked already, before the photos finished
     var q = (e.submitter && e.submitter.getAttribute("data-confirm")) || e.target.getAttribute("data-confirm");
     if (q && !window.confirm(q)) { e.preventDefault(); }
   });
@@ -71,6 +72,7 @@
     var bar = li.querySelector("progress");
     if (bar) { li.removeChild(bar); }
     li.querySelector("img").src = thumb;
+    settled(box.closest("form"));
   }
   function failed(box, li, text) {
     var bar = li.querySelector("progress");
@@ -79,6 +81,7 @@
     var why = document.createElement("span");
     why.className = "errors"; why.textContent = text || box.getAttribute("data-failed");
     li.insertBefore(why, li.querySelector(".remove-photo"));
+    settled(box.closest("form"));
   }
   function shrink(file) {
     // A smaller JPEG of a large photo, or the file itself when it is small or cannot be decoded.
@@ -113,10 +116,29 @@
     xhr.onerror = function () { failed(box, li); };
     xhr.send(body);
   }
+  // A form sent while photos are still uploading waits for them, then goes by itself.
+  function pending(form) { return form.querySelectorAll(".photo-list progress").length; }
+  function settled(form) {
+    if (form.getAttribute("data-waiting") && !pending(form)) {
+      form.removeAttribute("data-waiting");
+      if (form.querySelector(".photo-list li.failed")) { return; }  // the person decides: remove it or retry
+      form.setAttribute("data-resubmitting", "1");
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    }
+  }
+  document.addEventListener("submit", function (e) {
+    if (e.defaultPrevented || !e.target.querySelector(".photo-field") || !pending(e.target)) { return; }
+    e.preventDefault();
+    e.target.setAttribute("data-waiting", "1");
+    var note = e.target.querySelector(".file-count");
+    if (note) { note.textContent = e.target.querySelector(".photo-field").getAttribute("data-uploading"); }
+  });
   document.addEventListener("click", function (e) {
     if (e.target.classList && e.target.classList.contains("remove-photo")) {
       var li = e.target.closest("li");
+      var form = e.target.closest("form");
       if (li) { li.parentNode.removeChild(li); }
+      if (form) { settled(form); }
     }
   });
   Array.prototype.forEach.call(document.querySelectorAll(".photo-field"), function (box) {
