@@ -77,7 +77,7 @@ def test_a_returned_report_is_resubmitted_from_a_prefilled_form(login, shots, ph
     assert "服务情况已修改" in text and "服务户数: 0 → 3" in text
     _no_sideways_scroll(staff)
     item.scroll_into_view_if_needed()
-    shots(staff, "05-staff-queue")
+    shots(staff, "17-staff-queue-resubmitted")
     staff.click(f"#claim-{claim_id} button:has-text('核实通过')")
     staff.wait_for_url(re.compile(r"/staff/queue"))
     assert "核实通过" in staff.inner_text(".flash")
@@ -100,7 +100,7 @@ def test_search_filters_and_pages(login, shots):
     member.wait_for_load_state()
     titles = member.locator("article.task h3").all_inner_texts()
     assert titles and all("垃圾分类" in t for t in titles)
-    shots(member, "17-member-search")
+    shots(member, "18-member-search")
     # the whole card is the tap target: a tap on its facts, not its title, opens the task
     box = member.locator("article.task dl.facts").first.bounding_box()
     assert member.evaluate(f"document.elementFromPoint({box['x'] + 5}, {box['y'] + 5}).className") == "stretched"
@@ -110,7 +110,7 @@ def test_search_filters_and_pages(login, shots):
     member.wait_for_url(re.compile(r"/share/tasks/\d+$"))
     assert member.locator("#share-card svg.qr").count() == 1 and "/tasks/" in member.inner_text("#share-link")
     _no_sideways_scroll(member)
-    shots(member, "18-share-card")
+    shots(member, "19-share-card")
 
 
 def test_batch_approval_then_a_certificate_anyone_can_verify(login, shots, browser, server):
@@ -122,7 +122,7 @@ def test_batch_approval_then_a_certificate_anyone_can_verify(login, shots, brows
     for claim_id in ids:
         staff.check(f"#claim-{claim_id} input[name=subject]")
     staff.fill("#batch-text", "情况属实。")
-    shots(staff, "19-staff-batch")
+    shots(staff, "20-staff-batch")
     staff.click("#batch-form button[name=trigger][value=approve]")
     staff.wait_for_url(re.compile(r"/staff/queue"))
     assert f"已完成 2 份：#{ids[0]}, #{ids[1]}" in staff.inner_text("main")
@@ -136,7 +136,7 @@ def test_batch_approval_then_a_certificate_anyone_can_verify(login, shots, brows
     member.click("button:has-text('出具证明')")
     member.wait_for_load_state()
     assert "已出具" in member.inner_text(".flash")
-    shots(member, "20-service-record")
+    shots(member, "21-service-record")
     link = member.locator("ul.issued a.button").first.get_attribute("href")
     code = re.search(r"/me/certificates/(\w+)\.pdf", link).group(1)
     pdf = member.request.get(link)
@@ -154,7 +154,7 @@ def test_batch_approval_then_a_certificate_anyone_can_verify(login, shots, brows
     public.goto(f"/verify/{code}")
     assert "真实有效" in public.inner_text("#verdict") and f"{hours:g}" == public.inner_text("#v-hours")
     _no_sideways_scroll(public)
-    shots(public, "21-verify-genuine")
+    shots(public, "22-verify-genuine")
     altered = code[:-1] + ("0" if code[-1] != "0" else "1")
     public.goto(f"/verify/{altered}")
     assert "证明编号无效" in public.inner_text("#verdict")
