@@ -6,7 +6,7 @@ The JSON API reuses these for its request bodies, so a rule is written once.
 from marshmallow import RAISE, Schema, fields, missing, post_load, validate
 
 from .clock import as_utc_naive
-from .engine.schemas import StrippedText
+from .engine.schemas import StrippedText, UTCDateTime
 from .models import CATEGORIES
 
 
@@ -24,16 +24,15 @@ class TaskInputSchema(Schema):
     capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=500))
     points = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1000))
     deadline = fields.DateTime(required=True)
-    activity_at = fields.DateTime(load_default=None, allow_none=True,
-                                  metadata={"description": "when the activity takes place, if at a set time"})
+    activity_at = UTCDateTime(load_default=None, allow_none=True,
+                              metadata={"description": "when the activity takes place, if at a set time "
+                                                       "(within two years of now)"})
     grid = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
 
     @post_load
     def normalise(self, data, **kwargs):
         if "deadline" in data:
             data["deadline"] = as_utc_naive(data["deadline"])
-        if data.get("activity_at") is not None:
-            data["activity_at"] = as_utc_naive(data["activity_at"])
         return data
 
 

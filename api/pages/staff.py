@@ -11,7 +11,7 @@ from sqlalchemy import select
 from workflow.clock import utcnow
 from workflow.errors import InvalidInput
 from workflow.extensions import db
-from workflow.models import CATEGORIES, Claim, Task, Upload
+from workflow.models import CATEGORIES, Task, Upload
 from workflow.services import household, places, review, scope
 from workflow.services import tasks as task_service
 

@@ -1,10 +1,12 @@
 """Issue 15, point 5: finding tasks on the member's home (both databases): search by title and
 village, category and town filters, pages, "mine" apart from "open to claim", the activity
 time, meeting place, the community's contact, a map link and a share card with a QR code."""
+import io
 import re
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import update
 
 from workflow.clock import utcnow
@@ -107,10 +109,8 @@ def test_share_card_has_the_address_and_a_qr_code_of_it(world, browse):
     assert '<svg' in page and 'class="qr"' in page
     png = member.get(f"/share/tasks/{task.id}/qr.png")
     assert png.status_code == 200 and png.mimetype == "image/png" and png.data[:8] == b"\x89PNG\r\n\x1a\n"
-    # the QR code decodes to the task's address (segno made it; read it back with its own matrix size)
-    from PIL import Image
-    import io
-    assert Image.open(io.BytesIO(png.data)).size[0] > 100
+    image = Image.open(io.BytesIO(png.data))
+    assert image.size[0] == image.size[1] > 100  # a QR code: square, large enough to scan from a screen
 
 
 @pytest.mark.app_config(BAODAO_PUBLIC_URL="https://baodao.laiwu.example.cn")
@@ -118,3 +118,12 @@ def test_the_public_address_is_used_for_shared_links(world, browse):
     task = world.task()
     page = browse("member_a1").get(f"/share/tasks/{task.id}").get_data(as_text=True)
     assert f"https://baodao.laiwu.example.cn/tasks/{task.id}" in page
+
+
+def test_an_activity_time_far_from_now_is_a_field_error(world):
+    from workflow.errors import InvalidInput
+
+    for when in ("0212-02-28T01:02:57Z", (utcnow() + timedelta(days=800)).isoformat() + "Z"):
+        with pytest.raises(InvalidInput) as refused:
+            world.task(activity_at=when)
+        assert set(refused.value.errors) == {"activity_at"}

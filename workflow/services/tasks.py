@@ -9,6 +9,8 @@ Every change is an audit event on the task's own chain (peers learned the hard w
 edits to the task itself need an audit trail too). The household note's text never
 goes into the audit log: only the fact that it changed.
 """
+from datetime import timedelta
+
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -63,6 +65,17 @@ def _check_deadline(data: dict, now) -> None:
         raise InvalidInput("the deadline has passed", errors={"deadline": ["The deadline must be in the future."]})
 
 
+ACTIVITY_RANGE = timedelta(days=2 * 366)
+
+
+def _check_activity(data: dict, now) -> None:
+    # Within two years of now either way: a past one may stay on a task being edited.
+    when = data.get("activity_at")
+    if when is not None and not now - ACTIVITY_RANGE <= when <= now + ACTIVITY_RANGE:
+        raise InvalidInput("activity time too far from now",
+                           errors={"activity_at": ["Must lie within two years of now."]})
+
+
 def _public(data: dict) -> dict:
     """What an audit event may say about a task's input: everything but the household note."""
     public = {k: v for k, v in data.items() if k != "household_note"}
@@ -83,6 +96,7 @@ def create_task(actor, data: dict, *, community_id: int | None = None, request_i
     now = now or utcnow()
     data = _load(TaskInputSchema(), data)
     _check_deadline(data, now)
+    _check_activity(data, now)
     community_id = actor.community_id if actor.role == "staff" else community_id
     if community_id is None:
         raise InvalidInput("an admin must name the community", errors={"community": ["Required."]})
@@ -114,6 +128,7 @@ def edit_task(task_id: int, actor, data: dict, *, expected_version=None, request
     now = now or utcnow()
     data = _load(TaskEditSchema(), data)
     _check_deadline(data, now)
+    _check_activity(data, now)
     with write_transaction() as session:
         task = _locked_task(session, actor, task_id, expected_version)
         if task.status not in EDITABLE_STATUSES:
