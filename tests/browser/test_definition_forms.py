@@ -1,10 +1,14 @@
 """Forms made from the definitions, in Chromium at 390×844: a photo chosen in a form is uploaded
 at once and stays attached when the server sends the form back with an error; the definition's
 primary action leads, and its confirmation is asked once."""
+import io
+import os
 import re
 
+from PIL import Image
 
-def test_a_photo_stays_attached_after_an_error_and_what_was_typed_stays(login, photo_file):
+
+def test_a_photo_stays_attached_after_an_error_and_what_was_typed_stays(login, big_photo_file):
     member = login("member1")
     member.goto("/?q=垃圾分类入户宣传")  # found by search (it may sit on the list's second page)
     member.click("a:text('垃圾分类入户宣传')")
@@ -16,10 +20,15 @@ def test_a_photo_stays_attached_after_an_error_and_what_was_typed_stays(login, p
     # a styled picker (album or camera: no `capture`), a 44 px tap target
     assert member.locator("input[type=file][name=photos]").get_attribute("capture") is None
     assert member.locator("label.photo-pick").bounding_box()["height"] >= 44
-    member.set_input_files("input[type=file][name=photos]", photo_file)
+    assert os.path.getsize(big_photo_file) > 1_500_000
+    member.set_input_files("input[type=file][name=photos]", big_photo_file)
     member.wait_for_selector(".photo-list li img")  # a preview at once …
     member.wait_for_selector(".photo-list input[name=photos]", state="attached")  # … uploaded as soon as chosen
     assert member.locator(".photo-list progress").count() == 0  # its progress bar gone when done
+    # made smaller on the phone before it was sent (the canvas), then stored
+    upload_id = member.locator(".photo-list input[name=photos]").get_attribute("value")
+    stored = Image.open(io.BytesIO(member.request.get(f"/uploads/{upload_id}").body()))
+    assert max(stored.size) == 2560 and stored.size == (2560, 1920)
     assert member.locator(".photo-list input[name=photos]").count() == 1
     # a visit "in 2030" passes the browser's checks and is refused by the service
     member.fill("input[name=time]", "2030-01-01T09:00")

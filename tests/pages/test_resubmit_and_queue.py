@@ -181,3 +181,18 @@ def test_a_batch_never_touches_a_claim_outside_the_callers_scope(world, app, bro
     assert f"#{claim.id} 未能处理：未找到" in page
     session.rollback()
     assert session.get(Claim, claim.id).state == "reported"
+
+
+def test_close_and_cancel_are_not_primary_ask_and_say_what_follows(world, browse):
+    task = world.task()
+    page = browse("staff_a").get(f"/tasks/{task.id}").get_data(as_text=True)
+    close = re.search(r'<form method="post" action="/tasks/\d+/close"[^>]*>\s*<input[^>]*>\s*<button[^>]*>', page)
+    assert close and 'data-confirm="关闭后不再接受新的认领' in close.group(0) and 'class="button secondary"' in close.group(0)
+    # cancelling is folded until wanted, says what follows, and asks once more
+    folded = page[page.index('<details class="danger-action">'):page.index("</details>")]
+    assert "取消任务" in folded and 'class="confirm-note">取消后，所有进行中的认领将一并取消' in folded
+    assert 'data-confirm="取消后' in folded and 'class="button danger"' in folded
+    # the primary action on a draft is publishing; nothing else looks primary
+    draft = world.task(publish=False)
+    page = browse("staff_a").get(f"/tasks/{draft.id}").get_data(as_text=True)
+    assert re.search(r'<button type="submit" class="button">发布</button>', page)
