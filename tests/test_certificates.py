@@ -158,3 +158,16 @@ def test_the_pages_the_pdf_text_and_the_public_verify_page(world, app, session, 
     assert public.get("/verify/0000000000000").status_code == 404
     assert "证明编号无效" in public.get("/verify/not-a-code").get_data(as_text=True)
     assert public.get("/verify?code=" + made.code.lower()).status_code == 302
+
+
+def test_verify_chain_covers_members_records(world, app, session):
+    _verified(world)
+    made = _issue(app, world.member)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["verify-chain", "--subject", f"member:{world.member.id}"])
+    assert result.exit_code == 0, result.output
+    session.execute(Certificate.__table__.update().where(Certificate.id == made.id)
+                    .values(statement=dict(made.statement, name="别人")))
+    session.commit()
+    result = runner.invoke(args=["verify-chain"])
+    assert result.exit_code == 1 and f"certificate:{made.id}" in result.output
