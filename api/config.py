@@ -13,6 +13,7 @@ BAODAO_REVIEW_DAYS    days a report may wait in the staff queue before it is mar
 BAODAO_PUBLIC_URL     the address people reach the service at (https://baodao.example.cn), for
                       links printed on certificates and share cards; unset: the request's own
 BAODAO_DISTRICT_NAME  the district named on certificates (莱芜区)
+BAODAO_HOUSEHOLD_READS_PER_DAY  different household notes a member may open in 24 hours (10)
 BAODAO_UPLOAD_DIR     where uploads are stored, outside the web root (instance/uploads); with
                       several app nodes, a directory they all share
 BAODAO_DB_CONNECT_TIMEOUT     PostgreSQL connect timeout in seconds (5)
@@ -75,6 +76,7 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_REVIEW_DAYS": float(os.environ.get("BAODAO_REVIEW_DAYS", "3")),
         "BAODAO_PUBLIC_URL": os.environ.get("BAODAO_PUBLIC_URL", "").rstrip("/"),
         "BAODAO_DISTRICT_NAME": os.environ.get("BAODAO_DISTRICT_NAME", "莱芜区"),
+        "BAODAO_HOUSEHOLD_READS_PER_DAY": int(os.environ.get("BAODAO_HOUSEHOLD_READS_PER_DAY", "10")),
         "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
         "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
         **_fault_settings(instance),

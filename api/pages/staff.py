@@ -66,7 +66,7 @@ def new_task():
         else:
             flash(_("Draft saved. Publish it when it is ready."), "success")
             return redirect(url_for("shared.task", task_id=created.id))
-    return render_template("staff/task_form.html", form=form, task=None)
+    return render_template("staff/task_form.html", form=form, task=None), 422 if request.method == "POST" else 200
 
 
 @bp.route("/tasks/<int:task_id>/edit", methods=["GET", "POST"])
@@ -79,9 +79,8 @@ def edit_task(task_id):
     form = TaskForm(obj=None if request.method == "POST" else the_task)
     if request.method == "GET":
         form.household_note.data = note or ""
-        form.deadline.data = to_user_timezone(the_task.deadline).replace(tzinfo=None)
-        if the_task.activity_at:
-            form.activity_at.data = to_user_timezone(the_task.activity_at).replace(tzinfo=None)
+        form.deadline.data = common.local_input_time(the_task.deadline)
+        form.activity_at.data = common.local_input_time(the_task.activity_at)
     if form.validate_on_submit():
         try:
             task_service.edit_task(task_id, me, _task_data(form, note), request_id=common.request_id())
@@ -91,7 +90,7 @@ def edit_task(task_id):
         else:
             flash(_("Task saved."), "success")
             return redirect(url_for("shared.task", task_id=task_id))
-    return render_template("staff/task_form.html", form=form, task=the_task)
+    return render_template("staff/task_form.html", form=form, task=the_task), 422 if request.method == "POST" else 200
 
 
 @bp.route("/community", methods=["GET", "POST"])
