@@ -11,7 +11,7 @@ from PIL import Image
 def test_a_photo_stays_attached_after_an_error_and_what_was_typed_stays(login, big_photo_file):
     member = login("member1")
     member.goto("/?q=垃圾分类入户宣传")  # found by search (it may sit on the list's second page)
-    member.click("a:text('垃圾分类入户宣传')")
+    member.click("article.task a:text('垃圾分类入户宣传')")
     member.click("button:has-text('认领')")
     member.wait_for_url(re.compile(r"/claims/\d+$"))
     claim_url = member.url

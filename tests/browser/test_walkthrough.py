@@ -18,7 +18,8 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
     shots(member, "01-member-home")
     points_before = int(member.goto("/me/points") and member.inner_text("#points-total"))
     member.goto(f"/?q={TASK}")  # found by search
-    member.click(f"a:text('{TASK}')")
+    member.click(f"article.task a:text('{TASK}')")
+    member.wait_for_url(re.compile(r"/tasks/\d+$"))
     shots(member, "02-task")
     member.click("button:has-text('认领')")
     member.wait_for_url(re.compile(r"/claims/\d+$"))
@@ -116,7 +117,8 @@ def test_language_switch_and_back(login, shots):
 def test_a_form_post_without_csrf_token_is_refused(login):
     page = login("member1")
     page.goto("/?q=垃圾分类入户宣传")
-    page.click(f"a:text('垃圾分类入户宣传')")
+    page.click("article.task a:text('垃圾分类入户宣传')")
+    page.wait_for_url(re.compile(r"/tasks/\d+$"))  # the task's page, not the list, loses its tokens
     page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
     with page.expect_navigation() as nav:
         page.click("main button[type=submit]")
