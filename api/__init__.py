@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         policy=runtime.Policy(settings=Settings(open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"]),
                               stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
                               stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"],
+                              review_days=app.config["BAODAO_REVIEW_DAYS"],
                               household_reads_per_day=app.config["BAODAO_HOUSEHOLD_READS_PER_DAY"]))
 
     from . import health

@@ -213,8 +213,8 @@ def _signed_heads(checkpoint_file) -> dict:
 
 
 @click.command("verify-chain")
-@click.option("--subject", help="Only one subject, e.g. claim:12, task:3 or admin:1 (the security log of user 1; "
-                                "admin:0 is the command line's).")
+@click.option("--subject", help="Only one subject, e.g. claim:12, task:3, admin:1 (the security log of user 1; "
+                                "admin:0 is the command line's) or member:5 (a member's certificates).")
 @click.option("--checkpoint", "checkpoint_file", type=click.File("r"),
               help="A signed checkpoint exported with `checkpoint --export` to compare against "
                    "(refused unless its signature verifies against BAODAO_CHECKPOINT_KEY).")

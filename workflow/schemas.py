@@ -26,6 +26,11 @@ class TaskInputSchema(Schema):
     # In UTC (no offset: UTC); one that cannot be converted is a field error. How far ahead it
     # may be is the service's check, against its own `now` (time_bounds.check_deadline).
     deadline = UTCDateTimeField(required=True)
+    # When the activity takes place, if it has a set time; within two years of now either way
+    # (the service's check, services/tasks.py).
+    activity_at = UTCDateTimeField(load_default=None, allow_none=True,
+                                   metadata={"description": "when the activity takes place, if at a set time "
+                                                            "(within two years of now)"})
     grid = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
 
 

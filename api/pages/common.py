@@ -362,6 +362,11 @@ def countdown(deadline: datetime | None) -> str:
     return format_timedelta(delta, granularity="hour", threshold=1.5, add_direction=True)
 
 
+def duration(value) -> str:
+    """How long something has waited, in the page's words ("3 天", "5 hours")."""
+    return format_timedelta(value, granularity="minute", threshold=1) if value is not None else ""
+
+
 def percent(value) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
@@ -371,7 +376,7 @@ def nl2br(value: str) -> Markup:
 
 
 def init_templates(app) -> None:
-    app.jinja_env.filters.update(dt=fmt_dt, countdown=countdown, percent=percent, nl2br=nl2br)
+    app.jinja_env.filters.update(dt=fmt_dt, countdown=countdown, percent=percent, nl2br=nl2br, duration=duration)
     app.jinja_env.globals.update(state_label=state_label, trigger_label=trigger_label,
                                  task_status_label=task_status_label, role_label=role_label, event_label=event_label,
                                  is_english=is_english, get_locale=get_locale, lang_url=lang_url)

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField,
                      PasswordField, SelectField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from workflow.models import CATEGORIES
 
@@ -49,6 +49,27 @@ class TaskForm(FlaskForm):
     capacity = IntegerField(_l("Places"), default=1, validators=[InputRequired(), NumberRange(min=1, max=500)])
     points = IntegerField(_l("Points"), default=10, validators=[InputRequired(), NumberRange(min=0, max=1000)])
     deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), InUTC()])
+    activity_at = DateTimeLocalField(_l("Activity time (if the activity is at a set time)"), format="%Y-%m-%dT%H:%M",
+                                     validators=[Optional(), InUTC()])
+
+
+class CommunityForm(FlaskForm):
+    """The contact and location a community's staff keep for members (services/places.py)."""
+
+    contact_name = StringField(_l("Contact (who members call)"), validators=[Optional(), Length(max=64)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
+    lat = HiddenField()
+    lon = HiddenField()
+    clear_location = BooleanField(_l("Remove the recorded location"))
+
+
+class CertificateForm(FlaskForm):
+    """The months a certificate covers (YYYY-MM, as a month input sends them)."""
+
+    first = StringField(_l("From (month)"), validators=[InputRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
+                                                                             message=_l("Enter a month."))])
+    last = StringField(_l("To (month)"), validators=[InputRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
+                                                                           message=_l("Enter a month."))])
 
 
 class UserForm(FlaskForm):

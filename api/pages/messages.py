@@ -61,8 +61,11 @@ def _patterns():
         (r"^Unknown upload id\(s\): .*$", lambda m: _("A photo could not be found; please add it again.")),
         (r"^Each photo once\.$", lambda m: _("Each photo once.")),
         (r"^(\w+) and (\w+) come together$", lambda m: _("Give both values or neither.")),
+        (r"^Must lie within two years of now\.$", lambda m: _("The time must lie within two years of now.")),
+        (r"^Not a phone number\.$", lambda m: _("Enter a phone number: digits, spaces or dashes.")),
         (r"^Not a readable image \(\w+\)\.$", lambda m: _("This file could not be read as a photo; choose another.")),
         (r"^Only JPEG, PNG or WebP photos\.$", lambda m: _("Only JPEG, PNG or WebP photos.")),
+        (r"^Only JPEG, PNG, WebP or HEIC photos\.$", lambda m: _("Only JPEG, PNG, WebP or HEIC photos.")),
         (r"^At most (\d+) MB\.$", lambda m: _("A photo may be at most %(n)s MB.", n=m[1])),
         (r"^The image has too many pixels\.$", lambda m: _("The photo is too large; choose a smaller one.")),
     )

@@ -54,7 +54,7 @@ def verify():
         kind, ident = audit.parse_subject(subject)
     except ValueError:
         return common.error_page(404)
-    if kind not in ("claim", "task"):  # the security log's chains are checked on the admin pages
+    if kind not in ("claim", "task"):  # the security log's chains: the admin pages; a member's record: verify-chain
         return common.error_page(404)
     me = common.actor()
     if kind == "claim":

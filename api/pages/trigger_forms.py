@@ -52,6 +52,11 @@ class PhotosField(Field):
         self.ids: list[int] = []
         self.files: list = []
 
+    def process_data(self, value):
+        """Upload ids a form starts from (a subject kind's prefill: the last report's photos)."""
+        self.ids = [int(v) for v in (value or []) if isinstance(v, int) or (isinstance(v, str) and v.isdigit())]
+        self.data = self.ids
+
     def process_formdata(self, valuelist):
         self.ids = list(dict.fromkeys(int(v) for v in valuelist if isinstance(v, str) and v.isdigit()
                                       and len(v) <= 10))

@@ -122,6 +122,7 @@ class TaskSchema(Schema):
     free_slots = fields.Integer()
     points = fields.Integer()
     deadline = UTCDateTime()
+    activity_at = UTCDateTime(allow_none=True, metadata={"description": "when the activity takes place, if set"})
     status = fields.String()
     version = fields.Integer()
     etag = fields.String()

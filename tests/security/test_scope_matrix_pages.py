@@ -9,6 +9,9 @@ Statuses are the page's: 200 a page, 302 a redirect (a form done, or a role's ho
 """
 import json
 import os
+from datetime import timedelta
+
+from workflow.clock import utcnow
 
 
 from tests.api.test_api_scope_matrix import MATRIX as API_MATRIX
@@ -70,6 +73,21 @@ MATRIX = {
                                                   only({"member": 403, "sup_unit": 403}, 404)),
     "POST /tasks/<int:subject_id>/<trigger>": both(only({"staff": 302, "admin": 302}),
                                                    only({"member": 403, "sup_unit": 403}, 404)),
+    # a decision form (the staff queue's): the pressed button names the trigger
+    "POST /claims/<int:subject_id>": both(only({"member": 302, "staff": 302}), ALL(ACTORS, 404)),
+    "POST /tasks/<int:subject_id>": both(only({"staff": 302, "admin": 302}),
+                                         only({"member": 403, "sup_unit": 403}, 404)),
+    # one trigger on several subjects: done or not, each is reported (out of scope: "not found")
+    "POST /claims/batch": both(only({"staff": 302, "admin": 302}), only({"staff": 302, "admin": 302})),
+    "POST /tasks/batch": both(only({"staff": 302, "admin": 302}), only({"staff": 302, "admin": 302})),
+    "GET /share/tasks/<int:task_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    "GET /share/tasks/<int:task_id>/qr.png": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    "GET /me/record": both(only({"member": 200}), NONE),
+    "POST /me/certificates": both(only({"member": 302}), NONE),
+    "GET /me/certificates/<code>.pdf": both(only({"member": 200}), only({"member": 404})),
+    # public: whoever holds the paper checks it (an unknown code is a 404 page)
+    "GET /verify": both(ALL(ACTORS, 200), NONE),
+    "GET /verify/<code>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "POST /uploads": both(only({"member": 201, "staff": 201}), NONE),
     "POST /claims/<int:claim_id>/household/phone": both(only({"member": 200}), only({"member": 404})),
     "GET /uploads/<int:upload_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
@@ -77,6 +95,8 @@ MATRIX = {
     "GET /me/points": both(only({"member": 200}), NONE),
     # -- staff -----------------------------------------------------------------------------------
     "GET /staff/queue": both(STAFF_IN, NONE),
+    "GET /staff/community": both(STAFF_IN, NONE),
+    "POST /staff/community": both(only({"staff": 302}), NONE),
     "GET /staff/tasks": both(STAFF_IN, NONE),
     "GET /staff/tasks/new": both(STAFF_IN, NONE),
     "POST /staff/tasks/new": both(only({"staff": 302}), NONE),
@@ -165,6 +185,40 @@ def case(route, actor, objs, app):
             return pair("/claims/{}/approve", inside, outside, {"comment": "好"})
         inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
         return pair("/claims/{}/check_in", inside, outside, {"note": "走访"})
+    if rule == "/claims/<int:subject_id>":
+        if actor == "member":
+            inside, outside = objs.claim(True)[0].id, objs.claim(False)[0].id
+            return pair("/claims/{}", inside, outside, {"trigger": "withdraw", "text": ""})
+        inside = objs.claim(True, "reported")[0].id
+        outside = NOWHERE if admin else objs.claim(False, "reported")[0].id
+        return pair("/claims/{}", inside, outside, {"trigger": "approve", "text": "好"})
+    if rule == "/tasks/<int:subject_id>":
+        inside, outside = objs.task(True).id, NOWHERE if admin else objs.task(False).id
+        return pair("/tasks/{}", inside, outside, {"trigger": "cancel", "text": "不再需要"})
+    if rule == "/claims/batch":
+        inside = objs.claim(True, "reported")[0].id
+        outside = NOWHERE if admin else objs.claim(False, "reported")[0].id
+        return ((method, rule, {"trigger": "approve", "subject": str(inside), "next": "/staff/queue"}),
+                (method, rule, {"trigger": "approve", "subject": str(outside), "next": "/staff/queue"}))
+    if rule == "/tasks/batch":
+        inside, outside = objs.task(True).id, NOWHERE if admin else objs.task(False).id
+        return ((method, rule, {"trigger": "close", "subject": str(inside)}),
+                (method, rule, {"trigger": "close", "subject": str(outside)}))
+    if rule.startswith("/share/tasks/<int:task_id>"):
+        tail = rule.split("<int:task_id>")[1]
+        return pair("/share/tasks/{}" + tail, objs.task(True).id,
+                    NOWHERE if admin else objs.task(False, publish=False).id)
+    if rule == "/me/certificates" and actor == "member":
+        objs.verified(True)
+        month = (utcnow() + timedelta(hours=8)).strftime("%Y-%m")  # the district's month
+        return (method, rule, {"first": month, "last": month}), None
+    if rule == "/me/certificates/<code>.pdf":
+        inside, outside = objs.certificate(True).code, objs.certificate(False).code
+        return pair("/me/certificates/{}.pdf", inside, outside)
+    if rule == "/verify/<code>":
+        return pair("/verify/{}", objs.certificate(True).code, "0000000000000")
+    if rule == "/staff/community" and method == "POST":
+        return (method, rule, {"contact_name": "党群服务中心", "contact_phone": "0634-1234567"}), None
     if rule == "/claims/<int:claim_id>/household/phone":
         inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
         return pair("/claims/{}/household/phone", inside, outside, {})

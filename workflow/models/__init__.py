@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Import from here."""
 from .audit import AuditEvent, Checkpoint
+from .certificates import Certificate
 from .claims import Claim, Report, Visit
 from .idempotency import IdempotencyKey
 from .people import ROLES, SYSTEM, SystemActor, Unit, User
@@ -11,7 +12,7 @@ from .tokens import ApiToken, LoginAttempt
 from .uploads import Upload
 
 __all__ = [
-    "AuditEvent", "Checkpoint", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
+    "AuditEvent", "Checkpoint", "Certificate", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
     "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
     "Task", "Upload", "ApiToken", "LoginAttempt", "StatsClaims", "StatsUnits", "StatsRefresh",

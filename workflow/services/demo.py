@@ -154,6 +154,9 @@ def _history(rng, people, now, n_tasks, progress) -> dict:
             "household_note": f"联系人{_name(rng)}，电话 138{rng.randint(10000000, 99999999)}，{rng.randint(1, 30)}号楼",
             "capacity": rng.choice((1, 1, 2, 2, 3, 5)), "points": rng.choice((5, 10, 10, 15, 20, 30)),
             "deadline": deadline.isoformat(),
+            # talks and volunteer days happen at a set time (09:00 Beijing, two days before the deadline)
+            "activity_at": ((deadline - timedelta(days=2)).replace(hour=1, minute=0, second=0, microsecond=0)
+                            .isoformat() if category in ("政策宣讲", "志愿服务") else None),
         }, now=start)
         counts["tasks"] += 1
         if i % 40 == 39:
@@ -211,11 +214,14 @@ def _advance(rng, claim, member, worker, t, limit) -> None:
 
 
 def _fixed_open_tasks(staff1, now) -> None:
-    """东升社区 always offers open tasks with room for two or more and a month and more to go."""
+    """东升社区 always offers open tasks with room for two or more and a month and more to go, and
+    members see whom to call there (a demo number)."""
+    places.update_contact(staff1, {"contact_name": "东升社区党群服务中心", "contact_phone": "0634-6218000"})
     for title, category in (("社区老年食堂助餐志愿服务", "助老助残"), ("垃圾分类入户宣传", "环境整治")):
         task = task_service.create_task(staff1, {
             "title": title, "category": category, "description": "每周二、四上午，协助社区开展服务。",
             "address": "东升社区党群服务中心", "household_note": "联系社区书记，电话 0634-6218xxx",
             "capacity": 5, "points": 10, "deadline": (now + timedelta(days=45)).isoformat(),
+            "activity_at": (now + timedelta(days=3)).replace(hour=1, minute=0, second=0, microsecond=0).isoformat(),
         }, now=now - timedelta(hours=2))
         task_service.publish_task(task.id, staff1, now=now - timedelta(hours=1))

@@ -9,6 +9,8 @@ Every change is an audit event on the task's own chain (peers learned the hard w
 edits to the task itself need an audit trail too). The household note's text never
 goes into the audit log: only the fact that it changed.
 """
+from datetime import timedelta
+
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -65,6 +67,17 @@ def _check_deadline(data: dict, now) -> None:
         check_deadline(data["deadline"], now)
 
 
+ACTIVITY_RANGE = timedelta(days=2 * 366)
+
+
+def _check_activity(data: dict, now) -> None:
+    # Within two years of now either way: a past one may stay on a task being edited.
+    when = data.get("activity_at")
+    if when is not None and not now - ACTIVITY_RANGE <= when <= now + ACTIVITY_RANGE:
+        raise InvalidInput("activity time too far from now",
+                           errors={"activity_at": ["Must lie within two years of now."]})
+
+
 def _public(data: dict) -> dict:
     """What an audit event may say about a task's input: everything but the household note."""
     public = {k: v for k, v in data.items() if k != "household_note"}
@@ -85,6 +98,7 @@ def create_task(actor, data: dict, *, community_id: int | None = None, request_i
     now = now or utcnow()
     data = _load(TaskInputSchema(), data)
     _check_deadline(data, now)
+    _check_activity(data, now)
     community_id = actor.community_id if actor.role == "staff" else community_id
     if community_id is None:
         raise InvalidInput("an admin must name the community", errors={"community": ["Required."]})
@@ -95,6 +109,7 @@ def create_task(actor, data: dict, *, community_id: int | None = None, request_i
             title=data["title"], description=data["description"], category=data["category"],
             community_id=community_id, grid_id=data["grid"], address=data["address"],
             capacity=data["capacity"], points=data["points"], deadline=data["deadline"],
+            activity_at=data["activity_at"],
             status=definition.initial, version=1, definition_name=definition.name,
             definition_version=definition.version, created_by_id=actor.id, created_at=now, updated_at=now,
         )
@@ -115,6 +130,7 @@ def edit_task(task_id: int, actor, data: dict, *, expected_version=None, request
     now = now or utcnow()
     data = _load(TaskEditSchema(), data)
     _check_deadline(data, now)
+    _check_activity(data, now)
     with write_transaction() as session:
         task = _locked_task(session, actor, task_id, expected_version)
         if task.status not in EDITABLE_STATUSES:

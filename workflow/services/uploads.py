@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
 
+import pillow_heif
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, func, select
 
@@ -30,7 +31,10 @@ from .tx import write_transaction
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # about 7300 × 5500: more than any phone camera
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# The formats accepted, and what each is stored as. HEIC/HEIF (iPhones' camera format) is
+# decoded by pillow-heif and stored as JPEG, which every browser and office program shows.
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/jpeg"}
+pillow_heif.register_heif_opener()
 
 
 class UploadTooLarge(InvalidInput):
@@ -55,7 +59,8 @@ def clean_image(raw: bytes) -> StoredImage:
         with Image.open(io.BytesIO(raw)) as probe:
             fmt = probe.format
             if fmt not in FORMATS:
-                raise InvalidInput("not a supported image", errors={"file": ["Only JPEG, PNG or WebP photos."]})
+                raise InvalidInput("not a supported image",
+                                   errors={"file": ["Only JPEG, PNG, WebP or HEIC photos."]})
             if probe.width * probe.height > MAX_PIXELS:
                 raise InvalidInput("image too large", errors={"file": ["The image has too many pixels."]})
             probe.verify()  # structure check; the image must be reopened after verify()
@@ -64,7 +69,7 @@ def clean_image(raw: bytes) -> StoredImage:
             image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
             image = pixels_only(image)
             out = io.BytesIO()
-            if fmt == "JPEG":
+            if FORMATS[fmt] == "image/jpeg":  # JPEG, and HEIC converted to JPEG
                 image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
             elif fmt == "PNG":
                 image.save(out, "PNG", optimize=True)
