@@ -54,7 +54,7 @@ def test_a_bad_row_stops_the_import_and_nothing_is_written(app, world, session, 
 def test_bad_rows_each_name_their_line(app, world, session, tmp_path):
     cases = [
         ("x,X,mayor,,,,\n", "line 2: role must be one of"),
-        ("x,X,member,lw001,,,\n", "line 2: a member needs a unit and a community"),
+        ("x,X,member,,370116001001,,\n", "line 2: a member needs a unit"),
         ("x,X,member,lw001,999,,\n", "line 2: unknown community code '999'"),
         ("x,X,supervisor,,,town:1,\n", "line 2: unknown town in scope"),
         ("x,X,staff,,370116001001,district,\n", "line 2: only supervisors have a scope"),

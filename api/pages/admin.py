@@ -57,7 +57,8 @@ def new_user():
             try:
                 user_service.create_user(username=form.username.data.strip(), name=form.name.data,
                                          role=form.role.data, password=form.password.data, unit=form.unit.data,
-                                         community=form.community.data, scope=form.scope.data)
+                                         community=form.community.data, scope=form.scope.data,
+                                         actor_id=common.actor().id)
             except DomainError as exc:
                 db.session.rollback()
                 flash(exc.message, "error")
@@ -85,7 +86,7 @@ def edit_user(user_id):
         try:
             user_service.update_user(user_id, name=form.name.data, role=form.role.data, unit=form.unit.data,
                                      community=form.community.data, scope=form.scope.data,
-                                     password=form.password.data or None)
+                                     password=form.password.data or None, actor_id=common.actor().id)
         except InvalidInput as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -123,6 +124,7 @@ def import_users():
         flash(_("The file is not UTF-8 text."), "error")
         return render_template("admin/import.html", form=form), 422
     update = bool(form.update.data)
+    admin_id = common.actor().id
     total = max(text.count("\n") - (0 if text.endswith("\n") else -1) - 1, 0)
     app = current_app._get_current_object()
     events: queue.Queue = queue.Queue()
@@ -132,7 +134,8 @@ def import_users():
         # its progress through the queue; the response streams it as it goes.
         with app.app_context():
             try:
-                result = user_service.import_users(text, update=update, progress=lambda n: events.put(("row", n)))
+                result = user_service.import_users(text, update=update, progress=lambda n: events.put(("row", n)),
+                                                   actor_id=admin_id)
                 events.put(("done", result))
             except DomainError as exc:
                 events.put(("error", exc))

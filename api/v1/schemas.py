@@ -55,8 +55,9 @@ class ClaimQuerySchema(TaskFilterSchema):
 
 
 class VerifyQuerySchema(Schema):
-    subject = fields.String(validate=validate.Regexp(r"^(task|claim):\d{1,10}$"),
-                            metadata={"description": "claim:<id> or task:<id>; without it, every chain"})
+    subject = fields.String(validate=validate.Regexp(r"^(task|claim|registration):\d{1,10}$"),
+                            metadata={"description": "claim:<id>, task:<id> or registration:<id>; without it, "
+                                                     "every chain"})
 
 
 class MonthQuerySchema(Schema):

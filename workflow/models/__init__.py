@@ -5,6 +5,7 @@ from .idempotency import IdempotencyKey
 from .people import ROLES, SYSTEM, SystemActor, Unit, User
 from .places import Community, Grid, Town
 from .points import PointsEntry, UnitFeedback
+from .registrations import Registration
 from .stats import StatsClaims, StatsRefresh, StatsUnits
 from .tasks import CATEGORIES, TASK_LIVE_STATUSES, TASK_STATUSES, HouseholdNote, HouseholdNoteRead, Task
 from .tokens import ApiToken
@@ -14,5 +15,5 @@ __all__ = [
     "AuditEvent", "Checkpoint", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
     "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
-    "Task", "Upload", "ApiToken", "StatsClaims", "StatsUnits", "StatsRefresh",
+    "Task", "Upload", "ApiToken", "Registration", "StatsClaims", "StatsUnits", "StatsRefresh",
 ]

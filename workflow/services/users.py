@@ -2,7 +2,10 @@
 
 CSV header: username,name,role,unit,community,scope,password
 - unit: a unit's code or name (members; a unit-scoped supervisor may use `scope` instead)
-- community: a 12-digit community code (members and staff)
+- community: a 12-digit community code. Staff: the community they work for. Members: where they
+  are registered (报到) — a member given a community gets an active registration there, recorded
+  as accepted by the importing admin (the system from the command line without --admin);
+  a member without one gets none and shows as unregistered (未报到) on their unit's receipt
 - scope: supervisors only — `district`, `town:<9-digit code>` or `unit:<code or name>`
 - password: optional; without it a one-time password is generated and returned
 """
@@ -13,8 +16,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
+from ..clock import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import ROLES, Community, Town, Unit, User
+from ..models import ROLES, SYSTEM, Community, Town, Unit, User
+from . import registrations
 from .tx import write_transaction
 
 CSV_HEADER = ["username", "name", "role", "unit", "community", "scope", "password"]
@@ -61,8 +66,8 @@ def _resolve(session, row: dict, fail) -> dict:
         if community is None:
             fail(f"unknown community code {community_ref!r}")
         out["community_id"] = community.id
-    if role == "member" and not (out["unit_id"] and out["community_id"]):
-        fail("a member needs a unit and a community")
+    if role == "member" and not out["unit_id"]:
+        fail("a member needs a unit")
     if role == "staff" and not out["community_id"]:
         fail("staff need a community")
     if role == "supervisor":
@@ -83,7 +88,34 @@ def _resolve(session, row: dict, fail) -> dict:
     return out
 
 
-def create_user(*, username, name, role, password, unit=None, community=None, scope=None) -> User:
+def _place(session, user: User, fields: dict, actor, *, now, source: str, was_member: bool) -> None:
+    """A member's community goes through their registration (services/registrations.py): the
+    column is the registration's, kept in step by it. Staff and supervisors keep theirs as given."""
+    community_id = fields.pop("community_id")
+    for key, value in fields.items():
+        setattr(user, key, value)
+    if user.role != "member":
+        user.community_id = community_id
+        return
+    if not was_member:
+        user.community_id = None  # a new member (or one who was staff) is registered nowhere yet
+    registrations.register_directly(session, user, community_id, actor, now=now, source=source)
+
+
+def _actor(session, actor_id: int | None):
+    """Who records the registrations an import or a user form makes: that admin, else the system."""
+    if actor_id is None:
+        return SYSTEM
+    actor = session.get(User, actor_id)
+    if actor is None or actor.role != "admin":
+        raise InvalidInput("only an admin records registrations", errors={"admin": ["Not an admin."]})
+    return actor
+
+
+def create_user(*, username, name, role, password, unit=None, community=None, scope=None,
+                actor_id: int | None = None) -> User:
+    """One user. A member with a community is registered there at once (accepted by the admin
+    `actor_id`, or the system)."""
     with write_transaction() as session:
         def fail(message):
             raise InvalidInput(message, errors={"user": [message]})
@@ -92,9 +124,12 @@ def create_user(*, username, name, role, password, unit=None, community=None, sc
                                     "community": community or "", "scope": scope or ""}, fail)
         if session.scalar(select(User.id).where(User.username == fields["username"])):
             raise Conflict(f"user {username!r} exists")
-        user = User(**fields)
+        user = User(username=fields["username"], name=fields["name"], role=fields["role"])
         user.set_password(password)
         session.add(user)
+        session.flush()
+        _place(session, user, fields, _actor(session, actor_id), now=utcnow(),
+               source="create-user" if actor_id is None else "admin", was_member=False)
     return user
 
 
@@ -107,12 +142,16 @@ def parse_csv(text: str) -> list[dict]:
     return list(reader)
 
 
-def import_users(text: str, *, update: bool = False, progress=None) -> ImportResult:
+def import_users(text: str, *, update: bool = False, progress=None, actor_id: int | None = None) -> ImportResult:
     """Create (or with `update`, also change) the users in a CSV text. One bad row and
-    nothing is written: the whole import is one transaction."""
+    nothing is written: the whole import is one transaction. A member row with a community
+    registers the member there (accepted by the admin `actor_id`, or the system); one already
+    registered elsewhere is a line-numbered error (end or withdraw that registration first)."""
     rows = parse_csv(text)
     result = ImportResult()
+    now = utcnow()
     with write_transaction() as session:
+        actor = _actor(session, actor_id)
         seen: set[str] = set()
         for index, row in enumerate(rows):
             line = index + 2  # the header is line 1
@@ -132,30 +171,36 @@ def import_users(text: str, *, update: bool = False, progress=None) -> ImportRes
             password = (row.get("password") or "").strip()
             if password and len(password) < 8:
                 fail("a password needs at least 8 characters")
+            was_member = user is not None and user.role == "member"
             if user is None:
-                user = User(**fields)
+                user = User(username=fields["username"], name=fields["name"], role=fields["role"])
+                if not password:
+                    password = result.generated_passwords[user.username] = secrets.token_urlsafe(9)
                 session.add(user)
                 result.created += 1
             else:
-                for key, value in fields.items():
-                    setattr(user, key, value)
+                registrations.lock_member(session, user.id)  # their registrations change one at a time
                 result.updated += 1
             if password:
                 user.set_password(password)
-            elif user.id is None or not user.password_hash:
-                generated = secrets.token_urlsafe(9)
-                user.set_password(generated)
-                result.generated_passwords[user.username] = generated
+            session.flush()  # the user's id: a registration names it
+            try:
+                _place(session, user, fields, actor, now=now, source="import", was_member=was_member)
+            except InvalidInput as exc:
+                fail(exc.message)
             if progress is not None:
                 progress(1)
     return result
 
 
-def update_user(user_id: int, *, name, role, unit=None, community=None, scope=None, password=None) -> User:
+def update_user(user_id: int, *, name, role, unit=None, community=None, scope=None, password=None,
+                actor_id: int | None = None) -> User:
     """Change one user's name, role, unit, community or scope (same rules as create_user);
-    a new password only when one is given."""
+    a new password only when one is given. For a member, a community registers them there
+    when they are registered nowhere; registered elsewhere, it is refused (end or withdraw
+    that registration first); left empty, their registration stays as it is."""
     with write_transaction() as session:
-        user = session.get(User, user_id)
+        user = registrations.lock_member(session, user_id)
         if user is None:
             raise NotFound(f"user {user_id} not found")
 
@@ -164,8 +209,8 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
 
         fields = _resolve(session, {"username": user.username, "name": name, "role": role, "unit": unit or "",
                                     "community": community or "", "scope": scope or ""}, fail)
-        for key, value in fields.items():
-            setattr(user, key, value)
+        _place(session, user, fields, _actor(session, actor_id), now=utcnow(), source="admin",
+               was_member=user.role == "member")
         if password:
             if len(password) < 8:
                 fail("a password needs at least 8 characters")
