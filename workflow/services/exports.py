@@ -157,10 +157,18 @@ def file_chunks(path: str, size: int = 64 * 1024) -> Iterator[bytes]:
 FEEDBACK_COLUMNS = ["member", "verified_claims", "hours", "households", "points"]
 
 
-def feedback_xlsx(report) -> str:
-    """The monthly unit feedback (a points.UnitMonth) as an .xlsx file path (alphabetical, not ranked)."""
+def feedback_xlsx(report, registration=None) -> str:
+    """The monthly unit feedback (a points.UnitMonth) as an .xlsx file path (alphabetical, not ranked);
+    with its registration section (a receipts.MonthRegistrations) below it when given."""
     body = ([m.name, m.verified_claims, m.hours, m.households, m.points] for m in report.members)
     totals = [["total", report.verified_claims, report.hours, sum(m.households for m in report.members),
                report.points]]
-    return write_xlsx(FEEDBACK_COLUMNS, list(body) + totals, sheet=report.month,
-                      title_rows=[[report.unit.name, report.month]])
+    rows = list(body) + totals
+    if registration is not None:
+        rate = "" if registration.rate is None else round(registration.rate, 4)
+        rows += [[], ["报到情况 registration"], ["党员 members", registration.members],
+                 ["已报到 registered", registration.registered], ["未报到 unregistered", registration.unregistered],
+                 ["报到率 rate", rate], ["本月接收 accepted this month", registration.accepted],
+                 ["本月结束/到期 ended or lapsed this month", registration.left]]
+        rows += [["未报到 not registered", name] for name in registration.unregistered_names]
+    return write_xlsx(FEEDBACK_COLUMNS, rows, sheet=report.month, title_rows=[[report.unit.name, report.month]])

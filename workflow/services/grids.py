@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import Community, Grid, Registration, Task
+from .idempotency import record as record_idempotency
 from .tx import lock_one, write_transaction
 
 NAME_LENGTH = 64
@@ -68,7 +69,16 @@ def _taken(session, community_id: int, name: str, except_id: int | None = None) 
         raise InvalidInput("a grid of that name exists", errors={"name": ["This community has a grid of that name."]})
 
 
-def add_grid(actor, community_id: int, name) -> Grid:
+@dataclass
+class Added:
+    """A new grid and the answer's view of it (recorded with an Idempotency-Key when sent)."""
+
+    grid: Grid
+    view: dict
+    created: bool = True
+
+
+def add_grid(actor, community_id: int, name, *, idempotency=None) -> Added:
     name = _name(name)
     with write_transaction() as session:
         community = visible_community(session, actor, community_id)
@@ -77,7 +87,9 @@ def add_grid(actor, community_id: int, name) -> Grid:
         grid = Grid(community_id=community.id, name=name)
         session.add(grid)
         session.flush()
-    return grid
+        view = {"id": grid.id, "name": grid.name, "members": 0}
+        record_idempotency(idempotency, session, view, created=True)
+    return Added(grid=grid, view=view)
 
 
 def _locked_grid(session, actor, grid_id: int) -> Grid:
@@ -108,8 +120,7 @@ def delete_grid(actor, grid_id: int) -> None:
         members = session.scalar(select(func.count(Registration.id)).where(
             Registration.grid_id == grid.id, Registration.state.in_(ON_ROSTER)))
         if members:
-            raise Conflict(f"grid {grid.name} has {members} members; move them to another grid first",
-                           members=members)
+            raise Conflict(f"grid {grid.name} has {members} members; move them to another grid first")
         if session.scalar(select(Registration.id).where(Registration.grid_id == grid.id).limit(1)) is not None \
                 or session.scalar(select(Task.id).where(Task.grid_id == grid.id).limit(1)) is not None:
             raise Conflict(f"grid {grid.name} is named in past registrations or tasks; rename it instead")
