@@ -33,7 +33,7 @@ from workflow.services import exports, grids, receipts, registrations
 from workflow.services import points as points_service
 from workflow.services.subjects import kind as subject_kind
 
-from . import common, trigger_forms
+from . import common, messages, trigger_forms
 from .actions import actions
 from .forms import ActionForm, SubjectForm
 from .shared import events
@@ -190,7 +190,8 @@ def grid_list():
                 grids.add_grid(me, me.community_id, form.name.data)
             except InvalidInput as exc:
                 db.session.rollback()
-                common.flash_errors(exc, form)
+                for text in trigger_forms.show_errors(form, exc.errors):  # in the page's language
+                    flash(text, "error")
                 status = 422
             else:
                 flash(_("Grid added."), "success")
@@ -213,7 +214,8 @@ def rename_grid(grid_id):
         grids.rename_grid(common.actor(), grid_id, form.name.data)
     except InvalidInput as exc:
         db.session.rollback()
-        common.flash_errors(exc)
+        for texts in exc.errors.values():
+            flash("; ".join(messages.field_message(t) for t in texts), "error")
     else:
         flash(_("Grid renamed."), "success")
     return redirect(url_for("registration.grid_list"))
