@@ -7,7 +7,8 @@ over the last two months. Deterministic: the same seed gives the same data.
 
 Fixed accounts (password BAODAO_DEMO_PASSWORD, default baodao-demo):
 admin; supervisor (district); supervisor_town (凤城街道); supervisor_unit (区教育和体育局);
-staff1 (东升社区, 凤城街道); member1, member2 (members registered to 东升社区, different units).
+staff1 (东升社区, 凤城街道); member1, member2 (members registered to 东升社区, different units);
+member3 (lives in 东升社区, of 区教育和体育局, not registered yet).
 
 Registrations (报到), also through the services: every staffed community has grids (第一网格,
 第二网格, …); most members applied to the community they live in and were accepted into a grid;
@@ -120,7 +121,10 @@ def _people(rng, password, members) -> dict:
         for i in range(3, members + 1):
             # Two in three members live in a staffed community, so tasks find claimants.
             community = rng.choice(staffed) if rng.random() < 0.67 else rng.choice(staffed[:12])
-            people["members"].append(user(f"member{i}", _name(rng), "member", unit=rng.choice(units)))
+            unit = rng.choice(units)
+            if i == 3:  # member3: lives in 东升社区, of 区教育和体育局, not registered yet (try 我的报到)
+                community, unit = dongsheng, edu
+            people["members"].append(user(f"member{i}", _name(rng), "member", unit=unit))
             people["homes"][f"member{i}"] = community
         people["staffed"] = staffed
     return people
@@ -160,7 +164,7 @@ def _registrations(rng, people, now) -> dict:
     join(by_username["member1"], dongsheng, when(55), grid=grid_ids[dongsheng.id][0])
     join(by_username["member2"], dongsheng, when(50), grid=grid_ids[dongsheng.id][1])
     rest = [m for m in members if m.username not in ("member1", "member2")]
-    never = set()
+    never = {"member3"}
     for unit_id in sorted({m.unit_id for m in rest}):
         of_unit = [m.username for m in rest if m.unit_id == unit_id]
         never.update(rng.sample(of_unit, min(len(of_unit), rng.choice((1, 2)))))
