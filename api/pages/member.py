@@ -23,6 +23,9 @@ def member_home():
     category = category if category in CATEGORIES else None
     everywhere = request.args.get("all") == "1"
     my_town = db.session.scalar(select(Community.town_id).where(Community.id == me.community_id))
+    # A member's community is their active registration's (docs/registration.md); one registered
+    # nowhere yet sees the whole district.
+    everywhere = everywhere or my_town is None
     query = (select(Task).join(Community, Community.id == Task.community_id)
              .where(scope.task_filter(me), Task.status == "open"))
     if not everywhere:

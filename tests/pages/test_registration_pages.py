@@ -129,3 +129,14 @@ def test_ending_and_applying_elsewhere_in_english(world, session, browse):
     assert "Earlier registrations" in page and "Ended" in page and "1. Your town or street" in page
     assert member.post("/me/registration", {"town": "370116002", "community_id": str(world.c.id)}).status_code == 302
     assert reload(session, world.member.id).community_id == world.c.id
+
+
+def test_a_member_registered_nowhere_sees_the_whole_district_s_tasks(world, session, browse):
+    # Before: a member without a community saw no open tasks at all (the town filter matched nothing).
+    registrations.fire(registrations.apply(world.member, {"community_id": world.a.id}).id, "accept", world.staff,
+                       {"grid_id": world.grid_a.id})
+    reg = reload(session, world.member.id)
+    registrations.fire(reg.id, "end", world.member, {"reason": "left_unit"})
+    world.task(title="清理楼道杂物")
+    page = browse("member_a1").get("/").get_data(as_text=True)
+    assert "清理楼道杂物" in page  # claiming is not gated by registration
