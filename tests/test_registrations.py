@@ -286,3 +286,14 @@ def test_verify_chain_covers_registrations(app, world, session):
     assert [(p.subject, p.what) for p in result.problems] == [
         (f"registration:{orphan.id}", "has no events: its chain was deleted")]
     assert audit.verify(session, subject=f"registration:{reg.id}").ok
+
+
+def test_the_audit_event_export_carries_registration_events_in_scope(app, world, session):
+    from workflow.services import exports
+
+    mine = active(world)  # community A, unit 1
+    other = registrations.apply(world.member3, {"community_id": world.c.id}, now=NOV)  # town 2, unit 2
+    subjects = {row[1] for row in exports.event_rows(session, world.supervisor_unit)}
+    assert f"registration:{mine.id}" in subjects and f"registration:{other.id}" not in subjects
+    everything = {row[1] for row in exports.event_rows(session, world.supervisor)}
+    assert {f"registration:{mine.id}", f"registration:{other.id}"} <= everything

@@ -3,7 +3,7 @@
 Rows are read in batches (`yield_per`) and written as they come, so an export of the whole
 district never sits in memory: CSV is yielded chunk by chunk; XLSX is written by XlsxWriter
 in constant-memory mode to a temporary file that the caller streams and then deletes.
-Every query is limited to the caller's scope (`scope.claim_filter` / `scope.task_filter`).
+Every query is limited to the caller's scope (`scope.claim_filter` / `task_filter` / `registration_filter`).
 The household note never appears in an export.
 """
 import csv
@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select, true
 
 from ..clock import iso
 from ..errors import InvalidInput
-from ..models import AuditEvent, Claim, Community, Task, Town, Unit, User
+from ..models import AuditEvent, Claim, Community, Registration, Task, Town, Unit, User
 from . import scope
 
 CLAIM_COLUMNS = ["claim_id", "state", "task_id", "task_title", "category", "community", "town", "member",
@@ -79,6 +79,8 @@ def event_rows(session, actor, lo=None, hi=None) -> Iterator[list]:
              AuditEvent.subject_id.in_(select(Claim.id).where(scope.claim_filter(actor)))),
         and_(AuditEvent.subject_type == "task",
              AuditEvent.subject_id.in_(select(Task.id).where(scope.task_filter(actor)))),
+        and_(AuditEvent.subject_type == "registration",
+             AuditEvent.subject_id.in_(select(Registration.id).where(scope.registration_filter(actor)))),
     )
     query = (select(AuditEvent).where(visible, _between(AuditEvent.created_at, lo, hi))
              .order_by(AuditEvent.id).execution_options(yield_per=BATCH))
