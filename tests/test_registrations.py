@@ -297,3 +297,20 @@ def test_the_audit_event_export_carries_registration_events_in_scope(app, world,
     assert f"registration:{mine.id}" in subjects and f"registration:{other.id}" not in subjects
     everything = {row[1] for row in exports.event_rows(session, world.supervisor)}
     assert {f"registration:{mine.id}", f"registration:{other.id}"} <= everything
+
+
+def test_the_loader_checks_ref_fields():
+    import yaml
+
+    from workflow.engine.loader import DEFINITIONS_DIR, parse_definition
+    from workflow.errors import DefinitionError
+
+    raw = yaml.safe_load((DEFINITIONS_DIR / "registration" / "v1.yaml").read_text(encoding="utf-8"))
+    assert parse_definition(raw, "v1").trigger("accept").field("grid_id").ref == "grid"
+    for bad, problem in (({"ref": "household"}, "names what it picks"), ({"ref": None}, "names what it picks"),
+                         ({"widget": "radio"}, "does not fit type 'ref'"), ({"choices": []}, "only a choice field")):
+        broken = yaml.safe_load((DEFINITIONS_DIR / "registration" / "v1.yaml").read_text(encoding="utf-8"))
+        broken["triggers"]["accept"]["input"]["grid_id"].update(bad)
+        with pytest.raises(DefinitionError) as refused:
+            parse_definition(broken, "broken.yaml")
+        assert problem in str(refused.value), (bad, str(refused.value))

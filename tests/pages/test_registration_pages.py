@@ -72,6 +72,13 @@ def test_member_applies_staff_accept_into_a_grid_unit_supervisor_reads_the_recei
     assert "报到社区（村）" in strings and "member_a1" in strings
     feedback = unit.get(f"/supervisor/feedback?unit={world.unit1.id}").get_data(as_text=True)
     assert "党员到社区报到情况" in feedback and "本月接收报到" in feedback
+    detail = unit.get(f"/registrations/{reg.id}").get_data(as_text=True)
+    assert "记录链校验通过" in detail and "接收报到" in detail  # the timeline, in the definition's words
+    verified = unit.post("/supervisor/verify", {"subject": f"registration:{reg.id}"})
+    assert verified.status_code == 302 and verified.headers["Location"].endswith(f"/registrations/{reg.id}")
+    assert browse("sup_town").post("/supervisor/verify", {"subject": f"registration:{reg.id}"}).status_code == 302
+    other_unit = browse("admin")
+    assert other_unit.get(f"/registrations/{reg.id}").status_code == 200
 
 
 def test_the_unregistered_come_first_with_their_count(world, session, browse):
