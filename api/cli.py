@@ -157,6 +157,20 @@ def expire_claims():
                f"lapsed {result.registrations_lapsed} registrations")
 
 
+@click.command("purge-uploads")
+@click.option("--older-than-hours", default=24, show_default=True, type=click.IntRange(min=1),
+              help="Unattached uploads older than this go.")
+def purge_uploads(older_than_hours):
+    """Remove photos no visit or report took within a day, and files no upload names (cron, daily)."""
+    from datetime import timedelta
+
+    from workflow.services import uploads
+
+    result = uploads.purge_unattached(current_app.config["BAODAO_UPLOAD_DIR"],
+                                      older_than=timedelta(hours=older_than_hours))
+    click.echo(f"purged {result.rows} unattached uploads and {result.files} files")
+
+
 @click.command("refresh-stats")
 def refresh_stats():
     """Rebuild the supervisor dashboard's rollup (run from cron every few minutes; safe on every node)."""
@@ -259,5 +273,5 @@ def bench_data(members, tasks, claims, seed):
 def register(app):
     app.cli.add_command(workflow_cli)
     for command in (demo_data, create_user, import_users, expire_claims, refresh_stats, verify_chain, checkpoint,
-                    bench_data):
+                    bench_data, purge_uploads):
         app.cli.add_command(command)

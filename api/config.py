@@ -9,6 +9,7 @@ BAODAO_WORKFLOWS      comma-separated name@version: the version of each process 
 BAODAO_DEFINITIONS_DIRS  extra directories of definitions (<name>/v<N>.yaml), colon-separated,
                       loaded after the shipped workflow/definitions/
 BAODAO_OPEN_CLAIM_LIMIT  live claims a member may hold at once (5)
+BAODAO_HOUSEHOLD_READS_PER_DAY  different household notes a member may open in 24 hours (10)
 BAODAO_UPLOAD_DIR     where uploads are stored, outside the web root (instance/uploads); with
                       several app nodes, a directory they all share
 BAODAO_DB_CONNECT_TIMEOUT     PostgreSQL connect timeout in seconds (5)
@@ -68,6 +69,7 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),
         "BAODAO_STATS_INLINE_MS": float(os.environ.get("BAODAO_STATS_INLINE_MS", "250")),
         "BAODAO_STATS_MAX_AGE": float(os.environ.get("BAODAO_STATS_MAX_AGE", "900")),
+        "BAODAO_HOUSEHOLD_READS_PER_DAY": int(os.environ.get("BAODAO_HOUSEHOLD_READS_PER_DAY", "10")),
         "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
         "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
         **_fault_settings(instance),

@@ -31,7 +31,7 @@ from flask import current_app, has_request_context, jsonify, make_response, rend
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from workflow.services import auth as auth_service
 
@@ -271,13 +271,17 @@ def _refuse_bad_text():
 
 
 def _api_routing_errors():
-    """A path under /api/v1 that routing refused outright (an id beyond 32 bits fails the converter
-    and werkzeug answers 404 without trying the API's fallback route) gets the API's error shape,
-    not the pages' handler's: found by the stateful schemathesis run."""
+    """A path under /api/ that routing refused outright (a path outside /api/v1, a method no
+    route has) gets the API's error shape, not the pages' handler's: found by the stateful
+    schemathesis run. (Ids beyond 32 bits no longer get here: they do not match the bounded
+    `int` converter, so the API's fallback route answers them; api/routing.py.)"""
     exc = request.routing_exception
-    if exc is not None and _is_api() and isinstance(exc, NotFound):
+    if exc is not None and _is_api() and isinstance(exc, HTTPException) and (exc.code or 0) >= 400:
         from .v1.errors import ApiError
-        raise ApiError(404, "not found", error="not_found")
+        headers = {}
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        raise ApiError(exc.code, exc.name.lower(), headers=headers)
 
 
 # -- headers ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ PAGE = 50
 def users():
     q = (request.args.get("q") or "").strip()
     role = request.args.get("role")
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = common.query_int("page", 1, high=common.PAGE_MAX)
     query = select(User)
     if q:
         like = f"%{q}%"
@@ -170,7 +170,7 @@ def places():
     towns = db.session.execute(
         select(Town, func.count(Community.id)).outerjoin(Community, Community.town_id == Town.id)
         .group_by(Town.id).order_by(Town.code)).all()
-    town_id = request.args.get("town", type=int)
+    town_id = common.query_int("town")
     communities = []
     if town_id:
         communities = db.session.scalars(select(Community).where(Community.town_id == town_id)

@@ -6,13 +6,27 @@ These check only what a browser form needs (required, lengths, numbers); the ser
 validate again, and their errors are put on the fields.
 """
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_utc
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField,
                      PasswordField, SelectField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from workflow.models import CATEGORIES
+
+
+class InUTC:
+    """A time entered in the district's zone must exist in UTC: 0001-01-01 00:00 in Beijing is in
+    the year 0 there (a 500 before this). How far ahead it may be is the service's rule."""
+
+    def __call__(self, form, field):
+        if field.data is None:
+            return
+        try:
+            to_utc(field.data)
+        except (OverflowError, ValueError):
+            raise ValidationError(_l("Enter a valid date and time.")) from None
 
 
 class LoginForm(FlaskForm):
@@ -34,7 +48,7 @@ class TaskForm(FlaskForm):
                                    validators=[Optional(), Length(max=2000)])
     capacity = IntegerField(_l("Places"), default=1, validators=[InputRequired(), NumberRange(min=1, max=500)])
     points = IntegerField(_l("Points"), default=10, validators=[InputRequired(), NumberRange(min=0, max=1000)])
-    deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), InUTC()])
 
 
 class UserForm(FlaskForm):

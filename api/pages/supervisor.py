@@ -75,7 +75,10 @@ def verify():
 @bp.get("/exports")
 @common.roles(*READERS)
 def exports_page():
-    form = ExportForm(request.args)
+    return _exports_page(ExportForm(request.args))
+
+
+def _exports_page(form):
     return render_template("supervisor/exports.html", form=form,
                            units=dashboard_service.feedback_units(db.session, common.actor()),
                            month=utcnow().strftime("%Y-%m"))
@@ -91,9 +94,10 @@ def download():
         raise HTTPNotFound()
     try:
         lo, hi = exports.parse_dates(request.args.get("start"), request.args.get("end"))
-    except InvalidInput as exc:
-        flash("; ".join(m for ms in exc.errors.values() for m in ms), "error")
-        return redirect(url_for("supervisor.exports_page"))
+    except InvalidInput as exc:  # a date that is no date, or out of range: the form again, with the field marked
+        form = ExportForm(request.args)
+        common.flash_errors(exc, form)
+        return _exports_page(form), 422
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     name = f"baodao-{kind}-{stamp}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
@@ -110,7 +114,7 @@ def download():
 def feedback():
     me = common.actor()
     month = request.args.get("month") or utcnow().strftime("%Y-%m")
-    unit_id = request.args.get("unit", type=int)
+    unit_id = common.query_int("unit")
     if unit_id is None:
         return redirect(url_for("supervisor.exports_page"))
     unit = points_service.visible_unit(db.session, me, unit_id)
