@@ -110,7 +110,7 @@ def make_blueprint(registry: DefinitionRegistry) -> Blueprint:
     def registration_events(registration_id):
         actor = http.actor()
         registration_service.get_registration(db.session, actor, registration_id)
-        return events(db.session, "registration", registration_id)
+        return events(db.session, "registration", registration_id, actor)
 
     triggers.add_trigger_routes(blp, registry, subject="registration", id_arg="registration_id",
                                 fire=registration_service.fire, render=render, response_schema=RegistrationSchema,

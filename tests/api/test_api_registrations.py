@@ -49,6 +49,10 @@ def test_apply_accept_and_the_receipt_through_the_api(api, world):
     assert me["registration"]["grid"]["name"] == "第一网格"
     events = api.get(f"/api/v1/registrations/{ident}/events", world.supervisor_unit).get_json()
     assert [e["trigger"] for e in events] == ["apply", "accept"]
+    # The applicant's name is shown to whoever sees the registration (here: staff of the community,
+    # where the member has claimed nothing; services/names.py counts registrations as scope too).
+    staff_view = api.get(f"/api/v1/registrations/{ident}/events", world.staff).get_json()
+    assert staff_view[0]["actor"] == {"id": world.member.id, "name": "member_a1", "role": "member"}
     verified = api.get(f"/api/v1/audit/verify?subject=registration:{ident}", world.supervisor_unit).get_json()
     assert verified["ok"] and verified["checked"] == 2
 
