@@ -1,9 +1,9 @@
 """Registration (报到): the process's trigger table, one live registration per member, terms and
 their lapse, the receipt report, grids — through the services, on both databases."""
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from workflow import audit
 from workflow.clock import DISTRICT_TZ, as_utc_naive

@@ -19,7 +19,6 @@ from ..errors import InvalidInput
 from ..models import Claim, Community, Grid, Registration, Task, Town, Unit, UnitFeedback, User
 from ..models.places import short_name
 from . import scope
-from .points import visible_unit  # noqa: F401  (who may read a unit's reports: the same rule as its feedback)
 
 SUBJECT = "registration"
 
