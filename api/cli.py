@@ -118,13 +118,23 @@ def create_user(username, name, role, unit, community, scope, password):
 @click.option("--update", is_flag=True, help="Change users that exist instead of refusing them.")
 @click.option("--passwords-out", type=click.Path(dir_okay=False), default=None,
               help="Where generated one-time passwords go (default: FILE.passwords.csv, mode 600).")
-def import_users(file, update, passwords_out):
-    """Import users from CSV (username,name,role,unit,community,scope,password). All or nothing."""
+@click.option("--admin", "admin_username", default=None,
+              help="The admin the members' registrations are recorded as accepted by (default: the system).")
+def import_users(file, update, passwords_out, admin_username):
+    """Import users from CSV (username,name,role,unit,community,scope,password). All or nothing.
+    A member row with a community registers the member there (active, accepted by --admin)."""
     text = file.read()
     rows = max(text.count("\n") - 1, 0)
+    admin = None
+    if admin_username:
+        from workflow.models import User
+
+        admin = db.session.scalar(db.select(User).where(User.username == admin_username, User.role == "admin"))
+        if admin is None:
+            _fail(f"--admin {admin_username!r} is not an admin's username")
     try:
         with click.progressbar(length=rows, label="importing users") as bar:
-            result = users.import_users(text, update=update, progress=bar.update)
+            result = users.import_users(text, update=update, progress=bar.update, actor=admin)
     except DomainError as exc:  # every bad line, one a line
         _fail(f"{exc.message} — nothing was imported")
     click.echo(f"created {result.created}, updated {result.updated}")
@@ -154,12 +164,14 @@ def purge_logs(days):
 
 @click.command("expire-claims")
 def expire_claims():
-    """Expire live claims past their deadline (run from cron; safe on every node at once)."""
+    """Expire live claims past their deadline, close tasks past theirs, lapse registrations whose
+    term ended without renewal (run from cron; safe on every node at once)."""
     result = expiry.expire_claims()
     if result.skipped_locked:
         click.echo("another expiry run holds the lock; nothing done")
         return
-    click.echo(f"expired {result.expired} claims, closed {result.tasks_closed} tasks")
+    click.echo(f"expired {result.expired} claims, closed {result.tasks_closed} tasks, "
+               f"lapsed {result.registrations_lapsed} registrations")
 
 
 @click.command("purge-uploads")

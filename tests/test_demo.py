@@ -3,7 +3,8 @@ from sqlalchemy import func, select
 
 from workflow import audit
 from workflow.clock import utcnow
-from workflow.models import Claim, Community, Task, Town, Unit, User
+from workflow.models import Claim, Community, Grid, Registration, Task, Town, Unit, User
+from workflow.services import receipts
 
 
 def test_demo_data_loads_through_the_services(app, session):
@@ -33,6 +34,27 @@ def test_demo_data_loads_through_the_services(app, session):
         Task.community_id == accounts["staff1"].community_id, Task.status == "open",
         Task.capacity - Task.slots_taken >= 2)).all()
     assert any((t.deadline - utcnow()).days >= 30 for t in roomy)
+    # 报到: grids named as real ones are, member1 active in a grid of 东升社区, applications waiting
+    # for staff1, a few members of every unit never registered, some ended, lapsed, declined, withdrawn.
+    dongsheng = accounts["staff1"].community_id
+    assert session.scalars(select(Grid.name).where(Grid.community_id == dongsheng).order_by(Grid.id)).all() == [
+        "第一网格", "第二网格", "第三网格"]
+    member1 = session.scalar(select(Registration).where(Registration.member_id == accounts["member1"].id,
+                                                        Registration.state == "active"))
+    assert member1.community_id == dongsheng and member1.grid.name == "第一网格"
+    assert session.scalar(select(func.count(Registration.id)).where(
+        Registration.community_id == dongsheng, Registration.state == "applied")) >= 3
+    by_state = dict(session.execute(select(Registration.state, func.count(Registration.id))
+                                    .group_by(Registration.state)).all())
+    assert {"applied", "active", "ended", "lapsed", "declined", "withdrawn"} <= set(by_state)
+    members = session.scalar(select(func.count(User.id)).where(User.role == "member"))
+    assert by_state["active"] >= members * 0.8  # most members are registered in a grid
+    assert session.scalar(select(func.count(Registration.id)).where(
+        Registration.state == "active", Registration.grid_id.is_(None))) == 0
+    for unit in session.scalars(select(Unit)):
+        report = receipts.receipt(session, unit)
+        if report.lines:
+            assert 1 <= report.unregistered <= 4, (unit.name, report.unregistered)
     assert audit.verify(session).ok
 
     again = runner.invoke(args=["demo-data", "--if-empty"])

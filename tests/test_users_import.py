@@ -54,7 +54,7 @@ def test_a_bad_row_stops_the_import_and_nothing_is_written(app, world, session, 
 def test_bad_rows_each_name_their_line(app, world, session, tmp_path):
     cases = [
         ("x,X,mayor,,,,\n", "line 2: role must be one of"),
-        ("x,X,member,lw001,,,\n", "line 2: a member needs a unit and a community"),
+        ("x,X,member,,370116001001,,\n", "line 2: a member needs a unit"),
         ("x,X,member,lw001,999,,\n", "line 2: unknown community code '999'"),
         ("x,X,supervisor,,,town:1,\n", "line 2: unknown town in scope"),
         ("x,X,staff,,370116001001,district,\n", "line 2: only supervisors have a scope"),
@@ -84,3 +84,46 @@ def test_a_wrong_header_is_refused(app, world, tmp_path):
     path.write_text("user,name\nx,y\n", encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["import-users", str(path)])
     assert result.exit_code == 1 and "line 1: the header must be" in result.output
+
+
+def test_a_member_row_with_a_community_is_registered_there_by_the_importing_admin(app, world, session, tmp_path):
+    from workflow import audit
+    from workflow.models import AuditEvent, Registration
+    from workflow.services import receipts
+
+    result, _ = run_import(app, tmp_path, (
+        "zhang3,张三,member,lw001,370116001002,,longpassword1\n"
+        "li4,李四,member,lw001,,,longpassword2\n"
+    ), "--admin", "admin")
+    assert result.exit_code == 0, result.output
+    zhang3, li4 = (session.scalar(select(User).where(User.username == u)) for u in ("zhang3", "li4"))
+    reg = session.scalar(select(Registration).where(Registration.member_id == zhang3.id))
+    assert (reg.state, reg.community_id, reg.accepted_by_id) == ("active", world.b.id, world.admin.id)
+    assert zhang3.community_id == world.b.id
+    first = session.scalar(select(AuditEvent).where(AuditEvent.subject_type == "registration",
+                                                    AuditEvent.subject_id == reg.id))
+    assert (first.seq, first.trigger, first.actor_id, first.payload["source"]) == (1, "accept", world.admin.id,
+                                                                                   "import")
+    assert audit.verify(session).ok
+    # Without a community: no registration, and the unit's receipt shows them as not registered.
+    assert session.scalar(select(Registration.id).where(Registration.member_id == li4.id)) is None
+    report = receipts.receipt(session, world.unit1)
+    assert "李四" in [line.name for line in report.lines if line.registration is None]
+    assert "张三" not in [line.name for line in report.lines if line.registration is None]
+    # Without --admin the system records it; a name that is no admin is refused.
+    refused, _ = run_import(app, tmp_path, "wang5,王五,member,lw001,370116001001,,longpassword3\n",
+                            "--admin", "member_a1")
+    assert refused.exit_code == 1 and "is not an admin" in refused.output
+
+
+def test_a_member_registered_elsewhere_is_a_line_error(app, world, session, tmp_path):
+    first, _ = run_import(app, tmp_path, "zhang3,张三,member,lw001,370116001001,,longpassword1\n")
+    assert first.exit_code == 0, first.output
+    same, _ = run_import(app, tmp_path, "zhang3,张三丰,member,lw001,370116001001,,\n", "--update")
+    assert same.exit_code == 0, same.output  # the same community: nothing to do
+    moved, _ = run_import(app, tmp_path, (
+        "li4,李四,member,lw001,370116001002,,longpassword2\n"
+        "zhang3,张三,member,lw001,370116002001,,\n"), "--update")
+    assert moved.exit_code == 1
+    assert "line 3: zhang3 is registered with 东升社区 (active); end or withdraw that registration first" in moved.output
+    assert session.scalar(select(User.id).where(User.username == "li4")) is None  # all or nothing

@@ -1,16 +1,18 @@
 """The hash-chained audit log: append, verify, checkpoint.
 
-Every subject (a task or a claim) has its own chain; so has every actor of the security log
-(subject type "admin", one chain per actor: workflow/services/security_log.py) and every member
-who was issued a certificate (subject type "member": services/certificates.py). An event's hash is
+Every subject (a task, a claim, a registration) has its own chain; so has every actor of the
+security log (subject type "admin", one chain per actor: workflow/services/security_log.py) and
+every member who was issued a certificate (subject type "member": services/certificates.py).
+An event's hash is
     sha256(prev_hash ‖ canonical JSON of the event's fields)
 where prev_hash is the hash of the subject's previous event ("" for the first). The
 event is written in the same transaction as the change it records, while the subject's
 row is locked, so a chain never forks.
 
 Verification recomputes every hash and checks each chain is gap-free from seq 1; it
-also checks that every task and claim has a chain at all, and that every head recorded
-in the latest checkpoint is still there — so deleting a whole chain shows too.
+also checks that every subject row (CHAINED: tasks, claims, registrations) has a chain at
+all, and that every head recorded in the latest checkpoint is still there — so deleting a
+whole chain shows too.
 """
 import hashlib
 import json
@@ -24,7 +26,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from .clock import iso, utcnow
-from .models import AuditEvent, Certificate, Checkpoint, Claim, Task
+from .models import AuditEvent, Certificate, Checkpoint, Claim, Registration, Task
 
 HASHED_FIELDS = (
     "subject_type", "subject_id", "seq", "trigger", "from_state", "to_state", "actor_id",
@@ -140,14 +142,19 @@ class VerifyResult:
         return self.problems[0] if self.problems else None
 
 
-SUBJECT_TYPES = ("task", "claim", "admin", "member")  # admin: the security log, a chain per actor;
-# member: a member's record (certificates issued)
+# Every kind of subject that has chains, with its table: a row of any of them without a chain
+# means its chain was deleted. A new process's subject kind is added here.
+CHAINED = {"task": Task, "claim": Claim, "registration": Registration}
+# Chains without a table of their own: the security log's (admin: one per acting user) and a
+# member's record (member: certificates issued; only members who were issued one have a chain).
+SUBJECT_TYPES = (*CHAINED, "admin", "member")
 
 
 def parse_subject(subject: str) -> tuple[str, int]:
     kind, _, ident = subject.partition(":")
     if kind not in SUBJECT_TYPES or not ident.isdigit():
-        raise ValueError(f"subject must look like claim:12, task:3, admin:1 or member:5, not {subject!r}")
+        raise ValueError(f"subject must look like claim:12, task:3, registration:5, admin:1 or member:5, "
+                         f"not {subject!r}")
     return kind, int(ident)
 
 
@@ -221,13 +228,14 @@ def _subject_range(subject: str | None) -> tuple[str, tuple]:
 
 
 def _split_claims(session) -> list[tuple[str, tuple]]:
-    """Two ranges of about equal size: the tasks' (and the security log's) chains with the lower
-    claims, and the upper claims. Chains never cross a range, so each range verifies on its own."""
+    """Two ranges of about equal size: every other subject's chains (tasks, registrations, …)
+    with the lower claims, and the upper claims. Chains never cross a range, so each range
+    verifies on its own."""
     low, high = session.execute(select(func.min(Claim.id), func.max(Claim.id))).one()
     if low is None:
         return [("", ())]
-    middle = low + (high - low) * 11 // 20  # a little past half: the tasks' chains go with the lower part
-    return [("WHERE subject_type <> 'claim' OR (subject_type = 'claim' AND subject_id <= %s)", (middle,)),
+    middle = low + (high - low) * 11 // 20  # a little past half: the other chains go with the lower part
+    return [("WHERE subject_type <> 'claim' OR subject_id <= %s", (middle,)),
             ("WHERE subject_type = 'claim' AND subject_id > %s", (middle,))]
 
 
@@ -348,8 +356,8 @@ def _hash_matches(row) -> bool:
 
 
 def _check_subjects_have_chains(session, subject, result) -> None:
-    """A task or claim without any event means its whole chain was deleted."""
-    for kind, model in (("task", Task), ("claim", Claim)):
+    """A subject row (task, claim, registration) without any event means its whole chain was deleted."""
+    for kind, model in CHAINED.items():
         if subject and parse_subject(subject)[0] != kind:
             continue
         has_events = select(AuditEvent.id).where(AuditEvent.subject_type == kind, AuditEvent.subject_id == model.id)

@@ -35,3 +35,25 @@ def iso(value: datetime | None) -> str | None:
 def district_month(value: datetime) -> str:
     """The month ("2026-12") a stored UTC time falls in, on the district's calendar."""
     return value.replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ).strftime("%Y-%m")
+
+
+# -- registration terms: a calendar year on the district's calendar ------------------------------
+
+def district_year(value: datetime) -> int:
+    """The year a stored UTC time falls in, on the district's calendar (Asia/Shanghai)."""
+    return value.replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ).year
+
+
+def district_midnight(year: int, month: int, day: int) -> datetime:
+    """Midnight of a district calendar day, as naive UTC."""
+    return as_utc_naive(datetime(year, month, day, tzinfo=DISTRICT_TZ))
+
+
+def year_end(year: int) -> datetime:
+    """When a term for `year` ends: 1 January of the next year, 00:00 Beijing time, as naive UTC."""
+    return district_midnight(year + 1, 1, 1)
+
+
+def renewal_opens(year: int) -> datetime:
+    """From when a term for `year` may be renewed: 1 December, 00:00 Beijing time, as naive UTC."""
+    return district_midnight(year, 12, 1)

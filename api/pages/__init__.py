@@ -44,6 +44,6 @@ def init_pages(app) -> None:
     common.init_errors(app, is_api_request)
     common.init_templates(app)
 
-    from . import actions, admin, auth, member, shared, staff, supervisor, verify
-    for module in (auth, member, shared, actions, staff, supervisor, admin, verify):
+    from . import actions, admin, auth, member, registration, shared, staff, supervisor, verify
+    for module in (auth, member, shared, actions, staff, supervisor, admin, registration, verify):
         app.register_blueprint(module.bp)

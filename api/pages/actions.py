@@ -22,7 +22,7 @@ from workflow.errors import DomainError, Forbidden, InvalidInput, NotFound
 from workflow.engine.schemas import DEFAULT_TEXT_LENGTH
 from workflow.extensions import db
 from workflow.services import claims as claim_service
-from workflow.services import household, transitions
+from workflow.services import household, registrations, transitions
 from workflow.services import tasks as task_service
 from workflow.services import uploads as upload_service
 from workflow.services.subjects import kind as subject_kind
@@ -47,10 +47,11 @@ class SubjectPage:
 PAGES = {page.kind: page for page in (
     SubjectPage("claim", "claims", "shared.claim", "claim_id"),
     SubjectPage("task", "tasks", "shared.task", "task_id"),
+    SubjectPage("registration", "registrations", "registration.detail", "registration_id"),
 )}
 # How each kind's triggers are fired: tasks go through the task service (only staff and
 # admins ever manage tasks); every other kind straight through the engine.
-FIRE = {"claim": claim_service.fire, "task": task_service.fire}
+FIRE = {"claim": claim_service.fire, "task": task_service.fire, "registration": registrations.fire}
 
 
 @dataclass
@@ -157,6 +158,7 @@ def _load(kind_name: str, me, ident: int):
 
 @bp.route("/claims/<int:subject_id>/<trigger>", methods=["GET", "POST"], defaults={"path": "claims"})
 @bp.route("/tasks/<int:subject_id>/<trigger>", methods=["GET", "POST"], defaults={"path": "tasks"})
+@bp.route("/registrations/<int:subject_id>/<trigger>", methods=["GET", "POST"], defaults={"path": "registrations"})
 @common.roles("member", "staff", "supervisor", "admin")
 def fire(path, subject_id, trigger):
     kind_name = {page.path: kind for kind, page in PAGES.items()}[path]
@@ -257,6 +259,7 @@ def trigger_page(kind_name: str, subject_id: int, trigger_name: str, formdata=No
     prefill = kind.prefill(db.session, trigger, row, related) if request.method == "GET" else {}
     form_cls = trigger_forms.form_class(definition, trigger, english)
     form = form_cls(formdata=formdata) if formdata is not None else form_cls(data=prefill or None)
+    trigger_forms.fill_choices(form, trigger, lambda spec: kind.choices(db.session, row, related, spec))
     back = common.safe_next(request.values.get("next"), page.url(subject_id))
     if request.method == "POST":
         if form.validate_on_submit():

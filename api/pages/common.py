@@ -168,7 +168,7 @@ def task_status_label(status: str) -> str:
 def event_label(event: dict) -> str:
     """An audit event's trigger in words, from the definition it was recorded under."""
     name, _sep, version = (event.get("definition") or "").partition("@")
-    subject = "task" if event.get("subject_type") == "task" else "claim"
+    subject = event.get("subject_type") or "claim"
     return trigger_label(event["trigger"], name or None, int(version) if version.isdigit() else None, subject)
 
 
@@ -196,6 +196,10 @@ def refusal_text(refusal) -> str:
         "open_claim_limit": _("You have reached the limit of open claims. Finish or withdraw one first."),
         "not_claimant": _("Nobody may verify their own claim."),
         "min_visits": _("Check in at a visit before you submit the report."),
+        "one_live_registration": _("You are already registered with a community (or your application is waiting). "
+                                   "To move, end that registration first."),
+        "renewal_open": _("Renewal for next year opens on 1 December."),
+        "term_over": _("The term has not ended yet."),
     }
     return texts.get(name, message)
 

@@ -68,6 +68,12 @@ def _patterns():
         (r"^Only JPEG, PNG, WebP or HEIC photos\.$", lambda m: _("Only JPEG, PNG, WebP or HEIC photos.")),
         (r"^At most (\d+) MB\.$", lambda m: _("A photo may be at most %(n)s MB.", n=m[1])),
         (r"^The image has too many pixels\.$", lambda m: _("The photo is too large; choose a smaller one.")),
+        # a `ref` field (a grid, a community) and the grids
+        (r"^Not one of the options here\.$", lambda m: _("Choose one of the options.")),
+        (r"^Not a valid choice\.?$", lambda m: _("Choose one of the options.")),
+        (r"^Required: choose one of the options\.$", lambda m: _("This field is required.")),
+        (r"^Already in this grid\.$", lambda m: _("The member is in this grid already: choose another.")),
+        (r"^This community has a grid of that name\.$", lambda m: _("This community has a grid of that name.")),
     )
 
 

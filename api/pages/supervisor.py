@@ -12,7 +12,7 @@ from workflow.services import anomalies as anomaly_service
 from workflow.services import dashboard as dashboard_service
 from workflow.services import exports
 from workflow.services import points as points_service
-from workflow.services import scope, security_log
+from workflow.services import receipts, scope, security_log
 
 from . import charts, common
 from .forms import ExportForm, SubjectForm
@@ -60,9 +60,12 @@ def verify():
     if kind == "claim":
         scope.visible_claim(db.session, me, ident)
         target = url_for("shared.claim", claim_id=ident)
-    else:
+    elif kind == "task":
         scope.visible_task(db.session, me, ident)
         target = url_for("shared.task", task_id=ident)
+    else:
+        scope.visible_registration(db.session, me, ident)
+        target = url_for("registration.detail", registration_id=ident)
     result = audit.verify(db.session, subject=subject)
     if result.ok:
         flash(_("Chain verified: %(n)s events, every hash matches.", n=result.checked), "success")
@@ -122,11 +125,12 @@ def feedback():
         return redirect(url_for("supervisor.exports_page"))
     unit = points_service.visible_unit(db.session, me, unit_id)
     report = points_service.unit_month(db.session, unit, month)
+    registration = receipts.month_section(db.session, unit, report.month)
     if request.args.get("format") == "xlsx":
         security_log.record_export(me, "download_feedback", {"unit": unit.code, "month": month},
                                    request_id=g.get("request_id"))
-        path = exports.feedback_xlsx(report)
+        path = exports.feedback_xlsx(report, registration)
         return Response(exports.file_chunks(path),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="feedback-{unit.code}-{month}.xlsx"'})
-    return render_template("supervisor/feedback.html", report=report, month=month)
+    return render_template("supervisor/feedback.html", report=report, month=month, registration=registration)

@@ -13,6 +13,10 @@ a form sent back with an error keeps them) and, without the script, the files th
 (the file input of the same name), which are stored only when the transition succeeds.
 A location field (a float with `widget: location` and its `together_with` partner) is two
 hidden inputs and a button that asks the phone for its position only when tapped.
+
+A `ref` field (a grid, a community) is a select whose options depend on the subject: the
+cached form class has none; `fill_choices` gives each form instance the subject kind's
+choices before it is validated, and the service refuses any other id again.
 """
 import math
 import threading
@@ -122,6 +126,8 @@ def _field(spec, english: bool):
     if spec.type == "photos":
         return PhotosField(max_items=opts.get("max_items", DEFAULT_PHOTOS),
                            validators=[] if not required else [_some_photo], **kw)
+    if spec.type == "ref":
+        return SelectField(choices=[], validators=presence, validate_choice=True, **kw)
     raise ValueError(f"no page widget for field type {spec.type}")
 
 
@@ -143,6 +149,19 @@ def form_class(definition, trigger, english: bool) -> type[FlaskForm]:
     with _lock:
         _cache[key] = cls
     return cls
+
+
+def fill_choices(form, trigger, choices_for) -> None:
+    """Give a form's `ref` selects their options: `choices_for(spec)` is the subject kind's
+    [(id, words)]. An optional field starts with an empty option, unless it is `required_if_any`
+    and there is something to choose (a grid, once the community has grids)."""
+    for spec in trigger.fields:
+        if spec.ref is None:
+            continue
+        options = [(str(ident), words) for ident, words in choices_for(spec)]
+        if not spec.required and not (spec.options.get("required_if_any") and options):
+            options = [("", "—")] + options
+        form[spec.name].choices = options
 
 
 def _coordinate(spec):
@@ -201,6 +220,8 @@ def input_data(form, trigger) -> tuple[dict, dict]:
             value = to_utc(value).isoformat() + "Z"  # typed in the district's time
         elif spec.type == "date":
             value = value.isoformat()
+        elif spec.type == "ref":
+            value = int(value) if str(value).isdigit() and len(str(value)) <= 10 else value
         data[spec.name] = value
     return data, files
 

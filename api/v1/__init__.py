@@ -16,13 +16,14 @@ from werkzeug.routing import Map, Rule
 from workflow import runtime
 from workflow.schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
 
-from . import audit, auth, claims, errors, household, http, me, tasks, triggers, units, uploads, workflows
-from .schemas import ErrorSchema, LoginSchema
+from . import (audit, auth, claims, communities, errors, household, http, me, registrations, tasks, triggers, units,
+               uploads, workflows)
+from .schemas import ErrorSchema, GridInputSchema, LoginSchema
 
 # Blueprints that are the same for every app, and those made per app because their routes
 # follow the app's definitions (a subject's trigger routes).
-RESOURCES = (auth, me, household, uploads, audit, units, workflows)
-PER_APP_RESOURCES = (tasks, claims)
+RESOURCES = (auth, me, household, uploads, audit, units, workflows, communities)
+PER_APP_RESOURCES = (tasks, claims, registrations)
 DEFAULT_TOKEN_TTL = 12 * 3600
 
 
@@ -102,7 +103,9 @@ def init_app(app) -> Api:
     spec.components.schema("TaskEdit", schema=TaskEditSchema)
     spec.components.schema("Reason", schema=ReasonSchema)
     registry = app.extensions[runtime.EXTENSION].registry
+    spec.components.schema("GridInput", schema=GridInputSchema)
     triggers.register_components(spec, registry)
+    registrations.register_components(spec, registry)  # POST /registrations: the creating trigger's input
 
     blueprints = [module.make_blueprint(registry) for module in PER_APP_RESOURCES]
     blueprints += [module.blp for module in RESOURCES]

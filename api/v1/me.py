@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from workflow.errors import Forbidden
 from workflow.extensions import db
 from workflow.services import points as points_service
+from workflow.services import registrations as registration_service
 
 from . import http
 from .present import me_dict
@@ -13,9 +14,12 @@ blp = Blueprint("v1_me", __name__, url_prefix="/api/v1/me", description="The cal
 
 
 @blp.route("", methods=["GET"])
+@blp.doc(description="The caller: role, scope, unit, community; a member's live registration (报到) too.")
 @blp.response(200, MeSchema)
 def me():
-    return me_dict(http.actor())
+    actor = http.actor()
+    live = registration_service.live_registration(db.session, actor.id) if actor.role == "member" else None
+    return me_dict(actor, live)
 
 
 @blp.route("/points", methods=["GET"])

@@ -1,6 +1,7 @@
 """What only the API presents: the caller (GET /me), and timelines in its words. Subjects'
 views (tasks, claims) are the services' (workflow/services/views.py). Reads only."""
 from workflow.services import timeline
+from workflow.services.registration_views import summary
 from workflow.services.views import place
 
 
@@ -12,7 +13,8 @@ def events(session, subject_type: str, subject_id: int, reader) -> list[dict]:
     return out
 
 
-def me_dict(user) -> dict:
+def me_dict(user, registration=None) -> dict:
+    """The caller; a member's live registration (applied or active) as `registration`."""
     if user.role == "admin":
         scope_out = {"kind": "all", "code": None, "name": None}
     elif user.role == "staff":
@@ -26,4 +28,4 @@ def me_dict(user) -> dict:
     else:
         scope_out = {"kind": "district", "code": None, "name": None}
     return {"id": user.id, "username": user.username, "name": user.name, "role": user.role, "scope": scope_out,
-            "unit": place(user.unit), "community": place(user.community)}
+            "unit": place(user.unit), "community": place(user.community), "registration": summary(registration)}

@@ -55,8 +55,28 @@ class ClaimQuerySchema(TaskFilterSchema):
 
 
 class VerifyQuerySchema(Schema):
-    subject = fields.String(validate=validate.Regexp(r"^(task|claim):\d{1,10}$"),
-                            metadata={"description": "claim:<id> or task:<id>; without it, every chain"})
+    subject = fields.String(validate=validate.Regexp(r"^(task|claim|registration):\d{1,10}$"),
+                            metadata={"description": "claim:<id>, task:<id> or registration:<id>; without it, "
+                                                     "every chain"})
+
+
+class RegistrationQuerySchema(Schema):
+    state = fields.String(validate=validate.Length(min=1, max=32))
+    community = fields.String(validate=validate.Regexp(r"^\d{12}$"),
+                              metadata={"description": "12-digit community/village code"})
+    grid = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1),
+                          metadata={"description": "grid id"})
+
+
+class CommunityQuerySchema(Schema):
+    town = fields.String(validate=validate.Regexp(r"^\d{9}$"), metadata={"description": "9-digit town/street code"})
+    q = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "text in the name"})
+
+
+class YearQuerySchema(Schema):
+    year = fields.Integer(strict=False, validate=validate.Range(min=2000, max=2100),
+                          metadata={"description": "calendar year of the verified work counted; default: this year "
+                                                   "(Beijing time)"})
 
 
 class MonthQuerySchema(Schema):
@@ -87,6 +107,27 @@ class ScopeOut(Schema):
     name = fields.String(allow_none=True)
 
 
+class CommunityRef(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class TermSchema(Schema):
+    year = fields.Integer(metadata={"description": "the calendar year the registration runs for"})
+    ends_at = UTCDateTime(metadata={"description": "00:00 on 1 January of the next year, Beijing time"})
+
+
+class RegistrationSummarySchema(Schema):
+    id = fields.Integer()
+    state = fields.String(metadata={"description": "applied | active"})
+    community = fields.Nested(CommunityRef)
+    grid = fields.Nested(GridRef, allow_none=True)
+    households = fields.Integer(allow_none=True, metadata={"description": "households to keep in touch with"})
+    since = UTCDateTime(allow_none=True, metadata={"description": "when it was accepted"})
+    term = fields.Nested(TermSchema, allow_none=True)
+
+
 class MeSchema(Schema):
     id = fields.Integer()
     username = fields.String()
@@ -94,7 +135,10 @@ class MeSchema(Schema):
     role = fields.String()
     scope = fields.Nested(ScopeOut)
     unit = fields.Nested(PlaceRef, allow_none=True)
-    community = fields.Nested(PlaceRef, allow_none=True)
+    community = fields.Nested(PlaceRef, allow_none=True, metadata={
+        "description": "staff: their community; members: where they are registered (their active registration's)"})
+    registration = fields.Nested(RegistrationSummarySchema, allow_none=True, metadata={
+        "description": "members: their live (applied or active) registration; null when unregistered or not a member"})
 
 
 class TokenSchema(Schema):
@@ -195,6 +239,84 @@ class ClaimReadSchema(ClaimDetailSchema):
         "description": "the task's household note, for the claimant while live, the task's staff and admins"})
 
 
+class UnitIdRef(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class RegistrationSchema(Schema):
+    id = fields.Integer()
+    member = fields.Nested(PersonRef)
+    unit = fields.Nested(UnitIdRef, allow_none=True, metadata={"description": "the member's unit"})
+    community = fields.Nested(CommunityRef)
+    town = fields.Nested(PlaceRef)
+    grid = fields.Nested(GridRef, allow_none=True)
+    state = fields.String()
+    state_label = fields.String()
+    final = fields.Boolean()
+    skills = fields.String(metadata={"description": "服务特长, as the member wrote it"})
+    availability = fields.String(metadata={"description": "when the member can serve"})
+    households = fields.Integer(allow_none=True)
+    accepted_by = fields.Nested(PersonRef, allow_none=True, metadata={"description": "null: the system"})
+    accepted_at = UTCDateTime(allow_none=True)
+    term = fields.Nested(TermSchema, allow_none=True)
+    last_reason = fields.String(allow_none=True, metadata={"description": "a decline's reason, an end's reason"})
+    version = fields.Integer()
+    etag = fields.String()
+    definition = fields.Nested(DefinitionRef)
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    allowed_triggers = fields.List(fields.String(), metadata={"description": "what the caller may fire now"})
+
+
+class GridSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    members = fields.Integer(metadata={"description": "members registered in it (active)"})
+
+
+class GridInputSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={"title": "网格名称",
+                         "description": "Grid name, e.g. 第一网格"})
+
+
+class CommunitySchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    short_name = fields.String()
+    town = fields.Nested(PlaceRef)
+
+
+class ReceiptMemberSchema(Schema):
+    user_id = fields.Integer()
+    name = fields.String()
+    registration = fields.Nested(RegistrationSummarySchema, allow_none=True, metadata={
+        "description": "the live registration; null: not registered (未报到)"})
+    verified_claims = fields.Integer(metadata={"description": "verified claims this year credited to the unit"})
+    hours = fields.Float(metadata={"description": "their hours"})
+
+
+class ReceiptSchema(Schema):
+    unit = fields.Nested(UnitIdRef)
+    year = fields.Integer()
+    members = fields.List(fields.Nested(ReceiptMemberSchema), metadata={
+        "description": "every active member account of the unit: the unregistered first, then by name"})
+    unregistered = fields.Integer(metadata={"description": "members with no live registration (未报到)"})
+    registered = fields.Integer(metadata={"description": "members with an active registration"})
+
+
+class FeedbackRegistrationSchema(Schema):
+    members = fields.Integer()
+    registered = fields.Integer(metadata={"description": "registered at the end of the month (now, this month)"})
+    unregistered = fields.Integer()
+    rate = fields.Float(allow_none=True)
+    accepted = fields.Integer(metadata={"description": "registrations accepted in the month"})
+    left = fields.Integer(metadata={"description": "registrations that ended or lapsed in the month"})
+    unregistered_names = fields.List(fields.String(), metadata={"description": "not registered now, by name"})
+
+
 class HouseholdNoteSchema(Schema):
     claim_id = fields.Integer()
     task_id = fields.Integer()
@@ -288,6 +410,8 @@ class FeedbackSchema(Schema):
     hours = fields.Float()
     points = fields.Integer()
     members = fields.List(fields.Nested(MemberMonthSchema), metadata={"description": "alphabetical; not a ranking"})
+    registration = fields.Nested(FeedbackRegistrationSchema, metadata={
+        "description": "how the unit's members stand with their communities (报到)"})
 
 
 class WorkflowSummarySchema(Schema):
@@ -328,6 +452,7 @@ class InputFieldSchema(Schema):
     help_en = fields.String()
     widget = fields.String(allow_none=True, metadata={"description": "line | textarea | select | radio | location"})
     choices = fields.List(fields.Nested(ChoiceSchema))
+    ref = fields.String(allow_none=True, metadata={"description": "a ref field: what it picks (grid | community)"})
 
 
 class TriggerSchema(Schema):
@@ -361,7 +486,7 @@ class ErrorSchema(Schema):
     errors = fields.Dict(metadata={"description": "location (json, query, files, headers) → field → messages"})
     error = fields.String(metadata={"description": "stable machine code, e.g. transition_not_allowed"})
     request_id = fields.String(allow_none=True)
-    state = fields.String(metadata={"description": "409: the claim's or task's current state"})
+    state = fields.String(metadata={"description": "409: the subject's current state"})
     allowed_triggers = fields.List(fields.String(), metadata={"description": "409: what the caller may fire"})
     reason = fields.String(allow_none=True, metadata={"description": "409: the guard that refused"})
     current_version = fields.Integer(metadata={"description": "412: the current version"})

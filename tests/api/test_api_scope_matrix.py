@@ -78,6 +78,34 @@ MATRIX = {
     "GET /api/v1/units/<int:unit_id>/feedback": {"member": (403, 403), "staff": (403, 403),
                                                  "sup_town": (404, 404), "sup_unit": (200, 404),
                                                  "admin": (200, 404)},
+    # -- registrations (报到): 404 for other members, other communities' staff, other towns' and units' supervisors
+    "GET /api/v1/registrations": dict.fromkeys(ACTORS, (200, None)),
+    "POST /api/v1/registrations": {"member": (201, None), "staff": (403, None), "sup_town": (403, None),
+                                   "sup_unit": (403, None), "admin": (403, None)},
+    "GET /api/v1/registrations/<int:registration_id>": dict.fromkeys(ACTORS, (200, 404)),
+    "GET /api/v1/registrations/<int:registration_id>/events": dict.fromkeys(ACTORS, (200, 404)),
+    **{f"POST /api/v1/registrations/<int:registration_id>/{t}": {
+        "member": (403, 404), "staff": (200, 404), "sup_town": (403, 404), "sup_unit": (403, 404),
+        "admin": (403, 404)} for t in ("accept", "decline", "move_grid")},
+    "POST /api/v1/registrations/<int:registration_id>/withdraw": {
+        "member": (200, 404), "staff": (403, 404), "sup_town": (403, 404), "sup_unit": (403, 404),
+        "admin": (403, 404)},
+    "POST /api/v1/registrations/<int:registration_id>/renew": {
+        "member": (200, 404), "staff": (200, 404), "sup_town": (403, 404), "sup_unit": (403, 404),
+        "admin": (403, 404)},
+    "POST /api/v1/registrations/<int:registration_id>/end": {
+        "member": (200, 404), "staff": (200, 404), "sup_town": (403, 404), "sup_unit": (403, 404),
+        "admin": (200, 404)},
+    "GET /api/v1/communities": dict.fromkeys(ACTORS, (200, None)),
+    "GET /api/v1/communities/<int:community_id>/grids": {
+        "member": (403, 403), "staff": (200, 404), "sup_town": (403, 403), "sup_unit": (403, 403),
+        "admin": (200, 404)},
+    "POST /api/v1/communities/<int:community_id>/grids": {
+        "member": (403, 403), "staff": (201, 404), "sup_town": (403, 403), "sup_unit": (403, 403),
+        "admin": (201, 404)},
+    "GET /api/v1/units/<int:unit_id>/registrations": {"member": (403, 403), "staff": (403, 403),
+                                                      "sup_town": (404, 404), "sup_unit": (200, 404),
+                                                      "admin": (200, 404)},
     "GET /api/v1/workflows": dict.fromkeys(ACTORS, (200, None)),
     "GET /api/v1/workflows/<name>/<int:version>": dict.fromkeys(ACTORS, (200, 404)),
 }
@@ -87,6 +115,12 @@ TRIGGER_STATE = {"check_in": "claimed", "submit_report": "visiting", "withdraw":
 TRIGGER_BODY = {"check_in": {"note": "走访"}, "submit_report": {"summary": "完成", "hours": 1.5},
                 "withdraw": {}, "approve": {"comment": "好"}, "return": {"reason": "补充"},
                 "reject": {"reason": "不符"}}
+
+
+# registration trigger → (the state its in-scope object is in, its body)
+REGISTRATION_CASES = {"accept": ("applied", None), "decline": ("applied", {"reason": "不在本社区居住"}),
+                      "withdraw": ("applied", {}), "move_grid": ("active", None), "renew": ("last_year", {}),
+                      "end": ("active", {"reason": "moved"}), "events": ("active", None)}
 
 
 def case(route: str, actor: str, objs: Objects, app):
@@ -127,9 +161,27 @@ def case(route: str, actor: str, objs: Objects, app):
         inside, _ = objs.claim(True)
         outside = NOWHERE if admin else objs.claim(False)[0].id
         return (f"{rule}?subject=claim:{inside.id}", None), (f"{rule}?subject=claim:{outside}", None)
-    if rule == "/api/v1/units/<int:unit_id>/feedback":
+    if rule in ("/api/v1/units/<int:unit_id>/feedback", "/api/v1/units/<int:unit_id>/registrations"):
+        tail = rule.split("<int:unit_id>")[1]
         outside = NOWHERE if admin else w.unit2.id
-        return (f"/api/v1/units/{w.unit1.id}/feedback", None), (f"/api/v1/units/{outside}/feedback", None)
+        return (f"/api/v1/units/{w.unit1.id}{tail}", None), (f"/api/v1/units/{outside}{tail}", None)
+    if rule.startswith("/api/v1/registrations/<int:registration_id>"):
+        tail = rule.split("<int:registration_id>")[1]
+        trigger = tail.lstrip("/")
+        state, body = REGISTRATION_CASES.get(trigger, ("active", None))
+        if trigger == "move_grid":
+            body = {"grid_id": objs.second_grid().id, "reason": "就近服务"}
+        elif trigger == "accept":
+            body = {"grid_id": w.grid_a.id, "households": 2}
+        inside = objs.registration(True, state)
+        outside = NOWHERE if admin else objs.registration(False, state).id
+        return (f"/api/v1/registrations/{inside.id}{tail}", body), (f"/api/v1/registrations/{outside}{tail}", body)
+    if rule == "/api/v1/registrations" and method == "POST":
+        return (rule, {"community_id": w.a.id, "skills": "法律咨询"}), None
+    if rule.startswith("/api/v1/communities/<int:community_id>/grids"):
+        inside, outside = w.a.id, NOWHERE if admin else w.c.id
+        body = {"name": f"网格-{actor}"} if method == "POST" else None
+        return (f"/api/v1/communities/{inside}/grids", body), (f"/api/v1/communities/{outside}/grids", body)
     if rule == "/api/v1/workflows/<name>/<int:version>":
         return ("/api/v1/workflows/dual_reporting/1", None), ("/api/v1/workflows/dual_reporting/99", None)
     if rule == "/api/v1/tasks" and method == "POST":

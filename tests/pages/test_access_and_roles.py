@@ -159,3 +159,4 @@ def test_admin_users_import_places_and_workflow(app, world, browse):
     assert "凤城街道" in b.get("/admin/places").get_data(as_text=True)
     workflow = b.get("/admin/workflow").get_data(as_text=True)
     assert workflow.count('<svg class="diagram"') == 4 and "dual_reporting@2" in workflow and "stateDiagram" in workflow
+    assert "registration@1" in workflow

@@ -6,7 +6,12 @@ for the API's rows, tests/security/test_scope_matrix_pages.py for the pages' and
 - `ACTORS`, `Objects`: the five callers and the objects in and out of their scope, built through
   the services in the state a route needs.
 """
+from datetime import datetime
+
+from workflow.clock import DISTRICT_TZ, as_utc_naive, district_year, utcnow
 from workflow.services import claims as claim_service
+from workflow.services import grids as grid_service
+from workflow.services import registrations as registration_service
 from workflow.services import uploads as upload_service
 
 from tests.api.api_helpers import make_jpeg
@@ -87,3 +92,30 @@ class Objects:
         if state == "reported":
             claim = claim_service.fire(claim.id, "submit_report", member, {"summary": "s", "hours": 1})
         return claim, upload
+
+    def registration(self, inside: bool, state="applied"):
+        """A registration of member_a1 in community A (inside) or of member_c1 in C (outside), in
+        `state` (applied, or active in a grid). A member holds one live registration at a time, so
+        the member's earlier one is withdrawn or ended first. `state="last_year"`: active, accepted
+        last calendar year (Beijing), so renewing it is open whatever today's date."""
+        w = self.w
+        member, community, staff = (w.member, w.a, w.staff) if inside else (w.member3, w.c, w.staff_c)
+        from workflow.extensions import db
+        live = registration_service.live_registration(db.session, member.id)
+        if live is not None:
+            trigger, data = ("withdraw", {}) if live.state == "applied" else ("end", {"reason": "other"})
+            registration_service.fire(live.id, trigger, member, data)
+        now = None
+        if state == "last_year":
+            now = as_utc_naive(datetime(district_year(utcnow()) - 1, 6, 1, tzinfo=DISTRICT_TZ))
+        reg = registration_service.apply(member, {"community_id": community.id}, now=now)
+        if state != "applied":
+            data = {"grid_id": w.grid_a.id} if inside else {}
+            reg = registration_service.fire(reg.id, "accept", staff, data, now=now)
+        return reg
+
+    def second_grid(self):
+        """Another grid of community A (made once), to move a member into."""
+        if getattr(self, "_second_grid", None) is None:
+            self._second_grid = grid_service.add_grid(self.w.staff, self.w.a.id, "第二网格").grid
+        return self._second_grid

@@ -121,6 +121,13 @@ def test_every_api_input_schema_refuses_malformed_input_and_stores_nothing(app, 
         reported.append(claim_service.fire(c.id, "submit_report", world.member2, {"summary": "s", "hours": 1}))
     withdrawable = claim_service.start_claim(world.task().id, world.member)
     cancellable = world.task()
+    # Registrations (报到): member2 applies (the case below), member's one waits to be accepted,
+    # member3's is active in community A (to move and to end; a second grid to move to).
+    from workflow.services import grids, registrations
+    waiting = registrations.apply(world.member, {"community_id": world.a.id})
+    second_grid = grids.add_grid(world.staff, world.a.id, "第二网格").grid
+    placed = registrations.apply(world.member3, {"community_id": world.a.id})
+    placed = registrations.fire(placed.id, "accept", world.staff, {"grid_id": world.grid_a.id})
 
     failures = []
     cases = [
@@ -142,6 +149,16 @@ def test_every_api_input_schema_refuses_malformed_input_and_stores_nothing(app, 
         (world.staff, "POST", f"/api/v1/claims/{reported[2].id}/reject", {"reason": TEXT_REQUIRED},
          {"reason": "不符"}, 200),
         (world.member, "POST", f"/api/v1/claims/{withdrawable.id}/withdraw", {"reason": STR}, {"reason": "忙"}, 200),
+        (world.member2, "POST", "/api/v1/registrations", {"community_id": INT, "skills": STR, "availability": STR},
+         {"community_id": world.a.id, "skills": "法律咨询"}, 201),
+        (world.staff, "POST", f"/api/v1/registrations/{placed.id}/move_grid",
+         {"grid_id": INT, "reason": TEXT_REQUIRED}, {"grid_id": second_grid.id, "reason": "就近"}, 200),
+        (world.staff, "POST", f"/api/v1/registrations/{waiting.id}/accept",
+         {"grid_id": INT, "households": INT, "comment": STR}, {"grid_id": world.grid_a.id, "households": 2}, 200),
+        (world.staff, "POST", f"/api/v1/registrations/{placed.id}/end", {"reason": CATEGORY, "note": STR},
+         {"reason": "moved"}, 200),
+        (world.staff, "POST", f"/api/v1/communities/{world.a.id}/grids", {"name": TEXT_REQUIRED},
+         {"name": "第三网格"}, 201),
     ]
     for user, method, path, fields, valid, good in cases:
         check_schema(api, user, method, path, fields, valid, good_status=good, failures=failures)
@@ -196,6 +213,16 @@ def test_page_forms_answer_malformed_input_with_a_readable_message(app, world, b
         (member, f"/claims/{visiting.id}/submit_report", {"summary": "s", "hours": "1e999", "households": "1"}),
         (member, f"/claims/{visiting.id}/submit_report", {"summary": "s", "hours": "NaN", "households": "1"}),
         (member, f"/claims/{claim.id}/withdraw", {"reason": "a\x00"}),
+        # 报到: a community id that is no id, not of the chosen town, or beyond 32 bits; text with NUL
+        (member, "/me/registration", {"town": "370116001", "community_id": str(2**63)}),
+        (member, "/me/registration", {"town": "370116001", "community_id": "-1"}),
+        (member, "/me/registration", {"town": "370116001", "community_id": str(world.c.id)}),
+        (member, "/me/registration", {"town": "370116001", "community_id": str(world.a.id), "skills": "a\u0000b"}),
+        (member, "/me/registration", {"town": "370116001", "community_id": str(world.a.id),
+                                      "availability": HUGE[:5000]}),
+        (staff, "/staff/grids", {"name": "a\u0000b"}),
+        (staff, "/staff/grids", {"name": HUGE[:500]}),
+        (staff, f"/staff/grids/{world.grid_a.id}/rename", {"name": "abc\u202edcba"}),
     ]
     failures = []
     for who, path, data in cases:

@@ -111,6 +111,27 @@ MATRIX = {
                                      only({"sup_town": 404, "sup_unit": 404, "admin": 404})),
     "POST /supervisor/verify": both(only({"sup_town": 302, "sup_unit": 302, "admin": 302}),  # to the timeline
                                     only({"sup_town": 404, "sup_unit": 404, "admin": 404})),
+    # -- registrations (报到) -------------------------------------------------------------------------
+    "GET /me/registration": both(only({"member": 200}), NONE),
+    "POST /me/registration": both(only({"member": 302}), NONE),
+    "GET /registrations/<int:registration_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    "GET /registrations/<int:registration_id>/receipt": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    # member: end (their own); staff: accept (a grid picker); admin: end; supervisors see it but change nothing
+    "GET /registrations/<int:subject_id>/<trigger>": both(only({"member": 200, "staff": 200, "admin": 200}),
+                                                          ALL(ACTORS, 404)),
+    "POST /registrations/<int:subject_id>/<trigger>": both(only({"member": 302, "staff": 302, "admin": 302}),
+                                                           ALL(ACTORS, 404)),
+    "GET /staff/registrations": both(STAFF_IN, NONE),
+    "GET /staff/roster": both(STAFF_IN, NONE),
+    "GET /staff/grids": both(STAFF_IN, NONE),
+    "POST /staff/grids": both(only({"staff": 302}), NONE),
+    "POST /staff/grids/<int:grid_id>/rename": both(only({"staff": 302}), only({"staff": 404})),
+    "POST /staff/grids/<int:grid_id>/delete": both(only({"staff": 302}), only({"staff": 404})),
+    "GET /supervisor/receipts": both(only({"sup_town": 404, "sup_unit": 200, "admin": 200}),
+                                     only({"sup_town": 404, "sup_unit": 404, "admin": 404})),
+    "GET /supervisor/receipts/download": both(only({"sup_town": 404, "sup_unit": 200, "admin": 200}),
+                                              only({"sup_town": 404, "sup_unit": 404, "admin": 404})),
+    "GET /supervisor/registrations": both(only({"sup_town": 200, "sup_unit": 302, "admin": 200}), NONE),
     # -- admins ----------------------------------------------------------------------------------
     "GET /admin/": both(ADMIN_IN, NONE),
     "GET /admin/import": both(ADMIN_IN, NONE),
@@ -234,6 +255,30 @@ def case(route, actor, objs, app):
         return pair("/staff/tasks/{}/edit", inside, outside, _task_form("改后的标题") if method == "POST" else None)
     if rule == "/supervisor/exports/download":
         return (method, "/supervisor/exports/download?kind=claims&fmt=csv", None), None
+    if rule == "/me/registration" and method == "POST":
+        return (method, rule, {"town": w.town.code, "community_id": str(w.a.id), "skills": "法律咨询"}), None
+    if rule in ("/registrations/<int:registration_id>", "/registrations/<int:registration_id>/receipt"):
+        tail = rule.split("<int:registration_id>")[1]
+        inside = objs.registration(True, "active").id
+        return pair("/registrations/{}" + tail, inside, NOWHERE if admin else objs.registration(False, "active").id)
+    if rule == "/registrations/<int:subject_id>/<trigger>":
+        if actor == "staff":
+            inside, outside = objs.registration(True, "applied").id, objs.registration(False, "applied").id
+            return pair("/registrations/{}/accept", inside, outside, {"grid_id": str(w.grid_a.id), "households": "2"})
+        inside = objs.registration(True, "active").id
+        outside = NOWHERE if admin else objs.registration(False, "active").id
+        return pair("/registrations/{}/end", inside, outside, {"reason": "moved"})
+    if rule == "/staff/grids" and method == "POST":
+        return (method, rule, {"name": f"网格-{actor}"}), None
+    if rule.startswith("/staff/grids/<int:grid_id>"):
+        tail = rule.split("<int:grid_id>")[1]
+        from workflow.services import grids as grid_service
+        inside = grid_service.add_grid(w.staff, w.a.id, f"待改-{actor}{tail}").grid.id
+        outside = grid_service.add_grid(w.staff_c, w.c.id, f"别处-{actor}{tail}").grid.id
+        return pair("/staff/grids/{}" + tail, inside, outside, {"name": f"改名-{actor}"} if tail == "/rename" else {})
+    if rule in ("/supervisor/receipts", "/supervisor/receipts/download"):
+        fmt = "&fmt=xlsx" if rule.endswith("download") else ""
+        return pair(rule + "?unit={}" + fmt, w.unit1.id, NOWHERE if admin else w.unit2.id)
     if rule == "/supervisor/feedback":
         return pair("/supervisor/feedback?unit={}&month=2026-01", w.unit1.id, NOWHERE if admin else w.unit2.id)
     if rule == "/supervisor/verify":

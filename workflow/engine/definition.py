@@ -73,6 +73,11 @@ class FieldSpec:
     def required_for_categories(self) -> tuple[str, ...]:
         return tuple(self.options.get("required_for_categories") or ())
 
+    @property
+    def ref(self) -> str | None:
+        """What a `ref` field picks from the database (grid, community); None for other types."""
+        return self.options.get("ref") if self.type == "ref" else None
+
 
 @dataclass(frozen=True)
 class GuardCall:

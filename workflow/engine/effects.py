@@ -99,9 +99,10 @@ def record_report(ctx) -> None:
 
 @effect
 def remember_reason(ctx) -> None:
+    """Keeps the reason on the subject (a claim's, a registration's `last_reason`)."""
     reason = ctx.data.get("reason")
     if reason:
-        ctx.claim.last_reason = reason
+        ctx.subject.last_reason = reason
 
 
 @effect

@@ -18,7 +18,7 @@ from ..errors import DefinitionError
 from .definition import STYLES, SUBJECTS, Choice, Definition, FieldSpec, GuardCall, StateSpec, TriggerSpec
 from .effects import EFFECTS
 from .guards import GUARDS
-from .schemas import COMMON_OPTIONS, FIELD_OPTIONS, FIELD_TYPES, WIDGETS
+from .schemas import COMMON_OPTIONS, FIELD_OPTIONS, FIELD_TYPES, REFS, WIDGETS
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
 
@@ -191,6 +191,8 @@ def _parse_field(trigger, name, spec, fail) -> FieldSpec:
         fail(f"{owner}: only a choice field has choices")
     if ftype == "choice" and spec.get("default") is not None and spec["default"] not in {c.value for c in choices}:
         fail(f"{owner}: default '{spec['default']}' is not one of its choices")
+    if ftype == "ref" and spec.get("ref") not in REFS:
+        fail(f"{owner}: a ref field names what it picks: ref: {' | '.join(REFS)}")
     if ftype == "datetime" and spec.get("when", "past") not in ("past", "future"):
         fail(f"{owner}: 'when' is past or future, not '{spec['when']}'")
     options = {k: v for k, v in spec.items() if k not in ("type", "required") and k not in WORD_KEYS}

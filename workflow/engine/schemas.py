@@ -11,6 +11,10 @@ Field types a definition may use:
   boolean   `default`
   choice    one of `choices` (each with value, label, label_en); `default`
   photos    a list of upload ids (`max_items`, default 9)
+  ref       the id of a row picked from the database: `ref: grid | community`. Which ids a
+            subject allows (the grids of a registration's community, say) is its subject
+            kind's `choices`; the schema checks only that it is an id. `required_if_any:
+            true`: required whenever the subject offers any choice
 Any field may be `required: true`, or `required_for_categories: [...]` (checked by the
 engine against the subject's category, since the schema alone does not know it).
 `together_with: other` makes two fields come as a pair (a location's lat and lon).
@@ -24,7 +28,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from ..clock import as_utc_naive
 from .definition import FieldSpec
 
-FIELD_TYPES = ("text", "integer", "float", "datetime", "date", "boolean", "choice", "photos")
+FIELD_TYPES = ("text", "integer", "float", "datetime", "date", "boolean", "choice", "photos", "ref")
 FIELD_OPTIONS = {
     "text": {"max_length"},
     "integer": {"min", "max", "default"},
@@ -34,7 +38,11 @@ FIELD_OPTIONS = {
     "boolean": {"default"},
     "choice": {"default"},
     "photos": {"max_items"},
+    "ref": {"ref", "required_if_any"},
 }
+# What a `ref` field may point at.
+REFS = ("grid", "community")
+MAX_ID = 2**31 - 1
 # Page widgets a field may ask for where its type alone does not decide.
 WIDGETS = {
     "text": ("line", "textarea"),
@@ -45,6 +53,7 @@ WIDGETS = {
     "boolean": (),
     "choice": ("select", "radio"),
     "photos": (),
+    "ref": ("select",),
 }
 COMMON_OPTIONS = {"type", "required", "required_for_categories", "together_with"}
 DEFAULT_TEXT_LENGTH = 1000
@@ -117,6 +126,9 @@ def _field(spec: FieldSpec) -> fields.Field:
             validate=validate.Length(max=opts.get("max_items", DEFAULT_PHOTOS)),
             **common,
         )
+    if spec.type == "ref":
+        common["metadata"]["description"] += f" (the id of a {opts['ref']})"
+        return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **common)
     raise ValueError(f"unknown field type {spec.type}")  # the loader refuses these first
 
 

@@ -6,6 +6,7 @@ from .idempotency import IdempotencyKey
 from .people import ROLES, SYSTEM, SystemActor, Unit, User
 from .places import Community, Grid, Town
 from .points import PointsEntry, UnitFeedback
+from .registrations import Registration
 from .stats import StatsClaims, StatsRefresh, StatsUnits
 from .tasks import CATEGORIES, TASK_LIVE_STATUSES, TASK_STATUSES, HouseholdNote, HouseholdNoteRead, Task
 from .tokens import ApiToken, LoginAttempt
@@ -15,5 +16,5 @@ __all__ = [
     "AuditEvent", "Checkpoint", "Certificate", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
     "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
-    "Task", "Upload", "ApiToken", "LoginAttempt", "StatsClaims", "StatsUnits", "StatsRefresh",
+    "Task", "Upload", "ApiToken", "LoginAttempt", "Registration", "StatsClaims", "StatsUnits", "StatsRefresh",
 ]

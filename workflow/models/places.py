@@ -9,6 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 
 
+def short_name(name: str) -> str:
+    """东升社区居民委员会 → 东升社区: the name people use for a community or village."""
+    for suffix in ("居民委员会", "村民委员会"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 class Town(db.Model):
     __tablename__ = "towns"
 
@@ -46,10 +54,7 @@ class Community(db.Model):
     @property
     def short_name(self) -> str:
         """东升社区居民委员会 → 东升社区: the name people use."""
-        for suffix in ("居民委员会", "村民委员会"):
-            if self.name.endswith(suffix):
-                return self.name[: -len(suffix)]
-        return self.name
+        return short_name(self.name)
 
     def __repr__(self) -> str:
         return f"<Community {self.code} {self.name}>"

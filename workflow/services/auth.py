@@ -265,7 +265,7 @@ def check_verify_access(session, actor, subject: str | None) -> None:
 
     - no subject (every chain): admins and district supervisors only (a town or unit
       supervisor would learn about chains outside their scope);
-    - one subject: admins, supervisors and staff who may see that task or claim
+    - one subject: admins, supervisors and staff who may see that task, claim or registration
       (out of scope is NotFound, as everywhere); members never.
     Raises Forbidden, NotFound or InvalidInput (a malformed subject).
     """
@@ -291,3 +291,5 @@ def check_verify_access(session, actor, subject: str | None) -> None:
         scope.visible_task(session, actor, ident)
     elif kind == "claim":
         scope.visible_claim(session, actor, ident)
+    else:
+        scope.visible_registration(session, actor, ident)

@@ -7,7 +7,13 @@ over the last two months. Deterministic: the same seed gives the same data.
 
 Fixed accounts (password BAODAO_DEMO_PASSWORD, default baodao-demo):
 admin; supervisor (district); supervisor_town (凤城街道); supervisor_unit (区教育和体育局);
-staff1 (东升社区, 凤城街道); member1, member2 (members registered to 东升社区, different units).
+staff1 (东升社区, 凤城街道); member1, member2 (members registered to 东升社区, different units);
+member3 (lives in 东升社区, of 区教育和体育局, not registered yet).
+
+Registrations (报到), also through the services: every staffed community has grids (第一网格,
+第二网格, …); most members applied to the community they live in and were accepted into a grid;
+a few applications wait in 东升社区 for staff1; a few members of each unit never registered;
+a few registrations ended (moved, left the unit), lapsed last year, were declined or withdrawn.
 
 The shared demo password is exempt from the password rules (workflow/identity.py): the loader
 sets its hash directly, and no other path can set it. Loading is recorded on the security log
@@ -19,12 +25,12 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from ..clock import utcnow
+from ..clock import district_midnight, district_year, utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..models import CATEGORIES, SYSTEM, AuditEvent, Community, Town, Unit, User
 from . import claims as claim_service
-from . import expiry, places, security_log
+from . import expiry, grids, places, registrations, security_log
 from . import tasks as task_service
 from .tx import write_transaction
 
@@ -73,8 +79,10 @@ def load(password: str = "baodao-demo", *, seed: int = 370116, members: int = 40
     now = utcnow().replace(microsecond=0)
     places.load_divisions()
     people = _people(rng, password, members)
-    counts = _history(rng, people, now, tasks, progress)
-    counts["expired"] = expiry.expire_claims(now=now).expired
+    counts = _registrations(rng, people, now)
+    counts.update(_history(rng, people, now, tasks, progress))
+    run = expiry.expire_claims(now=now)
+    counts["expired"], counts["registrations lapsed"] = run.expired, run.registrations_lapsed
     counts["users"] = sum(len(v) if isinstance(v, list) else 1 for v in people.values())
     with write_transaction() as session:
         security_log.record(session, SYSTEM, "load_demo", details={"users": counts["users"], "seed": seed})
@@ -113,10 +121,13 @@ def _people(rng, password, members) -> dict:
             "supervisor_town": user("supervisor_town", "凤城街道督导", "supervisor", scope_town=fengcheng),
             "supervisor_unit": user("supervisor_unit", "教体局督导", "supervisor", unit=edu),
             "staff": [user("staff1", "东升社区 " + _name(rng), "staff", community=dongsheng)],
+            # A member's community is their registration's (_registrations below); `homes` is
+            # where each one lives, whether or not they have reported there.
             "members": [
-                user("member1", _name(rng), "member", unit=org, community=dongsheng),
-                user("member2", _name(rng), "member", unit=edu, community=dongsheng),
+                user("member1", _name(rng), "member", unit=org),
+                user("member2", _name(rng), "member", unit=edu),
             ],
+            "homes": {"member1": dongsheng, "member2": dongsheng},
         }
         for i, community in enumerate(staffed[1:], start=2):
             people["staff"].append(user(f"staff{i}", f"{community.short_name} {_name(rng)}", "staff",
@@ -124,9 +135,90 @@ def _people(rng, password, members) -> dict:
         for i in range(3, members + 1):
             # Two in three members live in a staffed community, so tasks find claimants.
             community = rng.choice(staffed) if rng.random() < 0.67 else rng.choice(staffed[:12])
-            people["members"].append(user(f"member{i}", _name(rng), "member", unit=rng.choice(units),
-                                          community=community))
+            unit = rng.choice(units)
+            if i == 3:  # member3: lives in 东升社区, of 区教育和体育局, not registered yet (try 我的报到)
+                community, unit = dongsheng, edu
+            people["members"].append(user(f"member{i}", _name(rng), "member", unit=unit))
+            people["homes"][f"member{i}"] = community
+        people["staffed"] = staffed
     return people
+
+
+GRID_NAMES = ("第一网格", "第二网格", "第三网格", "第四网格")
+
+
+def _registrations(rng, people, now) -> dict:
+    """Grids for every staffed community, and each member's registration story (see the module)."""
+    staff_of = {s.community_id: s for s in people["staff"]}
+    grid_ids: dict[int, list[int]] = {}
+    for community in people["staffed"]:
+        names = GRID_NAMES[:3] if community.code == "370116001001" else GRID_NAMES[:rng.choice((2, 3, 3, 4))]
+        grid_ids[community.id] = [grids.add_grid(staff_of[community.id], community.id, n).grid.id for n in names]
+    homes, members = people["homes"], people["members"]
+    this_year = district_midnight(district_year(now), 1, 1)  # terms accepted this year have not lapsed
+
+    def when(days_back: float):
+        """A time `days_back` ago, within this calendar year (Beijing), before now."""
+        return min(max(now - timedelta(days=days_back), this_year + timedelta(minutes=10)), now - timedelta(minutes=5))
+
+    def join(member, community, at, *, grid=None):
+        """Apply at `at`, accepted by the community's staff a few hours later into a grid."""
+        applied = registrations.apply(member, {"community_id": community.id, "skills": rng.choice(SKILLS),
+                                               "availability": rng.choice(TIMES)}, now=at)
+        accepted_at = min(at + timedelta(hours=rng.uniform(1, 30)), now - timedelta(minutes=1))
+        grid = grid or rng.choice(grid_ids[community.id])
+        registrations.fire(applied.id, "accept", staff_of[community.id],
+                           {"grid_id": grid, "households": rng.randint(0, 5), "comment": "欢迎报到。"},
+                           now=max(accepted_at, at))
+        return applied.id
+
+    counts = {"grids": sum(len(v) for v in grid_ids.values()), "registrations": 0}
+    by_username = {m.username: m for m in members}
+    dongsheng = homes["member1"]
+    join(by_username["member1"], dongsheng, when(55), grid=grid_ids[dongsheng.id][0])
+    join(by_username["member2"], dongsheng, when(50), grid=grid_ids[dongsheng.id][1])
+    rest = [m for m in members if m.username not in ("member1", "member2")]
+    never = {"member3"}
+    for unit_id in sorted({m.unit_id for m in rest}):
+        of_unit = [m.username for m in rest if m.unit_id == unit_id]
+        never.update(rng.sample(of_unit, min(len(of_unit), rng.choice((1, 2)))))
+    waiting = [m for m in rest if homes[m.username].id == dongsheng.id and m.username not in never][:4]
+    special = [m for m in rest if m.username not in never and m not in waiting]
+    lapsed, ended, moved, declined, withdrawn = special[:3], special[3:4], special[4:6], special[6:7], special[7:8]
+    for member in waiting:  # staff1's applications to review
+        registrations.apply(member, {"community_id": dongsheng.id, "skills": rng.choice(SKILLS)},
+                            now=now - timedelta(hours=rng.uniform(2, 72)))
+    for member in lapsed:  # accepted last year, never renewed: the year-end run lapses them
+        last_year = this_year - timedelta(days=rng.uniform(40, 200))
+        join(member, homes[member.username], last_year)
+    for member in ended:  # left the unit: no registration now
+        ident = join(member, homes[member.username], when(45))
+        registrations.fire(ident, "end", member, {"reason": "left_unit"}, now=when(10))
+    for member in moved:  # moved house: end here, then accepted in the new community
+        ident = join(member, homes[member.username], when(58))
+        registrations.fire(ident, "end", member, {"reason": "moved", "note": "搬家"}, now=when(30))
+        new_home = rng.choice([c for c in people["staffed"] if c.id != homes[member.username].id])
+        homes[member.username] = new_home
+        join(member, new_home, when(29))
+    for member in declined:  # applied to the wrong community, declined, then accepted at home
+        wrong = rng.choice([c for c in people["staffed"] if c.id != homes[member.username].id])
+        ident = registrations.apply(member, {"community_id": wrong.id}, now=when(40)).id
+        registrations.fire(ident, "decline", staff_of[wrong.id], {"reason": "经核实不在本社区居住，请向居住地社区报到。"},
+                           now=when(39))
+        join(member, homes[member.username], when(38))
+    for member in withdrawn:  # withdrew; has not applied again
+        ident = registrations.apply(member, {"community_id": homes[member.username].id}, now=when(20)).id
+        registrations.fire(ident, "withdraw", member, {}, now=when(19))
+    done = set(never) | {m.username for m in waiting + lapsed + ended + moved + declined + withdrawn}
+    for member in rest:
+        if member.username not in done:
+            join(member, homes[member.username], when(rng.uniform(2, 80)))
+    counts["registrations"] = len(members) - len(never)
+    return counts
+
+
+SKILLS = ("政策宣讲", "法律咨询", "医疗健康", "文艺", "电脑维修", "", "")
+TIMES = ("周末", "工作日晚上", "节假日", "")
 
 
 def _run(fn, *args, **kw):
@@ -140,8 +232,8 @@ def _run(fn, *args, **kw):
 def _history(rng, people, now, n_tasks, progress) -> dict:
     staff, members = people["staff"], people["members"]
     residents: dict[int, list] = {}
-    for m in members:
-        residents.setdefault(m.community_id, []).append(m)
+    for m in members:  # members help where they live (registered there or not): claims are not gated
+        residents.setdefault(people["homes"][m.username].id, []).append(m)
     counts = {"tasks": 0, "claims": 0}
     for i in range(n_tasks):
         worker = staff[0] if i < 24 else rng.choice(staff)

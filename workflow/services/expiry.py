@@ -6,7 +6,9 @@ Safe to run on every node at the same moment and to re-run:
   claim is expired only if it is still live and its task's deadline has passed (the
   definition's `past_deadline` guard), so even two runs that both proceed cannot expire
   a claim twice. On SQLite the immediate transaction serialises the runs.
-Tasks still open or full after their deadline are closed by the same run.
+Tasks still open or full after their deadline are closed by the same run, and registrations
+whose yearly term ended without renewal lapse (`registrations.lapse_due`, the registration
+process's internal `lapse`; the same once-only rules, under the same advisory lock).
 """
 from dataclasses import dataclass
 
@@ -16,6 +18,7 @@ from .. import runtime
 from ..clock import utcnow
 from ..extensions import db
 from ..models import SYSTEM, Claim, Task
+from . import registrations
 from .transitions import fire_internal
 from .tx import lock_one, write_transaction
 
@@ -27,6 +30,7 @@ EXPIRY_LOCK_KEY = 0x6261_6F64  # "baod"
 class ExpiryResult:
     expired: int = 0
     tasks_closed: int = 0
+    registrations_lapsed: int = 0
     skipped_locked: bool = False
 
 
@@ -91,6 +95,8 @@ def expire_claims(*, now=None, request_id: str | None = None, progress=None) -> 
             result.tasks_closed += closed
             if progress is not None:
                 progress(1)
+        # The end of a registration's term: until the definitions' timers run it, this run lapses them.
+        result.registrations_lapsed = registrations.lapse_due(now=now, request_id=request_id)
     finally:
         if lock_conn is not None:
             lock_conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": EXPIRY_LOCK_KEY})

@@ -3,7 +3,7 @@
 Rows are read in batches (`yield_per`) and written as they come, so an export of the whole
 district never sits in memory: CSV is yielded chunk by chunk; XLSX is written by XlsxWriter
 in constant-memory mode to a temporary file that the caller streams and then deletes.
-Every query is limited to the caller's scope (`scope.claim_filter` / `scope.task_filter`).
+Every query is limited to the caller's scope (`scope.claim_filter` / `task_filter` / `registration_filter`).
 The household note never appears in an export.
 """
 import csv
@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select, true
 from ..clock import iso
 from ..errors import InvalidInput
 from ..time_bounds import check_query_time
-from ..models import AuditEvent, Claim, Community, Task, Town, Unit, User
+from ..models import AuditEvent, Claim, Community, Registration, Task, Town, Unit, User
 from . import scope
 from .names import ShownNames
 
@@ -83,6 +83,8 @@ def event_rows(session, actor, lo=None, hi=None) -> Iterator[list]:
              AuditEvent.subject_id.in_(select(Claim.id).where(scope.claim_filter(actor)))),
         and_(AuditEvent.subject_type == "task",
              AuditEvent.subject_id.in_(select(Task.id).where(scope.task_filter(actor)))),
+        and_(AuditEvent.subject_type == "registration",
+             AuditEvent.subject_id.in_(select(Registration.id).where(scope.registration_filter(actor)))),
     )
     query = (select(AuditEvent).where(visible, _between(AuditEvent.created_at, lo, hi))
              .order_by(AuditEvent.id).execution_options(yield_per=BATCH))
@@ -167,10 +169,18 @@ def file_chunks(path: str, size: int = 64 * 1024) -> Iterator[bytes]:
 FEEDBACK_COLUMNS = ["member", "verified_claims", "hours", "households", "points"]
 
 
-def feedback_xlsx(report) -> str:
-    """The monthly unit feedback (a points.UnitMonth) as an .xlsx file path (alphabetical, not ranked)."""
+def feedback_xlsx(report, registration=None) -> str:
+    """The monthly unit feedback (a points.UnitMonth) as an .xlsx file path (alphabetical, not ranked);
+    with its registration section (a receipts.MonthRegistrations) below it when given."""
     body = ([m.name, m.verified_claims, m.hours, m.households, m.points] for m in report.members)
     totals = [["total", report.verified_claims, report.hours, sum(m.households for m in report.members),
                report.points]]
-    return write_xlsx(FEEDBACK_COLUMNS, list(body) + totals, sheet=report.month,
-                      title_rows=[[report.unit.name, report.month]])
+    rows = list(body) + totals
+    if registration is not None:
+        rate = "" if registration.rate is None else round(registration.rate, 4)
+        rows += [[], ["报到情况 registration"], ["党员 members", registration.members],
+                 ["已报到 registered", registration.registered], ["未报到 unregistered", registration.unregistered],
+                 ["报到率 rate", rate], ["本月接收 accepted this month", registration.accepted],
+                 ["本月结束/到期 ended or lapsed this month", registration.left]]
+        rows += [["未报到 not registered", name] for name in registration.unregistered_names]
+    return write_xlsx(FEEDBACK_COLUMNS, rows, sheet=report.month, title_rows=[[report.unit.name, report.month]])

@@ -7,10 +7,10 @@ are done by the member whose claim filled or freed the last slot — any unit's 
 published task every unit supervisor may open. So names on events pass through here:
 
 - the reader's own name, and every name for admins and district supervisors: shown;
-- a member's name: shown when the reader may see at least one claim of that member — staff
-  see the members who claimed their community's tasks, a town supervisor those who claimed in
-  the town, a unit supervisor the members of the unit (claims carry the unit of claim time),
-  a member only themself;
+- a member's name: shown when the reader may see at least one claim or registration of that
+  member — staff see the members who claimed their community's tasks or applied to register
+  with it, a town supervisor those who claimed or registered in the town, a unit supervisor the
+  members of the unit (claims carry the unit of claim time), a member only themself;
 - anyone else who is a member: their role instead — "另一单位的党员" ("a member of another
   unit") for a unit supervisor, "其他党员" ("another member") for other readers;
 - staff, supervisors and admins act in an office: their names on events are shown to anyone
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from ..models import Claim, User
+from ..models import Claim, Registration, User
 from . import scope
 
 # What stands for a hidden member, by the reader's kind. Pages pass their own, translated.
@@ -60,6 +60,11 @@ class ShownNames:
             visible = set(self.session.scalars(
                 select(Claim.member_id).where(Claim.member_id.in_(members), scope.claim_filter(self.reader))
                 .distinct()))
+            # …or a registration (报到) of theirs: staff see who applied to or registered with their
+            # community, a unit supervisor the unit's members, a town supervisor those in the town.
+            visible |= set(self.session.scalars(
+                select(Registration.member_id).where(Registration.member_id.in_(members - visible),
+                                                     scope.registration_filter(self.reader)).distinct()))
             self._hidden |= members - visible
         for ident, name, _ in people:
             if ident not in self._hidden:

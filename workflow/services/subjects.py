@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..errors import NotFound
-from ..models import AuditEvent, Claim, Community, Report, Task, Unit, Upload, User
-from . import scope, views
+from ..errors import InvalidInput, NotFound
+from ..models import AuditEvent, Claim, Community, Grid, Registration, Report, Task, Unit, Upload, User
+from . import registration_views, scope, views
 from .tx import lock_one
 
 
@@ -67,6 +67,33 @@ class SubjectKind:
 
     def view(self, session, row, related, definition, actor, allowed) -> dict:
         raise NotImplementedError
+
+    def choices(self, session, row, related, field) -> list[tuple[int, str]]:
+        """The rows a `ref` field may pick on this subject, as (id, words) in the order a page
+        lists them: a registration's grids are its community's. A page form renders them as a
+        select; `check_refs` refuses any other id. `row` is None for a creating trigger; then
+        `related` may narrow the choice (a community picker's town)."""
+        return []
+
+    def allows(self, session, row, related, field, value: int) -> bool:
+        """Whether `value` is one of the field's choices (a kind may answer with one query)."""
+        return value in {ident for ident, _ in self.choices(session, row, related, field)}
+
+    def check_refs(self, session, trigger, row, related, data) -> None:
+        """Every `ref` field's id is one the subject allows; a field marked `required_if_any`
+        is required whenever there is any choice (a grid, once the community has grids)."""
+        errors = {}
+        for spec in trigger.fields:
+            if spec.ref is None:
+                continue
+            value = data.get(spec.name)
+            if value is None:
+                if spec.options.get("required_if_any") and self.choices(session, row, related, spec):
+                    errors[spec.name] = ["Required: choose one of the options."]
+            elif not self.allows(session, row, related, spec, value):
+                errors[spec.name] = ["Not one of the options here."]
+        if errors:
+            raise InvalidInput(f"invalid input for {trigger.name}", errors=errors)
 
 
 def chain_head(kind: str, model):
@@ -203,7 +230,79 @@ class TaskKind(SubjectKind):
         return views.task_view(row, actor, allowed)
 
 
-KINDS: dict[str, SubjectKind] = {kind.name: kind for kind in (ClaimKind(), TaskKind())}
+class RegistrationKind(SubjectKind):
+    """A member's registration with a community (报到). Every trigger locks the member's own
+    row first (FOR NO KEY UPDATE, as starting a claim does), then the registration: one
+    member's registrations change one at a time (one live registration per member), and the
+    member's community (users.community_id, kept in step by the effects) with them."""
+
+    name = "registration"
+    model = Registration
+
+    def scope_filter(self, actor):
+        return scope.registration_filter(actor)
+
+    def lock(self, session, actor, ident, writes):
+        # Scope first, before any lock: who the member is and which community never change.
+        member_id = session.scalar(select(Registration.member_id).where(
+            Registration.id == ident, scope.registration_filter(actor)))
+        if member_id is None:
+            raise NotFound(f"registration {ident} not found")
+        member = session.scalar(select(User).where(User.id == member_id).with_for_update(key_share=True)
+                                .execution_options(populate_existing=True))
+        registration, head_hash, community = session.execute(
+            select(Registration, chain_head("registration", Registration), Community)
+            .join(Community, Community.id == Registration.community_id)
+            .where(Registration.id == ident).with_for_update(of=Registration)
+            .execution_options(populate_existing=True)
+        ).one()
+        set_committed_value(registration, "member", member)
+        set_committed_value(registration, "community", community)
+        return Locked(registration, {"member": member, "community": community}, head_hash)
+
+    def related(self, session, row):
+        return {"member": row.member, "community": row.community}
+
+    def relations(self, actor, row, related):
+        relations = {actor.role} if actor.role in ("member", "admin", "system") else set()
+        if actor.role == "member" and row.member_id == actor.id:
+            relations.add("applicant")
+        if scope.is_community_staff(actor, row):
+            relations.add("community_staff")
+        return relations
+
+    def choices(self, session, row, related, field):
+        if field.ref == "grid":
+            community_id = row.community_id if row is not None else related.get("community_id")
+            return [tuple(r) for r in session.execute(
+                select(Grid.id, Grid.name).where(Grid.community_id == community_id).order_by(Grid.id))]
+        if field.ref == "community":
+            query = select(Community).order_by(Community.code)
+            if related.get("town_id") is not None:
+                query = query.where(Community.town_id == related["town_id"])
+            return [(c.id, c.short_name) for c in session.scalars(query)]
+        return []
+
+    def allows(self, session, row, related, field, value):
+        if field.ref == "community" and related.get("town_id") is None:  # any of the district's 861: one query
+            return session.scalar(select(Community.id).where(Community.id == value)) is not None
+        if field.ref == "grid" and row is not None:
+            # FOR KEY SHARE: a grid being deleted (FOR UPDATE) waits for this placement, then sees
+            # its member; one deleted first is not found here.
+            return session.scalar(select(Grid.id).where(Grid.id == value, Grid.community_id == row.community_id)
+                                  .with_for_update(read=True, key_share=True)) is not None
+        return super().allows(session, row, related, field, value)
+
+    def check_input(self, session, trigger, actor, row, related, data):
+        self.check_refs(session, trigger, row, related, data)
+        if trigger.name == "move_grid" and row is not None and data.get("grid_id") == row.grid_id:
+            raise InvalidInput("already in this grid", errors={"grid_id": ["Already in this grid."]})
+
+    def view(self, session, row, related, definition, actor, allowed):
+        return registration_views.registration_view(row, definition, allowed)
+
+
+KINDS: dict[str, SubjectKind] = {kind.name: kind for kind in (ClaimKind(), TaskKind(), RegistrationKind())}
 
 
 def kind(name: str) -> SubjectKind:

@@ -10,7 +10,9 @@ then a task, then any of its claims. A claim transition locks its task only when
 effects changes the task (the slot recount: claim, withdraw, reject, expire); the others —
 check_in, submit_report, approve, return — lock the claim alone, reading the task with it
 (services/subjects.py, ClaimKind.lock). A task transition locks the task, and its cancel then
-locks each live claim. Nothing locks a claim and then its task.
+locks each live claim. Nothing locks a claim and then its task. A registration's triggers
+lock the member's user row (FOR NO KEY UPDATE), then the registration, then the grid it names
+(FOR KEY SHARE).
 """
 from contextlib import contextmanager
 

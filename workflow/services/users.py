@@ -2,7 +2,10 @@
 
 CSV header: username,name,role,unit,community,scope,password
 - unit: a unit's code or name (members; a unit-scoped supervisor may use `scope` instead)
-- community: a 12-digit community code (members and staff)
+- community: a 12-digit community code. Staff: the community they work for. Members: where they
+  are registered (报到) — a member given a community gets an active registration there, recorded
+  as accepted by the importing admin (the system from the command line without --admin);
+  a member without one gets none and shows as unregistered (未报到) on their unit's receipt
 - scope: supervisors only — `district`, `town:<9-digit code>` or `unit:<code or name>`
 - password: optional; without it a one-time password is generated and returned
 
@@ -26,7 +29,7 @@ from .. import identity
 from ..clock import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import ROLES, SYSTEM, ApiToken, Community, Town, Unit, User
-from . import security_log
+from . import registrations, security_log
 from .tx import write_transaction
 
 CSV_HEADER = ["username", "name", "role", "unit", "community", "scope", "password"]
@@ -106,8 +109,8 @@ def _resolve(session, row: dict, fail, *, check_username: bool = True) -> dict:
         if community is None:
             fail(f"unknown community code {community_ref!r}")
         out["community_id"] = community.id
-    if role == "member" and not (out["unit_id"] and out["community_id"]):
-        fail("a member needs a unit and a community")
+    if role == "member" and not out["unit_id"]:
+        fail("a member needs a unit")
     if role == "staff" and not out["community_id"]:
         fail("staff need a community")
     if role == "supervisor":
@@ -128,10 +131,36 @@ def _resolve(session, row: dict, fail, *, check_username: bool = True) -> dict:
     return out
 
 
+def _place(session, user: User, fields: dict, actor, *, now, source: str, was_member: bool) -> None:
+    """Set the user's fields. A member's community goes through their registration
+    (services/registrations.py): the column is the registration's, kept in step by it. Staff and
+    supervisors keep theirs as given."""
+    fields = dict(fields)
+    community_id = fields.pop("community_id")
+    for key, value in fields.items():
+        setattr(user, key, value)
+    if user.role != "member":
+        user.community_id = community_id
+        return
+    if not was_member:
+        user.community_id = None  # a new member (or one who was staff) is registered nowhere yet
+    registrations.register_directly(session, user, community_id, actor, now=now, source=source)
+
+
+def _registrar(actor):
+    """Who records the registrations an import or a user form makes: that admin, else the system."""
+    if actor is None:
+        return SYSTEM
+    if actor.role not in ("admin", "system"):
+        raise InvalidInput("only an admin records registrations", errors={"admin": ["Not an admin."]})
+    return actor
+
+
 def create_user(*, username, name, role, password, unit=None, community=None, scope=None, actor=None,
                 request_id=None) -> User:
     """One user. `actor` is the administrator (None: the command line); the password must
-    pass the identity rules."""
+    pass the identity rules. A member with a community is registered there at once (accepted
+    by the administrator, or the system)."""
     with write_transaction() as session:
         def fail(message):
             raise InvalidInput(message, errors={"user": [message]})
@@ -143,10 +172,12 @@ def create_user(*, username, name, role, password, unit=None, community=None, sc
             raise Conflict(f"user {username!r} exists (usernames are compared without regard to case)",
                            field="username")
         identity.check_password(password, username=fields["username"], name=fields["name"])
-        user = User(**fields)
+        user = User(username=fields["username"], name=fields["name"], role=fields["role"])
         user.set_password(password)
         session.add(user)
         session.flush()
+        _place(session, user, fields, _registrar(actor), now=utcnow(),
+               source="create-user" if actor is None else "admin", was_member=False)
         security_log.record(session, actor or SYSTEM, "create_user", target=user,
                             details={"role": user.role, **_scope_of(user)}, request_id=request_id)
     return user
@@ -167,17 +198,22 @@ def parse_csv(text: str) -> list[dict]:
 
 def import_users(text: str, *, update: bool = False, progress=None, actor=None, request_id=None) -> ImportResult:
     """Create (or with `update`, also change) the users in a CSV text. All or nothing: every bad
-    line is reported (ImportErrors) and then nothing is written — one transaction."""
+    line is reported (ImportErrors) and then nothing is written — one transaction. A member row
+    with a community registers the member there (accepted by the admin `actor`, or the system);
+    one already registered elsewhere is a bad line (end or withdraw that registration first)."""
     rows = parse_csv(text)
     result = ImportResult()
     bad: dict[int, list[str]] = {}
     created, updated = [], []
+    now = utcnow()
     with write_transaction() as session:
+        registrar = _registrar(actor)
         seen: set[str] = set()
         for index, row in enumerate(rows):
             line = index + 2  # the header is line 1
             try:
-                user, is_new = _import_row(session, row, line, update=update, seen=seen, result=result)
+                user, is_new = _import_row(session, row, line, update=update, seen=seen, result=result,
+                                           registrar=registrar, now=now)
             except RowError as exc:
                 bad.setdefault(line, []).append(exc.errors["reason"][0])
                 if progress is not None:
@@ -195,8 +231,8 @@ def import_users(text: str, *, update: bool = False, progress=None, actor=None, 
     return result
 
 
-def _import_row(session, row: dict, line: int, *, update: bool, seen: set,
-                result: ImportResult) -> tuple[User, bool]:
+def _import_row(session, row: dict, line: int, *, update: bool, seen: set, result: ImportResult,
+                registrar, now) -> tuple[User, bool]:
     """Check one CSV row and apply it to the session: (the user, whether it is new); RowError when bad."""
     def fail(message):
         raise RowError(line, message)
@@ -217,15 +253,16 @@ def _import_row(session, row: dict, line: int, *, update: bool, seen: set,
         if problems:
             fail("; ".join(p.message for p in problems))
     is_new = user is None
+    was_member = not is_new and user.role == "member"
     if is_new:
-        user = User(**fields)
+        user = User(username=fields["username"], name=fields["name"], role=fields["role"])
         session.add(user)
         result.created += 1
     else:
+        registrations.lock_member(session, user.id)  # their registrations change one at a time
         fields["username"] = user.username  # an update never renames (the key matched)
-        rights_changed = any(getattr(user, f) != fields[f] for f in RIGHTS_FIELDS)
-        for key_, value in fields.items():
-            setattr(user, key_, value)
+        rights_changed = any(getattr(user, f) != fields[f] for f in RIGHTS_FIELDS if f != "community_id") or (
+            user.role != "member" and user.community_id != fields["community_id"])
         if rights_changed or password:
             end_sessions(session, user.id)
         result.updated += 1
@@ -235,6 +272,11 @@ def _import_row(session, row: dict, line: int, *, update: bool, seen: set,
         generated = secrets.token_urlsafe(9)
         user.set_password(generated)
         result.generated_passwords[user.username] = generated
+    session.flush()  # the user's id: a registration names it
+    try:
+        _place(session, user, fields, registrar, now=now, source="import", was_member=was_member)
+    except InvalidInput as exc:
+        raise RowError(line, exc.message) from None
     return user, is_new
 
 
@@ -243,9 +285,11 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
     """Change one user's name, role, unit, community or scope (same rules as create_user);
     a new password only when one is given. A new password or a change of role or scope ends
     every token and page session of the user. Each kind of change is its own security-log
-    event (edit_user, change_role, change_scope, reset_password)."""
+    event (edit_user, change_role, change_scope, reset_password). For a member, a community
+    registers them there when they are registered nowhere; registered elsewhere, it is refused
+    (end or withdraw that registration first); left empty, their registration stays as it is."""
     with write_transaction() as session:
-        user = session.get(User, user_id)
+        user = registrations.lock_member(session, user_id)
         if user is None:
             raise NotFound(f"user {user_id} not found")
 
@@ -258,9 +302,8 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
         if password:
             identity.check_password(password, username=user.username, name=fields["name"])
         before = {f: getattr(user, f) for f in ("name", *RIGHTS_FIELDS)}
-        for key, value in fields.items():
-            if key != "username":
-                setattr(user, key, value)
+        _place(session, user, {k: v for k, v in fields.items() if k != "username"}, _registrar(actor),
+               now=utcnow(), source="admin", was_member=user.role == "member")
         changed = {f: [before[f], getattr(user, f)] for f in before if before[f] != getattr(user, f)}
         ended = 0
         if password or any(f in changed for f in RIGHTS_FIELDS):

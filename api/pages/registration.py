@@ -1,0 +1,298 @@
+"""Registration (报到) pages.
+
+- member: 我的报到 — apply by choosing a town, then a community (no codes typed); the state,
+  grid and the staff who accepted; withdraw, end or renew (the definition's actions); a
+  printable receipt (报到回执) for the unit's files;
+- staff: 报到审核 — applications waiting, each with accept (its own page: a grid picker) and
+  decline; the community's roster by grid, with moving a member to another grid; the grids
+  themselves (add, rename; a grid with members cannot be deleted);
+- unit supervisors and admins (and district supervisors): the unit's receipt report, the
+  unregistered first, with CSV/XLSX export; town and district supervisors: registration
+  rates per community and per unit (rates, never a ranking of people).
+
+Every rule is the services' (registrations, grids, receipts, scope); the views parse a form,
+call one service and render. The trigger pages (accept, move_grid, end, …) are the engine's
+(api/pages/actions.py), made from the definition.
+"""
+from datetime import timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound as HTTPNotFound
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from workflow import audit, runtime
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from workflow.extensions import db
+from workflow.models import Registration, Town, Unit
+from workflow.services import exports, grids, receipts, registrations
+from workflow.services import points as points_service
+from workflow.services.subjects import kind as subject_kind
+
+from . import common, messages, trigger_forms
+from .actions import actions
+from .forms import ActionForm, SubjectForm
+from .shared import events
+
+bp = Blueprint("registration", __name__)
+common.page_blueprint_setup(bp)
+SUBJECT = "registration"
+
+
+class GridForm(FlaskForm):
+    name = StringField(_l("Grid name"), validators=[DataRequired(), Length(max=grids.NAME_LENGTH)])
+
+
+def _date(value, last_day=False):
+    """A stored UTC time as its Beijing date; `last_day`: the day before (a term's last day)."""
+    if value is None:
+        return ""
+    if last_day:
+        value = value - timedelta(seconds=1)
+    return common.fmt_dt(value, "yyyy-MM-dd")
+
+
+@bp.app_template_global()
+def term_text(registration) -> str:
+    """"2026年度（至 2026-12-31）" / "2026 (to 2026-12-31)"; empty until accepted."""
+    if registration is None or registration.term_year is None:
+        return ""
+    return _("%(year)s (to %(day)s)", year=registration.term_year, day=_date(registration.term_ends_at, True))
+
+
+def _state_zh(state: str) -> str:
+    """A state in the definition's Chinese words: the receipt export is for the unit's files."""
+    try:
+        return runtime.current().active(SUBJECT).definition.state(state).label
+    except KeyError:
+        return state
+
+
+# -- member: 我的报到 ---------------------------------------------------------------------------
+
+def _apply_form(town):
+    """The definition's apply form, its community picker narrowed to `town`'s communities."""
+    definition = runtime.current().active(SUBJECT).definition
+    trigger = definition.creating_triggers[0]
+    form = trigger_forms.form_class(definition, trigger, common.is_english())()
+    trigger_forms.fill_choices(form, trigger, lambda spec: subject_kind(SUBJECT).choices(
+        db.session, None, {"town_id": town.id}, spec))
+    return trigger, form
+
+
+@bp.route("/me/registration", methods=["GET", "POST"])
+@common.roles("member")
+def mine():
+    me = common.actor()
+    here = url_for("registration.mine")
+    live = registrations.live_registration(db.session, me.id)
+    towns = db.session.scalars(select(Town).order_by(Town.code)).all()
+    town = next((t for t in towns if t.code == request.values.get("town")), None)
+    trigger = form = None
+    status = 200
+    if live is None and town is not None:
+        trigger, form = _apply_form(town)
+        if request.method == "POST":
+            if form.validate_on_submit():
+                data, _files = trigger_forms.input_data(form, trigger)
+                try:
+                    registrations.apply(me, data, request_id=common.request_id())
+                except InvalidInput as exc:
+                    db.session.rollback()
+                    for text in trigger_forms.show_errors(form, exc.errors):
+                        flash(text, "error")
+                    status = 422
+                except TransitionNotAllowed:
+                    db.session.rollback()  # an application of theirs got in first (another tab)
+                    return redirect(here)
+                else:
+                    flash(trigger.done_en if common.is_english() else trigger.done, "success")
+                    return redirect(here)
+            else:
+                flash(_("Please correct the marked fields."), "error")
+                status = 422
+    elif request.method == "POST":
+        if live is not None:
+            flash(_("You are already registered with %(community)s. To move, end that registration first.",
+                    community=live.community.short_name), "error")
+        return redirect(here)
+    past = db.session.scalars(select(Registration).where(
+        Registration.member_id == me.id, Registration.state.not_in(registrations.live_states()))
+        .order_by(Registration.id.desc()).limit(10)).all()
+    return render_template(
+        "registration/mine.html", live=live, towns=towns, town=town, form=form, trigger=trigger, past=past,
+        actions=actions(me, SUBJECT, live, next_url=here) if live is not None else [],
+        apply_label=common.creating_label(SUBJECT)), status
+
+
+# -- one registration: its page and its receipt ---------------------------------------------------
+
+@bp.get("/registrations/<int:registration_id>")
+@common.roles("member", "staff", "supervisor", "admin")
+def detail(registration_id):
+    me = common.actor()
+    registration = registrations.get_registration(db.session, me, registration_id)
+    chain = None
+    if me.role in ("supervisor", "admin", "staff"):
+        chain = audit.verify(db.session, subject=f"registration:{registration_id}")
+    return render_template("registration/detail.html", r=registration, events=events(SUBJECT, registration_id),
+                           actions=actions(me, SUBJECT, registration), chain=chain,
+                           verify_form=SubjectForm(subject=f"registration:{registration_id}"))
+
+
+@bp.get("/registrations/<int:registration_id>/receipt")
+@common.roles("member", "staff", "supervisor", "admin")
+def receipt(registration_id):
+    """报到回执: printable, for the unit's files; only for a registration that was accepted."""
+    registration = registrations.get_registration(db.session, common.actor(), registration_id)
+    if registration.accepted_at is None:
+        raise NotFound(f"registration {registration_id} has no receipt: it was never accepted")
+    return render_template("registration/receipt.html", r=registration)
+
+
+# -- staff: 报到审核, the roster by grid, the grids --------------------------------------------------
+
+@bp.get("/staff/registrations")
+@common.roles("staff")
+def review():
+    me = common.actor()
+    here = url_for("registration.review")
+    waiting = receipts.pending(db.session, me.community_id)
+    return render_template("registration/review.html", waiting=waiting,
+                           actions={r.id: actions(me, SUBJECT, r, next_url=here) for r in waiting},
+                           grid_count=len(grids.grid_rows(db.session, me.community_id)))
+
+
+@bp.get("/staff/roster")
+@common.roles("staff")
+def roster():
+    me = common.actor()
+    here = url_for("registration.roster")
+    parts = receipts.roster(db.session, me.community_id)
+    return render_template("registration/roster.html", parts=parts,
+                           actions={line.registration.id: actions(me, SUBJECT, line.registration, next_url=here)
+                                    for part in parts for line in part.lines})
+
+
+@bp.route("/staff/grids", methods=["GET", "POST"])
+@common.roles("staff")
+def grid_list():
+    me = common.actor()
+    form = GridForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                grids.add_grid(me, me.community_id, form.name.data)
+            except InvalidInput as exc:
+                db.session.rollback()
+                for text in trigger_forms.show_errors(form, exc.errors):  # in the page's language
+                    flash(text, "error")
+                status = 422
+            else:
+                flash(_("Grid added."), "success")
+                return redirect(url_for("registration.grid_list"))
+        else:
+            status = 422
+    rows = grids.grid_rows(db.session, me.community_id)
+    return render_template("registration/grids.html", form=form, rows=rows, action_form=ActionForm(),
+                           rename_forms={row.id: GridForm(formdata=None, name=row.name) for row in rows}), status
+
+
+@bp.post("/staff/grids/<int:grid_id>/rename")
+@common.roles("staff")
+def rename_grid(grid_id):
+    form = GridForm()
+    if not form.validate_on_submit():
+        flash(_("A grid needs a name of at most %(n)s characters.", n=grids.NAME_LENGTH), "error")
+        return redirect(url_for("registration.grid_list"))
+    try:
+        grids.rename_grid(common.actor(), grid_id, form.name.data)
+    except InvalidInput as exc:
+        db.session.rollback()
+        for texts in exc.errors.values():
+            flash("; ".join(messages.field_message(t) for t in texts), "error")
+    else:
+        flash(_("Grid renamed."), "success")
+    return redirect(url_for("registration.grid_list"))
+
+
+@bp.post("/staff/grids/<int:grid_id>/delete")
+@common.roles("staff")
+def delete_grid(grid_id):
+    if not ActionForm().validate_on_submit():
+        return common.error_page(400)
+    try:
+        grids.delete_grid(common.actor(), grid_id)
+    except Conflict:
+        db.session.rollback()
+        flash(_("This grid has members (or is named by tasks or past registrations): move them first, or rename "
+                "it instead."), "error")
+    else:
+        flash(_("Grid deleted."), "success")
+    return redirect(url_for("registration.grid_list"))
+
+
+# -- supervisors and admins: the unit's receipt report, rates --------------------------------------
+
+READERS = ("supervisor", "admin")
+
+
+def _report_unit(me):
+    """The unit whose receipt report is asked for: `?unit=`, else a unit supervisor's own."""
+    unit_id = request.args.get("unit", type=int)
+    if unit_id is None and me.role == "supervisor" and me.unit_id and not me.scope_town_id:
+        unit_id = me.unit_id
+    if unit_id is None:
+        return None
+    return points_service.visible_unit(db.session, me, unit_id)
+
+
+@bp.get("/supervisor/receipts")
+@common.roles(*READERS)
+def receipts_page():
+    me = common.actor()
+    unit = _report_unit(me)
+    if unit is None:
+        if me.role == "supervisor" and me.scope_town_id:
+            raise NotFound("receipts go to units; a town's scope covers none")
+        units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+        return render_template("registration/receipts.html", report=None, units=units)
+    report = receipts.receipt(db.session, unit)
+    return render_template("registration/receipts.html", report=report, units=None)
+
+
+@bp.get("/supervisor/receipts/download")
+@common.roles(*READERS)
+def receipts_download():
+    me = common.actor()
+    fmt = request.args.get("fmt", "csv")
+    if fmt not in ("csv", "xlsx"):
+        raise HTTPNotFound()
+    unit = _report_unit(me)
+    if unit is None:
+        raise HTTPNotFound()
+    report = receipts.receipt(db.session, unit)
+    rows = receipts.receipt_rows(report, _state_zh, _date)
+    name = f"baodao-receipt-{unit.code}-{report.year}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    if fmt == "csv":
+        return Response(stream_with_context(exports.csv_chunks(receipts.RECEIPT_COLUMNS, rows)), mimetype="text/csv",
+                        headers=headers)
+    title = [f"{unit.name} 党员到社区报到回执", f"{report.year}年", f"未报到 {report.unregistered} 人"]
+    path = exports.write_xlsx(receipts.RECEIPT_COLUMNS, rows, sheet=f"报到回执{report.year}", title_rows=[title])
+    return Response(exports.file_chunks(path), headers=headers,
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/supervisor/registrations")
+@common.roles(*READERS)
+def rates():
+    me = common.actor()
+    if me.role == "supervisor" and me.unit_id and not me.scope_town_id:
+        return redirect(url_for("registration.receipts_page"))  # a unit's supervisor reads its receipt
+    return render_template("registration/rates.html", rates=receipts.rates(db.session, me))
