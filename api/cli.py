@@ -15,7 +15,7 @@ from workflow.engine.diagram import mermaid
 from workflow.engine.loader import load_definition
 from workflow.errors import DefinitionError, DomainError
 from workflow.extensions import db
-from workflow.services import demo, expiry, users
+from workflow.services import delivery, demo, expiry, timers, users
 from workflow.services.tx import write_transaction
 
 
@@ -135,14 +135,57 @@ def import_users(file, update, passwords_out):
         click.echo(f"{len(result.generated_passwords)} one-time passwords written to {out}")
 
 
+timers_cli = AppGroup("timers", help="The definitions' timers: expiry, reminders, escalations.")
+
+
+def _timers_summary(run) -> str:
+    fired = ", ".join(f"{trigger} {subject} {n}" for (subject, trigger), n in sorted(run.fired.items()))
+    return (f"{run.firings} timers fired" + (f" ({fired})" if fired else "") +
+            f", {run.notified} notifications, {run.refused} refused by a guard")
+
+
+@timers_cli.command("run")
+def timers_run():
+    """Fire every due timer of every definition, exactly once (every minute, on every node)."""
+    result = timers.run()
+    if result.skipped_locked:
+        click.echo("another timers run holds the lock; nothing done")
+        return
+    for problem in result.problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(_timers_summary(result))
+
+
 @click.command("expire-claims")
 def expire_claims():
-    """Expire live claims past their deadline (run from cron; safe on every node at once)."""
+    """The timers run under its old name: claims expire, tasks close, reminders go out."""
     result = expiry.expire_claims()
     if result.skipped_locked:
         click.echo("another expiry run holds the lock; nothing done")
         return
-    click.echo(f"expired {result.expired} claims, closed {result.tasks_closed} tasks")
+    click.echo(f"expired {result.expired} claims, closed {result.tasks_closed} tasks "
+               f"({_timers_summary(result.run)})")
+
+
+notify_cli = AppGroup("notify", help="Notifications through external channels (e-mail).")
+
+
+@notify_cli.command("deliver")
+def notify_deliver():
+    """Send what the outbox has due (digests included), retrying with back-off; safe on every node."""
+    from workflow.services.channels import EmailChannel
+
+    from .pages.notifications import external_links
+
+    if not current_app.config.get("BAODAO_SMTP_URL"):
+        click.echo("e-mail is not set up (BAODAO_SMTP_URL); notifications stay in the app, nothing to send")
+        return
+    result = delivery.deliver({"email": EmailChannel(current_app.config["BAODAO_MAIL_FROM"])},
+                              link=external_links(current_app))
+    for error in result.errors:
+        click.echo(f"warning: {error}", err=True)
+    click.echo(f"sent {result.messages} messages ({result.notifications} notifications), "
+               f"{result.retrying} to retry, {result.failed} failed, {result.skipped} skipped")
 
 
 @click.command("refresh-stats")
@@ -246,6 +289,8 @@ def bench_data(members, tasks, claims, seed):
 
 def register(app):
     app.cli.add_command(workflow_cli)
+    app.cli.add_command(timers_cli)
+    app.cli.add_command(notify_cli)
     for command in (demo_data, create_user, import_users, expire_claims, refresh_stats, verify_chain, checkpoint,
                     bench_data):
         app.cli.add_command(command)

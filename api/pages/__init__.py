@@ -44,6 +44,7 @@ def init_pages(app) -> None:
     common.init_errors(app, is_api_request)
     common.init_templates(app)
 
-    from . import actions, admin, auth, member, shared, staff, supervisor
-    for module in (auth, member, shared, actions, staff, supervisor, admin):
+    from . import actions, admin, auth, member, notifications, shared, staff, supervisor
+    for module in (auth, member, shared, actions, staff, supervisor, admin, notifications):
         app.register_blueprint(module.bp)
+    notifications.init_app(app)  # the bell on every page; opening an object reads its notifications

@@ -15,13 +15,14 @@ from werkzeug.routing import Map, Rule
 
 from workflow import runtime
 from workflow.schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
+from workflow.services import notifications as notification_service
 
-from . import audit, auth, claims, errors, http, me, tasks, triggers, units, uploads, workflows
+from . import audit, auth, claims, errors, http, me, notifications, tasks, triggers, units, uploads, workflows
 from .schemas import ErrorSchema, LoginSchema
 
 # Blueprints that are the same for every app, and those made per app because their routes
 # follow the app's definitions (a subject's trigger routes).
-RESOURCES = (auth, me, uploads, audit, units, workflows)
+RESOURCES = (auth, me, notifications, uploads, audit, units, workflows)
 PER_APP_RESOURCES = (tasks, claims)
 DEFAULT_TOKEN_TTL = 12 * 3600
 
@@ -99,6 +100,7 @@ def init_app(app) -> Api:
     spec.components.schema("TaskInput", schema=TaskInputSchema)
     spec.components.schema("TaskEdit", schema=TaskEditSchema)
     spec.components.schema("Reason", schema=ReasonSchema)
+    spec.components.schema("MarkRead", schema=notification_service.MarkReadInput)
     registry = app.extensions[runtime.EXTENSION].registry
     triggers.register_components(spec, registry)
 

@@ -2,6 +2,8 @@
 from .audit import AuditEvent, Checkpoint
 from .claims import Claim, Report, Visit
 from .idempotency import IdempotencyKey
+from .notifications import (OUTBOX_STATUSES, Notification, NotificationPreference, NotificationSettings,
+                            OutboxMessage, TimerFiring)
 from .people import ROLES, SYSTEM, SystemActor, Unit, User
 from .places import Community, Grid, Town
 from .points import PointsEntry, UnitFeedback
@@ -14,5 +16,6 @@ __all__ = [
     "AuditEvent", "Checkpoint", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
     "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
-    "Task", "Upload", "ApiToken", "StatsClaims", "StatsUnits", "StatsRefresh",
+    "Task", "Upload", "ApiToken", "StatsClaims", "StatsUnits", "StatsRefresh", "Notification",
+    "NotificationPreference", "NotificationSettings", "OutboxMessage", "TimerFiring", "OUTBOX_STATUSES",
 ]

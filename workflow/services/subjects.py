@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..errors import NotFound
+from ..errors import DefinitionError, NotFound
 from ..models import AuditEvent, Claim, Community, Task, Unit, Upload, User
-from . import scope, views
+from . import recipients, scope, views
 from .tx import lock_one
 
 
@@ -62,6 +62,27 @@ class SubjectKind:
 
     def view(self, session, row, related, definition, actor, allowed) -> dict:
         raise NotImplementedError
+
+    # --- timers and notifications (services/timers.py, services/notifications.py) ---------
+
+    def anchor(self, name: str):
+        """A timer anchor as SQL: (column expression, [(model, on-clause), …] to join from the
+        subject's table). `entered` — when the row entered its current state — is the time of its
+        last transition (`updated_at`, which `transitions.step` sets) for every kind."""
+        if name == "entered":
+            return self.model.updated_at, []
+        raise DefinitionError(self.name, f"a {self.name} has no timer anchor '{name}' in this service")
+
+    def anchor_value(self, row, related: dict, name: str):
+        """The same anchor, read from a locked row."""
+        if name == "entered":
+            return row.updated_at
+        raise DefinitionError(self.name, f"a {self.name} has no timer anchor '{name}' in this service")
+
+    def recipients(self, session, relation: str, row, related: dict) -> list[int]:
+        """The ids of the active users who stand in `relation` (a definition's `notify: to`) to
+        the row, e.g. the claimant, the community's staff, the supervisors over it."""
+        return []
 
 
 def chain_head(kind: str, model):
@@ -151,6 +172,21 @@ class ClaimKind(SubjectKind):
     def view(self, session, row, related, definition, actor, allowed):
         return views.claim_view(session, row, definition, allowed)
 
+    def anchor(self, name):
+        if name == "deadline":  # the task's deadline
+            return Task.deadline, [(Task, Task.id == Claim.task_id)]
+        return super().anchor(name)
+
+    def anchor_value(self, row, related, name):
+        if name == "deadline":
+            return related["task"].deadline
+        return super().anchor_value(row, related, name)
+
+    def recipients(self, session, relation, row, related):
+        if relation == "claimant":
+            return recipients.active(session, [row.member_id])
+        return recipients.around_community(session, relation, related["task"].community_id)
+
 
 class TaskKind(SubjectKind):
     name = "task"
@@ -183,6 +219,19 @@ class TaskKind(SubjectKind):
 
     def view(self, session, row, related, definition, actor, allowed):
         return views.task_view(row, actor, allowed)
+
+    def anchor(self, name):
+        if name == "deadline":
+            return Task.deadline, []
+        return super().anchor(name)
+
+    def anchor_value(self, row, related, name):
+        if name == "deadline":
+            return row.deadline
+        return super().anchor_value(row, related, name)
+
+    def recipients(self, session, relation, row, related):
+        return recipients.around_community(session, relation, row.community_id)
 
 
 KINDS: dict[str, SubjectKind] = {kind.name: kind for kind in (ClaimKind(), TaskKind())}
