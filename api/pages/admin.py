@@ -57,7 +57,8 @@ def new_user():
             try:
                 user_service.create_user(username=form.username.data.strip(), name=form.name.data,
                                          role=form.role.data, password=form.password.data, unit=form.unit.data,
-                                         community=form.community.data, scope=form.scope.data)
+                                         community=form.community.data, scope=form.scope.data,
+                                         email=form.email.data)
             except DomainError as exc:
                 db.session.rollback()
                 flash(exc.message, "error")
@@ -79,13 +80,14 @@ def edit_user(user_id):
         form.unit.data = user.unit.code if user.unit else ""
         form.community.data = user.community.code if user.community else ""
         form.scope.data = _scope_text(user)
+        form.email.data = user.email or ""
         if user.role == "supervisor" and user.unit_id:
             form.unit.data = ""
     if form.validate_on_submit():
         try:
             user_service.update_user(user_id, name=form.name.data, role=form.role.data, unit=form.unit.data,
                                      community=form.community.data, scope=form.scope.data,
-                                     password=form.password.data or None)
+                                     password=form.password.data or None, email=form.email.data)
         except InvalidInput as exc:
             db.session.rollback()
             flash(exc.message, "error")

@@ -47,6 +47,7 @@ class UserForm(FlaskForm):
     scope = StringField(_l("Supervisor scope: district, town:<code> or unit:<code>"),
                         validators=[Optional(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[Optional(), Length(min=8, max=256)])
+    email = StringField(_l("E-mail (optional: for notifications)"), validators=[Optional(), Length(max=254)])
 
 
 class ImportForm(FlaskForm):

@@ -26,4 +26,4 @@ def me_dict(user) -> dict:
     else:
         scope_out = {"kind": "district", "code": None, "name": None}
     return {"id": user.id, "username": user.username, "name": user.name, "role": user.role, "scope": scope_out,
-            "unit": place(user.unit), "community": place(user.community)}
+            "unit": place(user.unit), "community": place(user.community), "email": user.email}

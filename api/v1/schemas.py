@@ -95,6 +95,8 @@ class MeSchema(Schema):
     scope = fields.Nested(ScopeOut)
     unit = fields.Nested(PlaceRef, allow_none=True)
     community = fields.Nested(PlaceRef, allow_none=True)
+    email = fields.String(allow_none=True, metadata={"description": "where e-mail notifications go (set by an "
+                                                                    "administrator); null: none"})
 
 
 class TokenSchema(Schema):

@@ -5,12 +5,14 @@ CSV header: username,name,role,unit,community,scope,password
 - community: a 12-digit community code (members and staff)
 - scope: supervisors only — `district`, `town:<9-digit code>` or `unit:<code or name>`
 - password: optional; without it a one-time password is generated and returned
+- email: an optional last column (header `…,password,email`): where e-mail notifications go
 """
 import csv
 import io
 import secrets
 from dataclasses import dataclass, field
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 
 from ..errors import Conflict, InvalidInput, NotFound
@@ -18,6 +20,7 @@ from ..models import ROLES, Community, Town, Unit, User
 from .tx import write_transaction
 
 CSV_HEADER = ["username", "name", "role", "unit", "community", "scope", "password"]
+CSV_OPTIONAL = ["email"]  # may follow the required columns
 
 
 @dataclass
@@ -31,6 +34,18 @@ class RowError(InvalidInput):
     def __init__(self, line: int, message: str):
         super().__init__(f"line {line}: {message}", errors={"line": [line], "reason": [message]})
         self.line = line
+
+
+def clean_email(value, fail) -> str | None:
+    """An e-mail address in its normalised form, None for none; `fail(message)` for a bad one.
+    Syntax only: whether the mailbox exists shows when mail is delivered (the admins' outbox)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return validate_email(value, check_deliverability=False).normalized[:254]
+    except EmailNotValidError as exc:
+        fail(f"not a valid e-mail address: {exc}")
 
 
 def _find_unit(session, ref: str) -> Unit | None:
@@ -48,6 +63,8 @@ def _resolve(session, row: dict, fail) -> dict:
     name = (row.get("name") or "").strip() or username
     out = {"username": username, "name": name[:64], "role": role, "unit_id": None, "community_id": None,
            "scope_town_id": None}
+    if "email" in row:  # a column of its own: a file without it leaves addresses as they are
+        out["email"] = clean_email(row.get("email"), fail)
     unit_ref = (row.get("unit") or "").strip()
     community_ref = (row.get("community") or "").strip()
     scope = (row.get("scope") or "").strip()
@@ -83,13 +100,13 @@ def _resolve(session, row: dict, fail) -> dict:
     return out
 
 
-def create_user(*, username, name, role, password, unit=None, community=None, scope=None) -> User:
+def create_user(*, username, name, role, password, unit=None, community=None, scope=None, email=None) -> User:
     with write_transaction() as session:
         def fail(message):
             raise InvalidInput(message, errors={"user": [message]})
 
         fields = _resolve(session, {"username": username, "name": name, "role": role, "unit": unit or "",
-                                    "community": community or "", "scope": scope or ""}, fail)
+                                    "community": community or "", "scope": scope or "", "email": email}, fail)
         if session.scalar(select(User.id).where(User.username == fields["username"])):
             raise Conflict(f"user {username!r} exists")
         user = User(**fields)
@@ -102,9 +119,10 @@ def parse_csv(text: str) -> list[dict]:
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != CSV_HEADER:
-        raise RowError(1, f"the header must be {','.join(CSV_HEADER)}")
-    return list(reader)
+    names = [f.strip() for f in reader.fieldnames] if reader.fieldnames is not None else None
+    if names is None or names[:len(CSV_HEADER)] != CSV_HEADER or names[len(CSV_HEADER):] not in ([], CSV_OPTIONAL):
+        raise RowError(1, f"the header must be {','.join(CSV_HEADER)} (optionally followed by ,email)")
+    return [{key.strip(): value for key, value in row.items()} if None not in row else row for row in reader]
 
 
 def import_users(text: str, *, update: bool = False, progress=None) -> ImportResult:
@@ -151,7 +169,8 @@ def import_users(text: str, *, update: bool = False, progress=None) -> ImportRes
     return result
 
 
-def update_user(user_id: int, *, name, role, unit=None, community=None, scope=None, password=None) -> User:
+def update_user(user_id: int, *, name, role, unit=None, community=None, scope=None, password=None,
+                email=None) -> User:
     """Change one user's name, role, unit, community or scope (same rules as create_user);
     a new password only when one is given."""
     with write_transaction() as session:
@@ -163,7 +182,7 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
             raise InvalidInput(message, errors={"user": [message]})
 
         fields = _resolve(session, {"username": user.username, "name": name, "role": role, "unit": unit or "",
-                                    "community": community or "", "scope": scope or ""}, fail)
+                                    "community": community or "", "scope": scope or "", "email": email}, fail)
         for key, value in fields.items():
             setattr(user, key, value)
         if password:
