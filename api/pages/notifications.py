@@ -10,6 +10,7 @@ the admins' view of the outbox (what e-mail could not deliver).
 """
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -132,7 +133,7 @@ def mark_all():
 
 # --- settings -------------------------------------------------------------------------------------
 
-MODE_LABELS = {"immediate": "Immediately", "digest": "In a daily digest", "in_app": "In the app only"}
+MODE_LABELS = {"immediate": _l("Immediately"), "digest": _l("In a daily digest"), "in_app": _l("In the app only")}
 
 
 @bp.route("/notifications/settings", methods=["GET", "POST"])
@@ -163,7 +164,7 @@ def settings():
     if request.method == "POST" and errors:  # show what was sent, next to its error
         prefs.modes.update({k.name: request.form.get(f"mode_{k.name}", prefs.modes[k.name]) for k in prefs.kinds})
     return render_template("notify/settings.html", prefs=prefs, form=form, errors=errors,
-                           mode_labels={m: _(label) for m, label in MODE_LABELS.items()},
+                           mode_labels={m: str(label) for m, label in MODE_LABELS.items()},
                            titles={k.name: notifications.title(k.name) for k in prefs.kinds},
                            languages=LANGUAGES, email=me.email,
                            email_on=bool(current_app.config.get("BAODAO_SMTP_URL")),
