@@ -117,7 +117,12 @@ def _back():
 def mark_one(notification_id):
     if not ActionForm().validate_on_submit():
         return common.error_page(400)
-    notifications.mark_read(common.actor().id, ids=[notification_id])
+    me = common.actor()
+    mine = db.session.scalar(select(Notification.id).where(Notification.id == notification_id,
+                                                           Notification.user_id == me.id))
+    if mine is None:  # another person's, or none: not found (whether it exists is not the caller's business)
+        return common.error_page(404)
+    notifications.mark_read(me.id, ids=[notification_id])
     return _back()
 
 

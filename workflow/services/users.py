@@ -38,12 +38,13 @@ class RowError(InvalidInput):
 
 def clean_email(value, fail) -> str | None:
     """An e-mail address in its normalised form, None for none; `fail(message)` for a bad one.
-    Syntax only: whether the mailbox exists shows when mail is delivered (the admins' outbox)."""
+    Syntax only, and intranet mail domains (without a dot) allowed: whether the mailbox exists
+    shows when mail is delivered (the admins' outbox page)."""
     value = (value or "").strip()
     if not value:
         return None
     try:
-        return validate_email(value, check_deliverability=False).normalized[:254]
+        return validate_email(value, check_deliverability=False, globally_deliverable=False).normalized[:254]
     except EmailNotValidError as exc:
         fail(f"not a valid e-mail address: {exc}")
 
