@@ -73,7 +73,14 @@ def workflow_show(name, version):
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-    click.echo("(* internal: fired by a service; ! required input)\n")
+    click.echo("(* internal: fired by a service; ! required input)")
+    for t in d.triggers:
+        for n in t.notify:
+            click.echo(f"notify: {t.name} → {n.kind} to {', '.join(n.to)}")
+    for t in d.timers:
+        does = ([f"fires {t.fire}"] if t.fire else []) + [f"{n.kind} to {', '.join(n.to)}" for n in t.notify]
+        click.echo(f"timer: {t.name} — in {', '.join(t.states)}, due {t.due_text}: {'; '.join(does)}")
+    click.echo("")
     click.echo(mermaid(d))
 
 

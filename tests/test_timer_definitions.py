@@ -109,3 +109,24 @@ def test_workflow_check_accepts_a_definition_with_timers(app, tmp_path):
     assert result.exit_code == 0, result.output
     timer = load_definition(path).timer("t")
     assert (timer.anchor, timer.offset, timer.due_text) == ("entered", timedelta(minutes=90), "entered + 90m")
+
+
+def test_timers_and_notify_are_shown_by_the_api_the_cli_and_the_admin_page(app, world):
+    from workflow.services.auth import issue_token_for
+
+    from tests.pages.conftest import Browser
+
+    client = app.test_client()
+    token = issue_token_for(world.member).token
+    body = client.get("/api/v1/workflows/dual_reporting/1", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["timers"][1] == {"name": "deadline_near", "states": ["claimed", "visiting", "returned"],
+                                 "due": "deadline - 24h", "fire": None,
+                                 "notify": [{"kind": "claim_deadline_near", "to": ["claimant"]}]}
+    assert {t["name"]: t["notify"] for t in body["triggers"]}["return"] == [{"kind": "claim_returned",
+                                                                             "to": ["claimant"]}]
+    shown = app.test_cli_runner().invoke(args=["workflow", "show", "task"]).output
+    assert "timer: close_at_deadline — in open, full, due deadline: fires close" in shown
+    admin = Browser(app)
+    admin.login("admin")
+    page = admin.get("/admin/workflow").get_data(as_text=True)
+    assert "定时与通知" in page and "<code>entered + 7d</code> (report_escalated)" in page
