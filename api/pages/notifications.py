@@ -66,8 +66,11 @@ def unread_notifications():
     if "_bell" not in g:
         try:
             g._bell = notifications.unread_count(db.session, current_user.id)
-        except SQLAlchemyError:
-            db.session.rollback()
+        except SQLAlchemyError:  # the page itself decides how a database trouble shows
+            try:
+                db.session.rollback()
+            except SQLAlchemyError:
+                pass
             g._bell = None
     return g._bell
 
