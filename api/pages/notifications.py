@@ -3,8 +3,9 @@ the admins' view of the outbox (what e-mail could not deliver).
 
 - The bell's count is one query over a small partial index (services/notifications.py,
   `unread_count`, capped at 99+), computed only when a page is rendered for a signed-in person.
-- Opening an object (a claim's or task's page) marks what one was told about it read: the
-  item in the inbox links straight to the object.
+- Opening an object (a claim's or task's page), or acting on it (a trigger's page or form, e.g.
+  staff approving from their queue), marks what one was told about it read: the item in the
+  inbox links straight to the object, and work done leaves no unread reminder of itself.
 - Texts are rendered now, in the page's language; nothing here counts anybody's logins or
   ranks anybody (the 2026 rules on government apps).
 """
@@ -32,6 +33,7 @@ MAX_PAGE = 100_000
 # The page of each kind of subject a notification can be about: (endpoint, its id argument).
 # A new kind of subject adds its page here.
 SUBJECT_PAGES = {"claim": ("shared.claim", "claim_id"), "task": ("shared.task", "task_id")}
+OPENING = {endpoint for endpoint, _arg in SUBJECT_PAGES.values()}
 
 
 def subject_path(subject_type: str, subject_id: int, **kwargs) -> str | None:
@@ -75,15 +77,31 @@ def unread_notifications():
     return g._bell
 
 
+# A subject's trigger pages (api/pages/actions.py): the `path` of their URL → the subject type.
+TRIGGER_PAGES = {"claims": "claim", "tasks": "task"}
+
+
+def _subject_of_request() -> tuple[str | None, object]:
+    """The subject this page request opens (a GET of its page or one of its trigger pages) or acts
+    on (a trigger's POST, e.g. staff approving from the queue)."""
+    args = request.view_args or {}
+    if request.endpoint == "actions.fire":
+        return TRIGGER_PAGES.get(args.get("path")), args.get("subject_id")
+    if request.method == "GET":
+        for subject_type, (endpoint, arg) in SUBJECT_PAGES.items():
+            if endpoint == request.endpoint:
+                return subject_type, args.get(arg)
+    return None, None
+
+
 def _opened_subject():
-    """Reading a subject's page reads the notifications about it."""
-    if request.method != "GET" or request.endpoint not in {e for e, _arg in SUBJECT_PAGES.values()}:
+    """Opening a subject, or acting on it, reads what one was told about it."""
+    if request.endpoint != "actions.fire" and (request.method != "GET" or request.endpoint not in OPENING):
         return
-    if not current_user.is_authenticated:
+    subject_type, subject_id = _subject_of_request()
+    if subject_type is None or not isinstance(subject_id, int) or not current_user.is_authenticated:
         return
-    for subject_type, (endpoint, arg) in SUBJECT_PAGES.items():
-        if endpoint == request.endpoint and isinstance((request.view_args or {}).get(arg), int):
-            notifications.mark_subject_read(db.session, current_user.id, subject_type, request.view_args[arg])
+    notifications.mark_subject_read(db.session, current_user.id, subject_type, subject_id)
 
 
 def init_app(app) -> None:

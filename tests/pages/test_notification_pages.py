@@ -138,3 +138,13 @@ def test_the_supervisors_dashboard_shows_overdue_verifications(app, world, brows
     assert bell(page) == "1"  # the town's supervisor was told
     other = browse("sup_town2").get("/supervisor/").get_data(as_text=True)
     assert 'id="escalated-count">0<' in other and bell(other) is None
+
+
+def test_acting_on_a_claim_reads_what_one_was_told_about_it(app, world, browse):
+    """Staff told of a report who verify it from their queue are not left with an unread reminder."""
+    claim = reported_claim(world)
+    staff = browse("staff_a")
+    assert bell(staff.get("/staff/queue").get_data(as_text=True)) == "1"
+    response = staff.post(f"/claims/{claim.id}/approve", {"comment": "属实", "next": "/staff/queue"})
+    assert response.status_code == 302
+    assert bell(staff.get("/staff/queue").get_data(as_text=True)) is None
