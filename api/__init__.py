@@ -18,7 +18,7 @@ from workflow.engine import Settings
 from workflow.extensions import db, mail, migrate
 from workflow.services import outbox
 
-from . import config
+from . import config, routing
 
 MIGRATIONS_DIR = config.PROJECT_ROOT / "migrations"
 
@@ -30,6 +30,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(config.PROJECT_ROOT / "templates"),
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
+    routing.install(app)  # `int` in every route is a bounded id from here on (api/routing.py)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(config.from_environment(app.instance_path))
     app.config.update(overrides or {})
@@ -51,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         policy=runtime.Policy(settings=Settings(open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"]),
                               stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
                               stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"],
+                              household_reads_per_day=app.config["BAODAO_HOUSEHOLD_READS_PER_DAY"],
                               notify=_notify_policy(app.config)))
 
     from . import health

@@ -9,6 +9,7 @@ BAODAO_WORKFLOWS      comma-separated name@version: the version of each process 
 BAODAO_DEFINITIONS_DIRS  extra directories of definitions (<name>/v<N>.yaml), colon-separated,
                       loaded after the shipped workflow/definitions/
 BAODAO_OPEN_CLAIM_LIMIT  live claims a member may hold at once (5)
+BAODAO_HOUSEHOLD_READS_PER_DAY  different household notes a member may open in 24 hours (10)
 BAODAO_UPLOAD_DIR     where uploads are stored, outside the web root (instance/uploads); with
                       several app nodes, a directory they all share
 BAODAO_DB_CONNECT_TIMEOUT     PostgreSQL connect timeout in seconds (5)
@@ -24,6 +25,10 @@ BAODAO_BASE_URL       the site's address for links in e-mails (e.g. https://baod
                       unset: e-mails carry no links
 BAODAO_QUIET_HOURS    default quiet hours, district time, when no e-mail goes out (22:00-08:00; off)
 BAODAO_DIGEST_TIME    when the daily digest goes out, district time (08:00)
+BAODAO_SESSION_IDLE_MINUTES  a page session ends after this many minutes without a request (30)
+BAODAO_SESSION_MAX_HOURS     and at most this many hours after login (12)
+BAODAO_LOG_RETENTION_DAYS    login records and ended sessions are purged after this many days
+                      (180; less than 180 is refused: the Cybersecurity Law's six months)
 """
 import os
 import secrets
@@ -77,8 +82,12 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),
         "BAODAO_STATS_INLINE_MS": float(os.environ.get("BAODAO_STATS_INLINE_MS", "250")),
         "BAODAO_STATS_MAX_AGE": float(os.environ.get("BAODAO_STATS_MAX_AGE", "900")),
+        "BAODAO_HOUSEHOLD_READS_PER_DAY": int(os.environ.get("BAODAO_HOUSEHOLD_READS_PER_DAY", "10")),
         "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
         "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
+        "BAODAO_SESSION_IDLE_MINUTES": int(os.environ.get("BAODAO_SESSION_IDLE_MINUTES", "30")),
+        "BAODAO_SESSION_MAX_HOURS": int(os.environ.get("BAODAO_SESSION_MAX_HOURS", "12")),
+        "BAODAO_LOG_RETENTION_DAYS": int(os.environ.get("BAODAO_LOG_RETENTION_DAYS", "180")),
         **_fault_settings(instance),
         **_notify_settings(),
     }

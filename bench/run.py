@@ -71,10 +71,10 @@ def flask(env, *args, check=True):
 class Server:
     """gunicorn with the project's gunicorn.conf.py on a free loopback port."""
 
-    def __init__(self, app: str, env: dict):
+    def __init__(self, app: str, env: dict, cwd: Path = ROOT):
         self.port = free_port()
         env = {**env, "PORT": str(self.port), "BIND": f"127.0.0.1:{self.port}"}
-        self.proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", app], cwd=ROOT,
+        self.proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", app], cwd=cwd,
                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
         self.base = f"http://127.0.0.1:{self.port}"

@@ -1,6 +1,7 @@
 """The hash-chained audit log: append, verify, checkpoint.
 
-Every subject (a task or a claim) has its own chain. An event's hash is
+Every subject (a task or a claim) has its own chain; so has every actor of the security log
+(subject type "admin", one chain per actor: workflow/services/security_log.py). An event's hash is
     sha256(prev_hash ‖ canonical JSON of the event's fields)
 where prev_hash is the hash of the subject's previous event ("" for the first). The
 event is written in the same transaction as the change it records, while the subject's
@@ -138,10 +139,13 @@ class VerifyResult:
         return self.problems[0] if self.problems else None
 
 
+SUBJECT_TYPES = ("task", "claim", "admin")  # admin: the security log, a chain per actor
+
+
 def parse_subject(subject: str) -> tuple[str, int]:
     kind, _, ident = subject.partition(":")
-    if kind not in ("task", "claim") or not ident.isdigit():
-        raise ValueError(f"subject must look like claim:12 or task:3, not {subject!r}")
+    if kind not in SUBJECT_TYPES or not ident.isdigit():
+        raise ValueError(f"subject must look like claim:12, task:3 or admin:1, not {subject!r}")
     return kind, int(ident)
 
 
@@ -214,13 +218,13 @@ def _subject_range(subject: str | None) -> tuple[str, tuple]:
 
 
 def _split_claims(session) -> list[tuple[str, tuple]]:
-    """Two ranges of about equal size: the tasks' chains with the lower claims, and the upper claims.
-    Chains never cross a range, so each range verifies on its own."""
+    """Two ranges of about equal size: the tasks' (and the security log's) chains with the lower
+    claims, and the upper claims. Chains never cross a range, so each range verifies on its own."""
     low, high = session.execute(select(func.min(Claim.id), func.max(Claim.id))).one()
     if low is None:
         return [("", ())]
     middle = low + (high - low) * 11 // 20  # a little past half: the tasks' chains go with the lower part
-    return [("WHERE subject_type = 'task' OR (subject_type = 'claim' AND subject_id <= %s)", (middle,)),
+    return [("WHERE subject_type <> 'claim' OR (subject_type = 'claim' AND subject_id <= %s)", (middle,)),
             ("WHERE subject_type = 'claim' AND subject_id > %s", (middle,))]
 
 

@@ -37,6 +37,8 @@ class Policy:
     # at most this long, and always when the rollup is older than the maximum age.
     stats_inline_ms: float = 250
     stats_max_age_s: float = 900
+    # Different household notes a member may open in any 24 hours (services/household.py).
+    household_reads_per_day: int = 10
 
 
 def parse_ref(text: str) -> tuple[str, int]:

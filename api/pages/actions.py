@@ -151,7 +151,8 @@ def trigger_page(kind_name: str, subject_id: int, trigger_name: str):
         return redirect(page.url(subject_id))
     note = None
     if kind_name == "claim" and "claimant" in trigger.roles:
-        note = household.read_household_note(me, related["task"], purpose=f"page:{trigger_name}",
+        # masked numbers, the daily limit: templates/member/_household.html
+        note = household.open_household_note(me, related["task"], purpose=f"page:{trigger_name}",
                                              request_id=common.request_id())
     status = 422 if request.method == "POST" else 200
     return render_template("actions/trigger.html", kind=kind_name, subject=row, related=related, trigger=trigger,

@@ -1,11 +1,13 @@
 """Member (党员) pages: open tasks near me, my claims, my points ledger."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import case, select
 
 from workflow import runtime
 from workflow.extensions import db
 from workflow.models import CATEGORIES, Claim, Community, Task
 from workflow.services import claims as claim_service
+from workflow.services import household
 from workflow.services import points as points_service
 from workflow.services import scope
 
@@ -54,6 +56,28 @@ def claim(task_id):
     trigger = runtime.registry().get(*new.subject.definition_key).definition.creating_triggers[0]
     flash(trigger.done_en if common.is_english() else trigger.done, "success")
     return redirect(url_for("shared.claim", claim_id=new.id))
+
+
+@bp.post("/claims/<int:claim_id>/household/phone")
+@common.roles("member")
+def household_phone(claim_id):
+    """The claimant's explicit tap on "show phone": the whole note, logged as a read of its own."""
+    if not ActionForm().validate_on_submit():
+        return common.error_page(400)
+    me = common.actor()
+    the_claim = claim_service.get_claim(db.session, me, claim_id)
+    back = common.safe_next(request.form.get("next"),
+                            url_for("actions.fire", path="claims", subject_id=claim_id, trigger="check_in"))
+    try:
+        text = household.reveal_household_note(me, the_claim.task, purpose="phone", request_id=common.request_id())
+    except household.HouseholdReadLimit as exc:
+        flash(_("You have opened %(n)s household notes in the last 24 hours, the most a day allows. "
+                "Please ask the community's staff, or try again later.", n=exc.limit), "error")
+        return redirect(back)
+    response = make_response(render_template("member/household.html", claim=the_claim, task=the_claim.task,
+                                             note=text, back=back))
+    response.headers["Cache-Control"] = "no-store"  # personal data: never from a cache
+    return response
 
 
 @bp.get("/me/points")

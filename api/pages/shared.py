@@ -4,11 +4,8 @@ and the actions the caller may take: api/pages/actions.py), and photos.
 What a caller sees depends on the services' scope rules: a member sees only their own
 claims, staff their community's, supervisors their scope; anything else is the 404 page.
 """
-import io
-
 from flask import Blueprint, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
-from PIL import Image
 from sqlalchemy import select
 
 from workflow import audit, runtime
@@ -31,7 +28,8 @@ common.page_blueprint_setup(bp)
 
 def events(subject_type: str, subject_id: int) -> list[dict]:
     """The subject's timeline (services/timeline.py), the system named in the page's words."""
-    out = timeline.events(db.session, subject_type, subject_id)
+    # a member outside the reader's scope is shown by role (services/names.py; issue 16)
+    out = timeline.events(db.session, subject_type, subject_id, common.actor(), labels=common.person_labels())
     for event in out:
         if event["actor"]["name"] is None:
             event["actor"]["name"] = _("System")
@@ -116,10 +114,6 @@ def upload(upload_id):
 def thumb(upload_id):
     """A small JPEG for lists (slow networks): the full photo is one tap away."""
     item, data = _visible_upload(upload_id)
-    with Image.open(io.BytesIO(data)) as image:
-        image.thumbnail((240, 240))
-        out = io.BytesIO()
-        image.convert("RGB").save(out, "JPEG", quality=70)
-    response = current_app.response_class(out.getvalue(), mimetype="image/jpeg")
+    response = current_app.response_class(upload_service.thumbnail(data), mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response

@@ -64,7 +64,7 @@ def new_task():
         else:
             flash(_("Draft saved. Publish it when it is ready."), "success")
             return redirect(url_for("shared.task", task_id=created.id))
-    return render_template("staff/task_form.html", form=form, task=None)
+    return render_template("staff/task_form.html", form=form, task=None), 422 if request.method == "POST" else 200
 
 
 @bp.route("/tasks/<int:task_id>/edit", methods=["GET", "POST"])
@@ -77,7 +77,7 @@ def edit_task(task_id):
     form = TaskForm(obj=None if request.method == "POST" else the_task)
     if request.method == "GET":
         form.household_note.data = note or ""
-        form.deadline.data = to_user_timezone(the_task.deadline).replace(tzinfo=None)
+        form.deadline.data = common.local_input_time(the_task.deadline)
     if form.validate_on_submit():
         try:
             task_service.edit_task(task_id, me, _task_data(form, note), request_id=common.request_id())
@@ -87,7 +87,7 @@ def edit_task(task_id):
         else:
             flash(_("Task saved."), "success")
             return redirect(url_for("shared.task", task_id=task_id))
-    return render_template("staff/task_form.html", form=form, task=the_task)
+    return render_template("staff/task_form.html", form=form, task=the_task), 422 if request.method == "POST" else 200
 
 
 @bp.get("/queue")

@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from workflow.engine.schemas import DEFAULT_PHOTOS, DEFAULT_TEXT_LENGTH
 
 from . import messages
+from .forms import InUTC
 
 _cache: dict = {}
 _lock = threading.Lock()
@@ -98,9 +99,10 @@ def _field(spec, english: bool):
                                 render_kw={"inputmode": "numeric"}, **kw)
         return FiniteFloatField(validators=presence + numbers, render_kw={"inputmode": "decimal", "step": "any"},
                                 **kw)
-    if spec.type == "datetime":
+    if spec.type == "datetime":  # InUTC: a district time the UTC calendar cannot hold is a field error
         return DateTimeLocalField(format="%Y-%m-%dT%H:%M",
-                                  validators=[_required(InputRequired)] if required else [Optional()], **kw)
+                                  validators=([_required(InputRequired)] if required else [Optional()]) + [InUTC()],
+                                  **kw)
     if spec.type == "date":
         return DateField(validators=[_required(InputRequired)] if required else [Optional()], **kw)
     if spec.type == "boolean":

@@ -15,6 +15,10 @@ from tests.api.test_api_scope_matrix import MATRIX as API_MATRIX
 from tests.conftest import PASSWORD
 from tests.pages.conftest import Browser
 from tests.security.scope_matrix import ACTORS, NOWHERE, Objects, all_routes
+from workflow.clock import utcnow
+
+# Task deadlines may be at most two years ahead (issue 16): next New Year always is.
+NEXT_YEAR = utcnow().year + 1
 
 ALL = dict.fromkeys
 MEMBER_ONLY = {"member": None, "staff": 403, "sup_town": 403, "sup_unit": 403, "admin": 403}
@@ -67,6 +71,7 @@ MATRIX = {
     "POST /tasks/<int:subject_id>/<trigger>": both(only({"staff": 302, "admin": 302}),
                                                    only({"member": 403, "sup_unit": 403}, 404)),
     "POST /uploads": both(only({"member": 201, "staff": 201}), NONE),
+    "POST /claims/<int:claim_id>/household/phone": both(only({"member": 200}), only({"member": 404})),
     "GET /uploads/<int:upload_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /uploads/<int:upload_id>/thumb": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /me/points": both(only({"member": 200}), NONE),
@@ -105,6 +110,9 @@ MATRIX = {
     "POST /admin/users/<int:user_id>/active": both(only({"admin": 302}), only({"admin": 404})),
     "GET /admin/outbox": both(ADMIN_IN, NONE),
     "POST /admin/outbox/retry": both(only({"admin": 302}), NONE),
+    "POST /admin/users/<int:user_id>/sessions/end": both(only({"admin": 302}), only({"admin": 404})),
+    "GET /admin/security": both(ADMIN_IN, NONE),
+    "GET /admin/audit": both(ADMIN_IN, NONE),
 }
 
 
@@ -118,7 +126,7 @@ def test_one_matrix_covers_every_route_of_the_app(app):
 
 
 def _task_form(title="清理楼道"):
-    return {"title": title, "category": "环境整治", "capacity": "2", "points": "5", "deadline": "2099-01-01T00:00",
+    return {"title": title, "category": "环境整治", "capacity": "2", "points": "5", "deadline": f"{NEXT_YEAR}-01-01T00:00",
             "description": "", "address": "", "household_note": ""}
 
 
@@ -165,6 +173,9 @@ def case(route, actor, objs, app):
             return pair("/claims/{}/approve", inside, outside, {"comment": "好"})
         inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
         return pair("/claims/{}/check_in", inside, outside, {"note": "走访"})
+    if rule == "/claims/<int:claim_id>/household/phone":
+        inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
+        return pair("/claims/{}/household/phone", inside, outside, {})
     if rule in ("/uploads/<int:upload_id>", "/uploads/<int:upload_id>/thumb"):
         tail = rule.split("<int:upload_id>")[1]
         inside = objs.claim(True, "visiting", photo=True)[1].id
@@ -200,7 +211,7 @@ def case(route, actor, objs, app):
         if tail == "/edit" and method == "POST":
             data = {"username": "member_a2", "name": "改名", "role": "member", "unit": "lw002",
                     "community": "370116001001", "scope": "", "password": ""}
-        elif tail == "/active":
+        elif tail in ("/active", "/sessions/end"):
             data = {}
         return pair("/admin/users/{}" + tail, w.member2.id, NOWHERE, data)
     return (method, rule, {} if method == "POST" else None), None

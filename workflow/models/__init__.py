@@ -9,13 +9,13 @@ from .places import Community, Grid, Town
 from .points import PointsEntry, UnitFeedback
 from .stats import StatsClaims, StatsRefresh, StatsUnits
 from .tasks import CATEGORIES, TASK_LIVE_STATUSES, TASK_STATUSES, HouseholdNote, HouseholdNoteRead, Task
-from .tokens import ApiToken
+from .tokens import ApiToken, LoginAttempt
 from .uploads import Upload
 
 __all__ = [
     "AuditEvent", "Checkpoint", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
     "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
-    "Task", "Upload", "ApiToken", "StatsClaims", "StatsUnits", "StatsRefresh", "Notification",
+    "Task", "Upload", "ApiToken", "LoginAttempt", "StatsClaims", "StatsUnits", "StatsRefresh", "Notification",
     "NotificationPreference", "NotificationSettings", "OutboxMessage", "TimerFiring", "OUTBOX_STATUSES",
 ]

@@ -8,6 +8,11 @@ over the last two months. Deterministic: the same seed gives the same data.
 Fixed accounts (password BAODAO_DEMO_PASSWORD, default baodao-demo):
 admin; supervisor (district); supervisor_town (凤城街道); supervisor_unit (区教育和体育局);
 staff1 (东升社区, 凤城街道); member1, member2 (members registered to 东升社区, different units).
+
+The shared demo password is exempt from the password rules (workflow/identity.py): the loader
+sets its hash directly, and no other path can set it. Loading is recorded on the security log
+(`load_demo`); `is_demo()` reads that record, and the login page of such an install says it is
+a demo.
 """
 import random
 from datetime import timedelta
@@ -17,9 +22,9 @@ from sqlalchemy import func, select
 from ..clock import utcnow
 from ..errors import DomainError
 from ..extensions import db
-from ..models import CATEGORIES, Community, Town, Unit, User
+from ..models import CATEGORIES, SYSTEM, AuditEvent, Community, Town, Unit, User
 from . import claims as claim_service
-from . import expiry, places
+from . import expiry, places, security_log
 from . import tasks as task_service
 from .tx import write_transaction
 
@@ -52,6 +57,13 @@ def is_loaded() -> bool:
     return (db.session.scalar(select(func.count(User.id))) or 0) > 0
 
 
+def is_demo() -> bool:
+    """Was the demo data loaded into this database (so its accounts share a published password)?"""
+    return db.session.scalar(
+        select(AuditEvent.id).where(AuditEvent.subject_type == security_log.SUBJECT_TYPE,
+                                    AuditEvent.trigger == "load_demo").limit(1)) is not None
+
+
 def load(password: str = "baodao-demo", *, seed: int = 370116, members: int = 400, tasks: int = 240,
          progress=None) -> dict:
     """Load the demo. Refuses (DomainError) when the database already has users."""
@@ -64,6 +76,8 @@ def load(password: str = "baodao-demo", *, seed: int = 370116, members: int = 40
     counts = _history(rng, people, now, tasks, progress)
     counts["expired"] = expiry.expire_claims(now=now).expired
     counts["users"] = sum(len(v) if isinstance(v, list) else 1 for v in people.values())
+    with write_transaction() as session:
+        security_log.record(session, SYSTEM, "load_demo", details={"users": counts["users"], "seed": seed})
     return counts
 
 

@@ -17,6 +17,7 @@ from ..clock import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
 from ..models import Grid, HouseholdNote, Task
 from ..schemas import TaskEditSchema, TaskInputSchema
+from ..time_bounds import check_deadline
 from . import scope, transitions
 from .idempotency import record as record_idempotency
 from .tx import lock_one, write_transaction
@@ -58,9 +59,10 @@ def _check_grid(session, grid_id, community_id) -> None:
 
 
 def _check_deadline(data: dict, now) -> None:
-    # Checked here, not in the schema, so it is relative to the service's `now`.
-    if "deadline" in data and data["deadline"] <= now:
-        raise InvalidInput("the deadline has passed", errors={"deadline": ["The deadline must be in the future."]})
+    # Checked here, not in the schema, so it is relative to the service's `now`: in the future,
+    # at most two years ahead (time_bounds).
+    if "deadline" in data:
+        check_deadline(data["deadline"], now)
 
 
 def _public(data: dict) -> dict:

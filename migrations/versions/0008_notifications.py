@@ -10,14 +10,14 @@ preferences and settings, the outbox of external messages, and timer firings
 - timer_firings: what each definition timer did for which subject and due time (unique), so
   the timers run does everything exactly once.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
