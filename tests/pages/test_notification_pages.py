@@ -108,6 +108,12 @@ def test_the_admin_sets_an_email_address_and_a_bad_one_is_refused(app, world, br
     assert session.get(User, world.member2.id).email == "Member.A2@example.com"
     page = admin.get(f"/admin/users/{world.member2.id}/edit").get_data(as_text=True)
     assert 'value="Member.A2@example.com"' in page
+    # Where a person's notifications go is an administrator's act: on the security log.
+    from workflow.models import AuditEvent
+
+    event = session.scalars(select(AuditEvent).where(AuditEvent.subject_type == "admin",
+                                                     AuditEvent.trigger == "edit_user")).one()
+    assert event.payload["email"] == [None, "Member.A2@example.com"]
 
 
 def test_users_import_takes_an_optional_email_column(app, world, session):
