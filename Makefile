@@ -8,7 +8,7 @@ FLASK     := $(BIN)/flask --app wsgi
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST:= $(VENV)/.installed-test
 
-.PHONY: run test check install install-test migrate demo clean bench-engine bench
+.PHONY: run test check install install-test migrate demo clean bench-engine bench bench-notify
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench-engine: install-test
 bench: install-test
 	$(BIN)/pip install -q -e '.[postgres,test,bench]'
 	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python bench/run.py $(ARGS)
+
+## make bench-notify: the bell's unread count and the inbox's first page at 1M notifications (PostgreSQL)
+bench-notify: install-test
+	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python bench/notifications.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -15,7 +15,8 @@ from workflow import db_setup  # noqa: F401  (installs the SQLite connection set
 from workflow import models  # noqa: F401  (registers the tables with the metadata)
 from workflow import runtime
 from workflow.engine import Settings
-from workflow.extensions import db, migrate
+from workflow.extensions import db, mail, migrate
+from workflow.services import outbox
 
 from . import config, routing
 
@@ -36,6 +37,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.engine_options(app.config)
 
+    app.config.update(config.mail_settings(app.config["BAODAO_SMTP_URL"]))
+    app.config.setdefault("MAIL_DEFAULT_SENDER", app.config["BAODAO_MAIL_FROM"])
+    mail.init_app(app)
     db.init_app(app)
     app.teardown_appcontext(_end_session)  # registered after Flask-SQLAlchemy's, so it runs first
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
@@ -49,7 +53,8 @@ def create_app(overrides: dict | None = None) -> Flask:
                               stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
                               stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"],
                               review_days=app.config["BAODAO_REVIEW_DAYS"],
-                              household_reads_per_day=app.config["BAODAO_HOUSEHOLD_READS_PER_DAY"]))
+                              household_reads_per_day=app.config["BAODAO_HOUSEHOLD_READS_PER_DAY"],
+                              notify=_notify_policy(app.config)))
 
     from . import health
     app.register_blueprint(health.bp)
@@ -67,6 +72,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import cli
     cli.register(app)
     return app
+
+
+def _notify_policy(settings) -> runtime.NotifyPolicy:
+    """Which external channels are set up, and the default quiet hours and digest time (a bad
+    value stops start-up with the reason)."""
+    outbox.parse_hhmm(settings["BAODAO_DIGEST_TIME"])
+    return runtime.NotifyPolicy(channels=("email",) if settings["BAODAO_SMTP_URL"] else (),
+                                quiet_hours=outbox.parse_quiet_hours(settings["BAODAO_QUIET_HOURS"]),
+                                digest_time=settings["BAODAO_DIGEST_TIME"])
 
 
 def _end_session(exc):

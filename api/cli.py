@@ -15,7 +15,7 @@ from workflow.engine.diagram import mermaid
 from workflow.engine.loader import load_definition
 from workflow.errors import DefinitionError, DomainError
 from workflow.extensions import db
-from workflow.services import demo, expiry, users
+from workflow.services import delivery, demo, expiry, timers, users
 from workflow.services.tx import write_transaction
 
 
@@ -73,7 +73,14 @@ def workflow_show(name, version):
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-    click.echo("(* internal: fired by a service; ! required input)\n")
+    click.echo("(* internal: fired by a service; ! required input)")
+    for t in d.triggers:
+        for n in t.notify:
+            click.echo(f"notify: {t.name} → {n.kind} to {', '.join(n.to)}")
+    for t in d.timers:
+        does = ([f"fires {t.fire}"] if t.fire else []) + [f"{n.kind} to {', '.join(n.to)}" for n in t.notify]
+        click.echo(f"timer: {t.name} — in {', '.join(t.states)}, due {t.due_text}: {'; '.join(does)}")
+    click.echo("")
     click.echo(mermaid(d))
 
 
@@ -146,6 +153,27 @@ def import_users(file, update, passwords_out, admin_username):
         click.echo(f"{len(result.generated_passwords)} one-time passwords written to {out}")
 
 
+timers_cli = AppGroup("timers", help="The definitions' timers: expiry, reminders, escalations.")
+
+
+def _timers_summary(run) -> str:
+    fired = ", ".join(f"{trigger} {subject} {n}" for (subject, trigger), n in sorted(run.fired.items()))
+    return (f"{run.firings} timers fired" + (f" ({fired})" if fired else "") +
+            f", {run.notified} notifications, {run.refused} refused by a guard")
+
+
+@timers_cli.command("run")
+def timers_run():
+    """Fire every due timer of every definition, exactly once (every minute, on every node)."""
+    result = timers.run()
+    if result.skipped_locked:
+        click.echo("another timers run holds the lock; nothing done")
+        return
+    for problem in result.problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(_timers_summary(result))
+
+
 @click.command("purge-logs")
 @click.option("--days", type=int, default=None,
               help="Keep this many days (default BAODAO_LOG_RETENTION_DAYS, 180; at least 180).")
@@ -164,14 +192,35 @@ def purge_logs(days):
 
 @click.command("expire-claims")
 def expire_claims():
-    """Expire live claims past their deadline, close tasks past theirs, lapse registrations whose
-    term ended without renewal (run from cron; safe on every node at once)."""
+    """The timers run under its old name: claims expire, tasks close, reminders go out, and
+    registrations whose term ended without renewal lapse (safe on every node at once)."""
     result = expiry.expire_claims()
     if result.skipped_locked:
         click.echo("another expiry run holds the lock; nothing done")
         return
     click.echo(f"expired {result.expired} claims, closed {result.tasks_closed} tasks, "
-               f"lapsed {result.registrations_lapsed} registrations")
+               f"lapsed {result.registrations_lapsed} registrations ({_timers_summary(result.run)})")
+
+
+notify_cli = AppGroup("notify", help="Notifications through external channels (e-mail).")
+
+
+@notify_cli.command("deliver")
+def notify_deliver():
+    """Send what the outbox has due (digests included), retrying with back-off; safe on every node."""
+    from workflow.services.channels import EmailChannel
+
+    from .pages.notifications import external_links
+
+    if not current_app.config.get("BAODAO_SMTP_URL"):
+        click.echo("e-mail is not set up (BAODAO_SMTP_URL); notifications stay in the app, nothing to send")
+        return
+    result = delivery.deliver({"email": EmailChannel(current_app.config["BAODAO_MAIL_FROM"])},
+                              link=external_links(current_app))
+    for error in result.errors:
+        click.echo(f"warning: {error}", err=True)
+    click.echo(f"sent {result.messages} messages ({result.notifications} notifications), "
+               f"{result.retrying} to retry, {result.failed} failed, {result.skipped} skipped")
 
 
 @click.command("purge-uploads")
@@ -290,6 +339,8 @@ def bench_data(members, tasks, claims, seed):
 
 def register(app):
     app.cli.add_command(workflow_cli)
+    app.cli.add_command(timers_cli)
+    app.cli.add_command(notify_cli)
     for command in (demo_data, create_user, import_users, purge_logs, expire_claims, refresh_stats, verify_chain,
                     checkpoint, bench_data, purge_uploads):
         app.cli.add_command(command)

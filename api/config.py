@@ -21,6 +21,14 @@ BAODAO_DB_STATEMENT_TIMEOUT_MS  PostgreSQL statement timeout (30000; 0 = none, f
 BAODAO_RETRY_AFTER    seconds a 503 "database unavailable" answer asks clients to wait (5)
 BAODAO_CHECKPOINT_KEY the Ed25519 private key that signs exported checkpoints
                       (instance/checkpoint_ed25519.pem, generated on first use, mode 0600)
+BAODAO_SMTP_URL       the mail server for e-mail notifications: smtp://[user:password@]host[:port]
+                      (smtp+starttls:// for STARTTLS, smtps:// for TLS; ?timeout=seconds); unset:
+                      no e-mail, notifications stay in the app
+BAODAO_MAIL_FROM      the sender of those e-mails (Baodao <baodao@localhost>)
+BAODAO_BASE_URL       the site's address for links in e-mails (e.g. https://baodao.example.gov.cn);
+                      unset: e-mails carry no links
+BAODAO_QUIET_HOURS    default quiet hours, district time, when no e-mail goes out (22:00-08:00; off)
+BAODAO_DIGEST_TIME    when the daily digest goes out, district time (08:00)
 BAODAO_SESSION_IDLE_MINUTES  a page session ends after this many minutes without a request (30)
 BAODAO_SESSION_MAX_HOURS     and at most this many hours after login (12)
 BAODAO_LOG_RETENTION_DAYS    login records and ended sessions are purged after this many days
@@ -29,6 +37,7 @@ BAODAO_LOG_RETENTION_DAYS    login records and ended sessions are purged after t
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from workflow import faults
 from workflow.audit import canonical_json
@@ -87,6 +96,43 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_SESSION_MAX_HOURS": int(os.environ.get("BAODAO_SESSION_MAX_HOURS", "12")),
         "BAODAO_LOG_RETENTION_DAYS": int(os.environ.get("BAODAO_LOG_RETENTION_DAYS", "180")),
         **_fault_settings(instance),
+        **_notify_settings(),
+    }
+
+
+def _notify_settings() -> dict:
+    """E-mail and the notification defaults (docs/workflow.md, "Timers and notifications")."""
+    return {
+        "BAODAO_SMTP_URL": os.environ.get("BAODAO_SMTP_URL", ""),
+        "BAODAO_MAIL_FROM": os.environ.get("BAODAO_MAIL_FROM", "Baodao <baodao@localhost>"),
+        "BAODAO_BASE_URL": os.environ.get("BAODAO_BASE_URL", ""),
+        "BAODAO_QUIET_HOURS": os.environ.get("BAODAO_QUIET_HOURS", "22:00-08:00"),
+        "BAODAO_DIGEST_TIME": os.environ.get("BAODAO_DIGEST_TIME", "08:00"),
+    }
+
+
+def mail_settings(smtp_url: str) -> dict:
+    """Flask-Mailman's settings from BAODAO_SMTP_URL ({} when it is unset). A URL it cannot
+    use stops start-up with the reason (ValueError)."""
+    if not smtp_url:
+        return {}
+    parts = urlsplit(smtp_url)
+    schemes = {"smtp": (25, False, False), "smtp+starttls": (587, True, False), "smtps": (465, False, True)}
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError("BAODAO_SMTP_URL must be smtp://, smtp+starttls:// or smtps://[user:password@]host[:port]")
+    port, starttls, tls = schemes[parts.scheme]
+    query = parse_qs(parts.query)
+    try:
+        timeout = float(query.get("timeout", ["30"])[0])
+        port = parts.port or port
+    except ValueError:
+        raise ValueError("BAODAO_SMTP_URL: the port and ?timeout= must be numbers") from None
+    return {
+        "MAIL_BACKEND": "smtp",  # also under TESTING (Flask-Mailman would keep mail in memory)
+        "MAIL_SERVER": parts.hostname, "MAIL_PORT": port,
+        "MAIL_USERNAME": unquote(parts.username) if parts.username else None,
+        "MAIL_PASSWORD": unquote(parts.password) if parts.password else None,
+        "MAIL_USE_TLS": starttls, "MAIL_USE_SSL": tls, "MAIL_TIMEOUT": timeout,
     }
 
 

@@ -147,8 +147,10 @@ def test_the_task_lifecycle_is_a_definition_of_its_own_subject():
 def test_one_name_drives_one_subject(tmp_path):
     raw = yaml.safe_load(V1.read_text(encoding="utf-8"))
     raw.update(version=9, subject="registration")
+    raw.pop("timers")  # the claim's timers and notifications speak about claims
     for trig in raw["triggers"].values():
         trig["roles"] = [r if r != "claimant" else "applicant" for r in trig["roles"]]
+        trig.pop("notify", None)
     path = tmp_path / "v9.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     other = DefinitionRegistry.from_directories()

@@ -4,6 +4,7 @@ Flask-SQLAlchemy gives us the scoped session bound to the application context; t
 models declare themselves against `db.Model`. The SQLite-specific connection setup
 (WAL, busy timeout, immediate write transactions) lives in `workflow.db_setup`.
 """
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -25,3 +26,5 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
+# E-mail (services/channels.py), configured from BAODAO_SMTP_URL by create_app.
+mail = Mail()

@@ -17,10 +17,22 @@ EXTENSION = "baodao"
 
 
 @dataclass
+class NotifyPolicy:
+    """How notifications leave the app (services/outbox.py): the external channels set up
+    (("email",) when BAODAO_SMTP_URL is set), and the defaults of quiet hours and the daily
+    digest's time, in the district's time ("HH:MM"; quiet_hours None: none)."""
+
+    channels: tuple[str, ...] = ()
+    quiet_hours: tuple[str, str] | None = ("22:00", "08:00")
+    digest_time: str = "08:00"
+
+
+@dataclass
 class Policy:
     """Numbers the services read. Guards see the engine's part of it as `ctx.settings`."""
 
     settings: Settings = field(default_factory=Settings)
+    notify: NotifyPolicy = field(default_factory=NotifyPolicy)
     # Dashboard rollup freshness (services/stats.py): refresh inline when the last refresh took
     # at most this long, and always when the rollup is older than the maximum age.
     stats_inline_ms: float = 250

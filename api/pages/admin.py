@@ -100,7 +100,7 @@ def new_user():
                 user_service.create_user(username=form.username.data, name=form.name.data,
                                          role=form.role.data, password=form.password.data, unit=form.unit.data,
                                          community=form.community.data, scope=form.scope.data,
-                                         actor=common.actor(), request_id=_request_id())
+                                         email=form.email.data, actor=common.actor(), request_id=_request_id())
             except DomainError as exc:
                 db.session.rollback()
                 _form_errors(form, exc)
@@ -122,6 +122,7 @@ def edit_user(user_id):
         form.unit.data = user.unit.code if user.unit else ""
         form.community.data = user.community.code if user.community else ""
         form.scope.data = _scope_text(user)
+        form.email.data = user.email or ""
         if user.role == "supervisor" and user.unit_id:
             form.unit.data = ""
     if form.validate_on_submit():
@@ -129,7 +130,7 @@ def edit_user(user_id):
             user_service.update_user(user_id, name=form.name.data, role=form.role.data, unit=form.unit.data,
                                      community=form.community.data, scope=form.scope.data,
                                      password=form.password.data or None, actor=common.actor(),
-                                     request_id=_request_id())
+                                     request_id=_request_id(), email=form.email.data)
         except InvalidInput as exc:
             db.session.rollback()
             _form_errors(form, exc)

@@ -84,6 +84,7 @@ class UserForm(FlaskForm):
     # The identity rules (at least 10 characters, not weak, common or the username) are the
     # service's: workflow/identity.py puts each broken rule on this field.
     password = PasswordField(_l("Password"), validators=[Optional(), Length(max=256)])
+    email = StringField(_l("E-mail (optional: for notifications)"), validators=[Optional(), Length(max=254)])
 
 
 class ImportForm(FlaskForm):

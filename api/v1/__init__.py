@@ -15,14 +15,15 @@ from werkzeug.routing import Map, Rule
 
 from workflow import runtime
 from workflow.schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
+from workflow.services import notifications as notification_service
 
-from . import (audit, auth, claims, communities, errors, household, http, me, registrations, tasks, triggers, units,
-               uploads, workflows)
+from . import (audit, auth, claims, communities, errors, household, http, me, notifications, registrations, tasks,
+               triggers, units, uploads, workflows)
 from .schemas import ErrorSchema, GridInputSchema, LoginSchema
 
 # Blueprints that are the same for every app, and those made per app because their routes
 # follow the app's definitions (a subject's trigger routes).
-RESOURCES = (auth, me, household, uploads, audit, units, workflows, communities)
+RESOURCES = (auth, me, notifications, household, uploads, audit, units, workflows, communities)
 PER_APP_RESOURCES = (tasks, claims, registrations)
 DEFAULT_TOKEN_TTL = 12 * 3600
 
@@ -102,6 +103,7 @@ def init_app(app) -> Api:
     spec.components.schema("TaskInput", schema=TaskInputSchema)
     spec.components.schema("TaskEdit", schema=TaskEditSchema)
     spec.components.schema("Reason", schema=ReasonSchema)
+    spec.components.schema("MarkRead", schema=notification_service.MarkReadInput)
     registry = app.extensions[runtime.EXTENSION].registry
     spec.components.schema("GridInput", schema=GridInputSchema)
     triggers.register_components(spec, registry)

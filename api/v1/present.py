@@ -28,4 +28,5 @@ def me_dict(user, registration=None) -> dict:
     else:
         scope_out = {"kind": "district", "code": None, "name": None}
     return {"id": user.id, "username": user.username, "name": user.name, "role": user.role, "scope": scope_out,
-            "unit": place(user.unit), "community": place(user.community), "registration": summary(registration)}
+            "unit": place(user.unit), "community": place(user.community), "registration": summary(registration),
+            "email": user.email}

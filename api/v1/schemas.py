@@ -139,6 +139,8 @@ class MeSchema(Schema):
         "description": "staff: their community; members: where they are registered (their active registration's)"})
     registration = fields.Nested(RegistrationSummarySchema, allow_none=True, metadata={
         "description": "members: their live (applied or active) registration; null when unregistered or not a member"})
+    email = fields.String(allow_none=True, metadata={"description": "where e-mail notifications go (set by an "
+                                                                    "administrator); null: none"})
 
 
 class TokenSchema(Schema):
@@ -470,12 +472,28 @@ class TriggerSchema(Schema):
     confirm_en = fields.String()
     fields_ = fields.List(fields.Nested(InputFieldSchema), data_key="fields")
     input_schema = fields.Dict(metadata={"description": "JSON Schema of the trigger's input"})
+    notify = fields.List(fields.Nested(lambda: NotifySchema()),
+                         metadata={"description": "who is told once it has fired"})
+
+
+class NotifySchema(Schema):
+    kind = fields.String(metadata={"description": "a notification kind"})
+    to = fields.List(fields.String(), metadata={"description": "recipients: relations to the subject"})
+
+
+class TimerSchema(Schema):
+    name = fields.String()
+    states = fields.List(fields.String(), metadata={"description": "the states it watches"})
+    due = fields.String(metadata={"description": "an anchor ± an amount, e.g. 'deadline - 24h', 'entered + 3d'"})
+    fire = fields.String(allow_none=True, metadata={"description": "the trigger it fires (null: none)"})
+    notify = fields.List(fields.Nested(NotifySchema))
 
 
 class WorkflowSchema(WorkflowSummarySchema):
     initial = fields.String()
     states = fields.List(fields.Nested(StateSchema))
     triggers = fields.List(fields.Nested(TriggerSchema))
+    timers = fields.List(fields.Nested(TimerSchema), metadata={"description": "what happens as time passes"})
     mermaid = fields.String(metadata={"description": "Mermaid stateDiagram-v2 text"})
 
 

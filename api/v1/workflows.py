@@ -56,6 +56,9 @@ def get_workflow(name, version):
                          "choices": [{"value": c.value, "label": c.label, "label_en": c.label_en}
                                      for c in f.choices], "ref": f.ref} for f in t.fields],
             "input_schema": input_schema(compiled.schemas[t.name]),
+            "notify": [{"kind": n.kind, "to": list(n.to)} for n in t.notify],
         } for t in d.triggers],
+        "timers": [{"name": t.name, "states": list(t.states), "due": t.due_text, "fire": t.fire,
+                    "notify": [{"kind": n.kind, "to": list(n.to)} for n in t.notify]} for t in d.timers],
         "mermaid": _diagrams[d.key],
     }

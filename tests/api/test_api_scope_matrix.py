@@ -22,6 +22,9 @@ MATRIX = {
     "POST /api/v1/auth/token": dict.fromkeys(ACTORS, (200, None)),
     "DELETE /api/v1/auth/token": dict.fromkeys(ACTORS, (204, None)),
     "GET /api/v1/me": dict.fromkeys(ACTORS, (200, None)),
+    # Only the caller's own exist (others' ids are left alone: tests/api/test_api_notifications.py).
+    "GET /api/v1/me/notifications": dict.fromkeys(ACTORS, (200, None)),
+    "POST /api/v1/me/notifications/read": dict.fromkeys(ACTORS, (200, None)),
     "GET /api/v1/me/points": {"member": (200, None), "staff": (403, None), "sup_town": (403, None),
                               "sup_unit": (403, None), "admin": (403, None)},
     "GET /api/v1/tasks": dict.fromkeys(ACTORS, (200, None)),
@@ -191,6 +194,8 @@ def case(route: str, actor: str, objs: Objects, app):
         return (rule, {"username": me.username, "password": PASSWORD}), None
     if rule == "/api/v1/uploads":
         return (rule, "upload"), None
+    if rule == "/api/v1/me/notifications/read":
+        return (rule, {"all": True}), None
     return (rule, None), None
 
 

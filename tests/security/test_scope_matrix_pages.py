@@ -93,6 +93,12 @@ MATRIX = {
     "GET /uploads/<int:upload_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /uploads/<int:upload_id>/thumb": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /me/points": both(only({"member": 200}), NONE),
+    # -- notifications: one's own only (out: another person's notification) -----------------------
+    "GET /notifications": both(ALL(ACTORS, 200), NONE),
+    "POST /notifications/read": both(ALL(ACTORS, 302), NONE),
+    "POST /notifications/<int:notification_id>/read": both(ALL(ACTORS, 302), ALL(ACTORS, 404)),
+    "GET /notifications/settings": both(ALL(ACTORS, 200), NONE),
+    "POST /notifications/settings": both(ALL(ACTORS, 302), NONE),
     # -- staff -----------------------------------------------------------------------------------
     "GET /staff/queue": both(STAFF_IN, NONE),
     "GET /staff/community": both(STAFF_IN, NONE),
@@ -143,6 +149,8 @@ MATRIX = {
     "GET /admin/users/<int:user_id>/edit": both(ADMIN_IN, only({"admin": 404})),
     "POST /admin/users/<int:user_id>/edit": both(only({"admin": 302}), only({"admin": 404})),
     "POST /admin/users/<int:user_id>/active": both(only({"admin": 302}), only({"admin": 404})),
+    "GET /admin/outbox": both(ADMIN_IN, NONE),
+    "POST /admin/outbox/retry": both(only({"admin": 302}), NONE),
     "POST /admin/users/<int:user_id>/sessions/end": both(only({"admin": 302}), only({"admin": 404})),
     "GET /admin/security": both(ADMIN_IN, NONE),
     "GET /admin/audit": both(ADMIN_IN, NONE),
@@ -253,6 +261,10 @@ def case(route, actor, objs, app):
     if rule == "/staff/tasks/<int:task_id>/edit":
         inside, outside = objs.task(True, publish=False).id, objs.task(False, publish=False).id
         return pair("/staff/tasks/{}/edit", inside, outside, _task_form("改后的标题") if method == "POST" else None)
+    if rule == "/notifications/<int:notification_id>/read":
+        return pair("/notifications/{}/read", _notification_for(me).id, _notification_for(w.member3).id, {})
+    if rule == "/admin/outbox/retry":
+        return (method, rule, {"id": "all"}), None
     if rule == "/supervisor/exports/download":
         return (method, "/supervisor/exports/download?kind=claims&fmt=csv", None), None
     if rule == "/me/registration" and method == "POST":
@@ -302,6 +314,18 @@ def case(route, actor, objs, app):
             data = {}
         return pair("/admin/users/{}" + tail, w.member2.id, NOWHERE, data)
     return (method, rule, {} if method == "POST" else None), None
+
+
+def _notification_for(user):
+    """A notification of this user's own (about a claim), written straight into the inbox."""
+    from workflow.models import Notification
+    from workflow.services.tx import write_transaction
+
+    with write_transaction() as s:
+        row = Notification(user_id=user.id, kind="claim_returned", subject_type="claim", subject_id=NOWHERE,
+                           params={"task": "t", "reason": "r"})
+        s.add(row)
+    return row
 
 
 def _send(browser, app, req):

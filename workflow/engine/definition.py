@@ -4,6 +4,7 @@ Plain frozen data: the loader builds it, the machine factory, the schema builder
 the page-form builder read it, nothing mutates it.
 """
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,12 @@ class SubjectSpec:
     # never stored (a claim's `claim`); False: a service creates the row in the initial state
     # (a task is created as a draft, and `publish` is an ordinary trigger).
     created_by_trigger: bool = True
+    # Points in time a timer may count from (see TimerSpec): `entered` (when the subject
+    # entered its current state) for every kind, plus the kind's own dates.
+    anchors: tuple[str, ...] = ("entered",)
+    # Whom a notification about such a subject may be addressed to: relations of people to
+    # one subject, computed by the subject kind (services/subjects.py, `recipients`).
+    recipients: tuple[str, ...] = ()
 
 
 # Who may fire a trigger. Relations to the subject, not just user roles: a member is a
@@ -25,12 +32,17 @@ class SubjectSpec:
 # their own community; a liaison acts for one unit. `system` is scheduled work.
 SUBJECTS: dict[str, SubjectSpec] = {
     spec.name: spec for spec in (
-        SubjectSpec("claim", "state", ("member", "claimant", "community_staff", "admin", "system")),
-        SubjectSpec("task", "status", ("community_staff", "admin", "system"), created_by_trigger=False),
-        SubjectSpec("registration", "state", ("member", "applicant", "community_staff", "admin", "system")),
-        SubjectSpec("pairing", "state", ("liaison", "unit_liaison", "community_staff", "admin", "system")),
+        SubjectSpec("claim", "state", ("member", "claimant", "community_staff", "admin", "system"),
+                    anchors=("entered", "deadline"), recipients=("claimant", "community_staff", "supervisors")),
+        SubjectSpec("task", "status", ("community_staff", "admin", "system"), created_by_trigger=False,
+                    anchors=("entered", "deadline"), recipients=("community_staff", "supervisors")),
+        SubjectSpec("registration", "state", ("member", "applicant", "community_staff", "admin", "system"),
+                    anchors=("entered", "end"), recipients=("applicant", "community_staff", "supervisors")),
+        SubjectSpec("pairing", "state", ("liaison", "unit_liaison", "community_staff", "admin", "system"),
+                    anchors=("entered", "end"), recipients=("unit_liaison", "community_staff", "supervisors")),
         SubjectSpec("project", "state", ("liaison", "paired_liaison", "project_liaison", "community_staff",
-                                         "admin", "system")),
+                                         "admin", "system"),
+                    anchors=("entered", "deadline"), recipients=("project_liaison", "community_staff", "supervisors")),
     )
 }
 KNOWN_ROLES = tuple(dict.fromkeys(role for spec in SUBJECTS.values() for role in spec.roles))
@@ -88,6 +100,31 @@ class GuardCall:
 
 
 @dataclass(frozen=True)
+class NotifySpec:
+    """Tell people something: a notification kind (engine/notification_kinds.py) and the
+    relations to the subject of those who get it (one row per person)."""
+
+    kind: str
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    """Something that happens when time passes: while a subject is in one of `states`, at
+    `anchor` + `offset` (e.g. the claim's deadline − 24 h, or 3 days after it entered its
+    state) the system fires `fire` (an internal trigger) and/or sends `notify`. The timers
+    run (services/timers.py) does each exactly once per subject and point in time."""
+
+    name: str
+    states: tuple[str, ...]
+    anchor: str
+    offset: timedelta
+    fire: str | None = None
+    notify: tuple[NotifySpec, ...] = ()
+    due_text: str = ""  # as written in the file ("deadline - 24h"), for people
+
+
+@dataclass(frozen=True)
 class TriggerSpec:
     name: str
     label: str
@@ -105,6 +142,8 @@ class TriggerSpec:
     confirm_en: str = ""
     done: str = ""
     done_en: str = ""
+    # Who is told when it has fired (written in the same transaction).
+    notify: tuple[NotifySpec, ...] = ()
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -121,6 +160,7 @@ class Definition:
     states: tuple[StateSpec, ...]
     triggers: tuple[TriggerSpec, ...]
     path: str = ""
+    timers: tuple[TimerSpec, ...] = ()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -155,6 +195,9 @@ class Definition:
             if spec.name == name:
                 return spec
         return None
+
+    def timer(self, name: str) -> TimerSpec | None:
+        return next((t for t in self.timers if t.name == name), None)
 
     def triggers_from(self, state: str) -> list[TriggerSpec]:
         return [t for t in self.triggers if state in t.sources]

@@ -7,23 +7,33 @@ destination is a state; every state reachable from the initial one; no trigger l
 final state; every non-final state has a way on; every trigger and input field carries
 its Chinese and English words; every trigger names its roles (ones its subject knows)
 and its input (possibly empty); guards and effects are registered names with parameters
-they accept; field types, options and widgets are known.
+they accept; field types, options and widgets are known; a trigger's `notify` and every
+timer name known notification kinds, recipients the subject knows, states, an anchor the
+subject has and a trigger the system may fire (see `_parse_timer`).
 """
 import inspect
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
 
 from ..errors import DefinitionError
-from .definition import STYLES, SUBJECTS, Choice, Definition, FieldSpec, GuardCall, StateSpec, TriggerSpec
+from .definition import (STYLES, SUBJECTS, Choice, Definition, FieldSpec, GuardCall, NotifySpec, StateSpec,
+                         TimerSpec, TriggerSpec)
 from .effects import EFFECTS
 from .guards import GUARDS
+from .notification_kinds import NOTIFICATION_KINDS
 from .schemas import COMMON_OPTIONS, FIELD_OPTIONS, FIELD_TYPES, REFS, WIDGETS
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
 
 TRIGGER_KEYS = {"label", "label_en", "from", "to", "roles", "guards", "effects", "input", "internal", "style",
-                "confirm", "confirm_en", "done", "done_en"}
+                "confirm", "confirm_en", "done", "done_en", "notify"}
+TIMER_KEYS = {"states", "due", "fire", "notify", "label", "label_en"}
+# "deadline", "deadline - 24h", "entered + 3d": an anchor, then optionally ± an amount of m, h or d.
+DUE = re.compile(r"^\s*([a-z_]+)\s*(?:([+-])\s*(\d{1,6})\s*([mhd]))?\s*$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 WORD_KEYS = {"label", "label_en", "help", "help_en", "widget", "choices"}
 
 
@@ -73,6 +83,14 @@ def parse_definition(raw, where: str) -> Definition:
         initial=raw["initial"], states=states, triggers=triggers, path=where,
     )
     _check_graph(definition, fail)
+    timers = raw.get("timers") or {}
+    if not isinstance(timers, dict):
+        fail("'timers' must map each timer's name to its states, due time and what it does")
+    if timers:
+        from dataclasses import replace
+
+        definition = replace(definition, timers=tuple(
+            _parse_timer(str(name), spec, definition, fail) for name, spec in timers.items()))
     return definition
 
 
@@ -146,7 +164,92 @@ def _parse_trigger(name, spec, state_names, subject, fail) -> TriggerSpec:
         fields=tuple(_parse_field(name, f, fspec, fail) for f, fspec in spec["input"].items()),
         internal=bool(spec.get("internal", False)), style=style, confirm=confirm, confirm_en=confirm_en,
         done=_text(spec, "done", owner, fail), done_en=_text(spec, "done_en", owner, fail),
+        notify=_parse_notify(owner, spec.get("notify"), subject, fail),
     )
+
+
+def _parse_notify(owner, raw, subject, fail) -> tuple[NotifySpec, ...]:
+    """`notify: [{kind: claim_returned, to: [claimant]}, …]`: known kinds about this subject,
+    addressed to relations the subject knows."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        fail(f"{owner}: 'notify' is a list of {{kind, to}}")
+    out = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) != {"kind", "to"}:
+            fail(f"{owner}: each notify entry is {{kind: <notification kind>, to: [<recipients>]}}")
+        kind = NOTIFICATION_KINDS.get(item["kind"])
+        if kind is None:
+            fail(f"{owner} names unknown notification kind '{item['kind']}' "
+                 f"(known: {', '.join(sorted(NOTIFICATION_KINDS))})")
+        if kind.subject != subject.name:
+            fail(f"{owner}: notification kind '{kind.name}' speaks about a {kind.subject}, not a {subject.name}")
+        to = item["to"]
+        if isinstance(to, str):
+            to = [to]
+        if not isinstance(to, list) or not to:
+            fail(f"{owner}: notify '{kind.name}' names no recipients")
+        for who in to:
+            if who not in subject.recipients:
+                fail(f"{owner}: notify '{kind.name}' to unknown recipients '{who}' "
+                     f"(a {subject.name} knows: {', '.join(subject.recipients)})")
+        out.append(NotifySpec(kind=kind.name, to=tuple(to)))
+    return tuple(out)
+
+
+def _parse_timer(name: str, spec, definition: Definition, fail) -> TimerSpec:
+    """A timer: the states it watches, when it is due (an anchor of the subject ± an amount),
+    and what it does — fire a trigger the system may fire, and/or notify."""
+    owner = f"timer '{name}'"
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", name):
+        fail(f"{owner}: a timer's name is lower-case letters, digits and _ (at most 48)")
+    if not isinstance(spec, dict):
+        fail(f"{owner} must be a mapping (states, due, fire and/or notify)")
+    unknown = set(spec) - TIMER_KEYS
+    if unknown:
+        fail(f"{owner} has unknown keys: {', '.join(sorted(unknown))}")
+    states = spec.get("states")
+    if isinstance(states, str):
+        states = [states]
+    if not states or not isinstance(states, list):
+        fail(f"{owner} watches no states ('states: [...]')")
+    names = {s.name for s in definition.states}
+    for state in states:
+        if state not in names:
+            fail(f"{owner} watches '{state}', which is not a state")
+        if state == definition.initial and definition.subject_spec.created_by_trigger:
+            fail(f"{owner} watches the initial state '{state}', in which no {definition.subject} is ever stored")
+    due = spec.get("due")
+    match = DUE.match(due) if isinstance(due, str) else None
+    if match is None:
+        fail(f"{owner}: 'due' is an anchor with an optional offset, e.g. 'deadline', 'deadline - 24h', "
+             f"'entered + 3d' (units m, h, d)")
+    anchor, sign, amount, unit = match.groups()
+    anchors = definition.subject_spec.anchors
+    if anchor not in anchors:
+        fail(f"{owner}: a {definition.subject} has no '{anchor}' to count from (it has: {', '.join(anchors)})")
+    offset = timedelta(**{UNITS[unit]: int(amount)}) if amount else timedelta(0)
+    if sign == "-":
+        offset = -offset
+    fire = spec.get("fire")
+    if fire is not None:
+        trigger = definition.trigger(fire) if isinstance(fire, str) else None
+        if trigger is None:
+            fail(f"{owner} fires '{fire}', which is not a trigger of {definition.label}")
+        if not (trigger.internal or "system" in trigger.roles):
+            fail(f"{owner} fires '{fire}', which is neither internal nor fired by the system (roles: system)")
+        missing = [s for s in states if s not in trigger.sources]
+        if missing:
+            fail(f"{owner} fires '{fire}' in '{missing[0]}', from which '{fire}' does not fire")
+        required = [f.name for f in trigger.fields if f.required]
+        if required:
+            fail(f"{owner} fires '{fire}', which needs input ({', '.join(required)}) a timer cannot give")
+    notify = _parse_notify(owner, spec.get("notify"), definition.subject_spec, fail)
+    if fire is None and not notify:
+        fail(f"{owner} does nothing: give it 'fire' (a trigger) and/or 'notify'")
+    return TimerSpec(name=name, states=tuple(states), anchor=anchor, offset=offset, fire=fire, notify=notify,
+                     due_text=" ".join(due.split()))
 
 
 def _parse_calls(trigger, kind, items, registry, fail) -> tuple[GuardCall, ...]:

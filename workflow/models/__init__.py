@@ -3,6 +3,8 @@ from .audit import AuditEvent, Checkpoint
 from .certificates import Certificate
 from .claims import Claim, Report, Visit
 from .idempotency import IdempotencyKey
+from .notifications import (OUTBOX_STATUSES, Notification, NotificationPreference, NotificationSettings,
+                            OutboxMessage, TimerFiring)
 from .people import ROLES, SYSTEM, SystemActor, Unit, User
 from .places import Community, Grid, Town
 from .points import PointsEntry, UnitFeedback
@@ -17,4 +19,5 @@ __all__ = [
     "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
     "Task", "Upload", "ApiToken", "LoginAttempt", "Registration", "StatsClaims", "StatsUnits", "StatsRefresh",
+    "Notification", "NotificationPreference", "NotificationSettings", "OutboxMessage", "TimerFiring", "OUTBOX_STATUSES",
 ]

@@ -48,6 +48,8 @@ class User(db.Model):
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
     # supervisor: one town, one unit (unit_id above), or neither = the whole district.
     scope_town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    # Optional: where external notifications go (services/delivery.py). Set by an admin.
+    email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit | None] = relationship()
@@ -90,6 +92,7 @@ class SystemActor:
     unit_id = None
     community_id = None
     scope_town_id = None
+    email = None
 
 
 SYSTEM = SystemActor()

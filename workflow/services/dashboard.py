@@ -56,6 +56,10 @@ class Dashboard:
     month_points: int = 0
     overdue: list = field(default_factory=list)  # [(Claim, Task)]
     overdue_count: int = 0
+    # Reports waiting so long that the supervisors were told (an escalation timer fired for the
+    # wait they are in now): [(Claim, Task, since)], oldest wait first.
+    escalated: list = field(default_factory=list)
+    escalated_count: int = 0
     units: list[UnitRate] = field(default_factory=list)
     as_of: datetime | None = None  # when the rollup behind the counts was built; None: computed live
 
@@ -91,6 +95,48 @@ def overdue_claims(session, actor, *, now=None, limit: int = 50):
         .order_by(Task.deadline, Claim.id)
     ).all()
     return found[0][1], [tuple(r) for r in rows]
+
+
+def escalated_claims(session, actor, *, limit: int = 50):
+    """Claims in scope still waiting where an escalation timer (a timer whose notification kind
+    is an escalation, e.g. dual_reporting's report_escalated) fired for their current wait: the
+    firing's anchor is still the claim's (a new report is a new wait). (count, [(Claim, Task,
+    waiting since)])."""
+    from ..engine.notification_kinds import NOTIFICATION_KINDS
+    from ..models import TimerFiring
+    from .subjects import kind as subject_kind
+    from .timers import timer_key
+
+    claims = subject_kind("claim")
+    branches = []
+    for compiled in runtime.registry().all("claim"):
+        definition = compiled.definition
+        for timer in definition.timers:
+            if not any(NOTIFICATION_KINDS[n.kind].escalation for n in timer.notify):
+                continue
+            anchor, joins = claims.anchor(timer.anchor)
+            query = select(Claim.id.label("id"), anchor.label("since")).select_from(Claim)
+            for target, on in joins:
+                query = query.join(target, on)
+            branches.append(query.join(TimerFiring, (TimerFiring.subject_type == "claim")
+                                       & (TimerFiring.subject_id == Claim.id)
+                                       & (TimerFiring.timer == timer_key(definition, timer))
+                                       & (TimerFiring.anchor_at == anchor))
+                            .where(Claim.definition_name == definition.name,
+                                   Claim.definition_version == definition.version,
+                                   Claim.state.in_(timer.states), scope.claim_filter(actor)))
+    if not branches:
+        return 0, []
+    found = branches[0].union(*branches[1:]).subquery() if len(branches) > 1 else branches[0].subquery()
+    ids = session.execute(select(found.c.id, found.c.since, func.count().over())
+                          .order_by(found.c.since, found.c.id).limit(limit)).all()
+    if not ids:
+        return 0, []
+    since = {i: s for i, s, _ in ids}
+    rows = session.execute(select(Claim, Task).join(Task, Task.id == Claim.task_id)
+                           .where(Claim.id.in_(list(since)))).all()
+    ordered = sorted(((c, t, since[c.id]) for c, t in rows), key=lambda r: (r[2], r[0].id))
+    return ids[0][2], ordered
 
 
 def _stats_scope(actor):
@@ -151,6 +197,7 @@ def dashboard(session, actor, *, now=None, live=False) -> Dashboard:
     ).one()
     result.month_verified, result.month_hours, result.month_points = verified or 0, float(hours or 0), int(points or 0)
     result.overdue_count, result.overdue = overdue_claims(session, actor, now=now, limit=20)
+    result.escalated_count, result.escalated = escalated_claims(session, actor, limit=20)
     return result
 
 

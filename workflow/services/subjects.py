@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..errors import InvalidInput, NotFound
+from ..errors import DefinitionError, InvalidInput, NotFound
 from ..models import AuditEvent, Claim, Community, Grid, Registration, Report, Task, Unit, Upload, User
-from . import registration_views, scope, views
+from . import recipients, registration_views, scope, views
 from .tx import lock_one
 
 
@@ -94,6 +94,28 @@ class SubjectKind:
                 errors[spec.name] = ["Not one of the options here."]
         if errors:
             raise InvalidInput(f"invalid input for {trigger.name}", errors=errors)
+
+
+    # --- timers and notifications (services/timers.py, services/notifications.py) ---------
+
+    def anchor(self, name: str):
+        """A timer anchor as SQL: (column expression, [(model, on-clause), …] to join from the
+        subject's table). `entered` — when the row entered its current state — is the time of its
+        last transition (`updated_at`, which `transitions.step` sets) for every kind."""
+        if name == "entered":
+            return self.model.updated_at, []
+        raise DefinitionError(self.name, f"a {self.name} has no timer anchor '{name}' in this service")
+
+    def anchor_value(self, row, related: dict, name: str):
+        """The same anchor, read from a locked row."""
+        if name == "entered":
+            return row.updated_at
+        raise DefinitionError(self.name, f"a {self.name} has no timer anchor '{name}' in this service")
+
+    def recipients(self, session, relation: str, row, related: dict) -> list[int]:
+        """The ids of the active users who stand in `relation` (a definition's `notify: to`) to
+        the row, e.g. the claimant, the community's staff, the supervisors over it."""
+        return []
 
 
 def chain_head(kind: str, model):
@@ -196,6 +218,21 @@ class ClaimKind(SubjectKind):
     def view(self, session, row, related, definition, actor, allowed):
         return views.claim_view(session, row, definition, allowed)
 
+    def anchor(self, name):
+        if name == "deadline":  # the task's deadline
+            return Task.deadline, [(Task, Task.id == Claim.task_id)]
+        return super().anchor(name)
+
+    def anchor_value(self, row, related, name):
+        if name == "deadline":
+            return related["task"].deadline
+        return super().anchor_value(row, related, name)
+
+    def recipients(self, session, relation, row, related):
+        if relation == "claimant":
+            return recipients.active(session, [row.member_id])
+        return recipients.around_community(session, relation, related["task"].community_id)
+
 
 class TaskKind(SubjectKind):
     name = "task"
@@ -228,6 +265,19 @@ class TaskKind(SubjectKind):
 
     def view(self, session, row, related, definition, actor, allowed):
         return views.task_view(row, actor, allowed)
+
+    def anchor(self, name):
+        if name == "deadline":
+            return Task.deadline, []
+        return super().anchor(name)
+
+    def anchor_value(self, row, related, name):
+        if name == "deadline":
+            return row.deadline
+        return super().anchor_value(row, related, name)
+
+    def recipients(self, session, relation, row, related):
+        return recipients.around_community(session, relation, row.community_id)
 
 
 class RegistrationKind(SubjectKind):

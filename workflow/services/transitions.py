@@ -10,7 +10,8 @@ the idempotency key when one was sent; commit. Any exception rolls all of it bac
 
 Effects that move another row (a claim's slot recount fills its task; a task's cancel
 cancels its claims) do it through `cascade`, which fires that row's internal trigger in
-the same transaction, with its own audit event.
+the same transaction, with its own audit event. A trigger's `notify:` is written by `step`
+in the same transaction too (services/notifications.py): rolled back with it, never lost.
 """
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +24,7 @@ from ..clock import utcnow
 from ..engine import TransitionContext, run_guards
 from ..engine.definition import TriggerSpec
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
+from . import notifications
 from .idempotency import record as record_idempotency
 from .subjects import Locked, kind as subject_kind
 from .tx import lock_one, write_transaction
@@ -148,6 +150,9 @@ def step(session, kind_name: str, compiled, trigger: TriggerSpec, row, related, 
         to_state=kind.state_of(row), actor=actor, payload={**data, **ctx.recorded}, request_id=request_id,
         definition=compiled.definition.label, now=now, head=head,
     )
+    if trigger.notify:  # who the definition says is told, in this same transaction
+        notifications.notify(session, trigger.notify, subject_type=kind_name, row=row, related=related, actor=actor,
+                             now=now, data=data, trigger=trigger.name)
     return row
 
 

@@ -8,6 +8,7 @@ CSV header: username,name,role,unit,community,scope,password
   a member without one gets none and shows as unregistered (未报到) on their unit's receipt
 - scope: supervisors only — `district`, `town:<9-digit code>` or `unit:<code or name>`
 - password: optional; without it a one-time password is generated and returned
+- email: an optional last column (header `…,password,email`): where e-mail notifications go
 
 Identity rules (workflow/identity.py) hold on every path: usernames of letters, digits and
 `._-@`, unique without regard to case; passwords of at least 10 characters that are not weak,
@@ -23,6 +24,7 @@ import io
 import secrets
 from dataclasses import dataclass, field
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 
 from .. import identity
@@ -33,6 +35,7 @@ from . import registrations, security_log
 from .tx import write_transaction
 
 CSV_HEADER = ["username", "name", "role", "unit", "community", "scope", "password"]
+CSV_OPTIONAL = ["email"]  # may follow the required columns
 
 
 @dataclass
@@ -83,6 +86,19 @@ def _find_unit(session, ref: str) -> Unit | None:
     return session.scalar(select(Unit).where(or_(Unit.code == ref, Unit.name == ref)))
 
 
+def clean_email(value, fail) -> str | None:
+    """An e-mail address in its normalised form, None for none; `fail(message)` for a bad one.
+    Syntax only, and intranet mail domains (without a dot) allowed: whether the mailbox exists
+    shows when mail is delivered (the admins' outbox page)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return validate_email(value, check_deliverability=False, globally_deliverable=False).normalized[:254]
+    except EmailNotValidError as exc:
+        fail(f"not a valid e-mail address: {exc}")
+
+
 def _resolve(session, row: dict, fail, *, check_username: bool = True) -> dict:
     """Check one row and turn references into ids; `fail(message)` raises. (An existing user's
     username is kept as it is: `check_username=False`.)"""
@@ -96,6 +112,8 @@ def _resolve(session, row: dict, fail, *, check_username: bool = True) -> dict:
     name = (row.get("name") or "").strip() or username
     out = {"username": username, "name": name[:64], "role": role, "unit_id": None, "community_id": None,
            "scope_town_id": None}
+    if "email" in row:  # a column of its own: a file without it leaves addresses as they are
+        out["email"] = clean_email(row.get("email"), fail)
     unit_ref = (row.get("unit") or "").strip()
     community_ref = (row.get("community") or "").strip()
     scope = (row.get("scope") or "").strip()
@@ -157,7 +175,7 @@ def _registrar(actor):
 
 
 def create_user(*, username, name, role, password, unit=None, community=None, scope=None, actor=None,
-                request_id=None) -> User:
+                request_id=None, email=None) -> User:
     """One user. `actor` is the administrator (None: the command line); the password must
     pass the identity rules. A member with a community is registered there at once (accepted
     by the administrator, or the system)."""
@@ -167,7 +185,7 @@ def create_user(*, username, name, role, password, unit=None, community=None, sc
 
         username = identity.check_username(username)
         fields = _resolve(session, {"username": username, "name": name, "role": role, "unit": unit or "",
-                                    "community": community or "", "scope": scope or ""}, fail)
+                                    "community": community or "", "scope": scope or "", "email": email}, fail)
         if _username_taken(session, fields["username"]):
             raise Conflict(f"user {username!r} exists (usernames are compared without regard to case)",
                            field="username")
@@ -191,9 +209,10 @@ def parse_csv(text: str) -> list[dict]:
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != CSV_HEADER:
-        raise RowError(1, f"the header must be {','.join(CSV_HEADER)}")
-    return list(reader)
+    names = [f.strip() for f in reader.fieldnames] if reader.fieldnames is not None else None
+    if names is None or names[:len(CSV_HEADER)] != CSV_HEADER or names[len(CSV_HEADER):] not in ([], CSV_OPTIONAL):
+        raise RowError(1, f"the header must be {','.join(CSV_HEADER)} (optionally followed by ,email)")
+    return [{key.strip(): value for key, value in row.items()} if None not in row else row for row in reader]
 
 
 def import_users(text: str, *, update: bool = False, progress=None, actor=None, request_id=None) -> ImportResult:
@@ -281,7 +300,7 @@ def _import_row(session, row: dict, line: int, *, update: bool, seen: set, resul
 
 
 def update_user(user_id: int, *, name, role, unit=None, community=None, scope=None, password=None,
-                actor=None, request_id=None) -> User:
+                actor=None, request_id=None, email=None) -> User:
     """Change one user's name, role, unit, community or scope (same rules as create_user);
     a new password only when one is given. A new password or a change of role or scope ends
     every token and page session of the user. Each kind of change is its own security-log
@@ -297,11 +316,11 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
             raise InvalidInput(message, errors={"user": [message]})
 
         fields = _resolve(session, {"username": user.username, "name": name, "role": role, "unit": unit or "",
-                                    "community": community or "", "scope": scope or ""}, fail,
+                                    "community": community or "", "scope": scope or "", "email": email}, fail,
                           check_username=False)
         if password:
             identity.check_password(password, username=user.username, name=fields["name"])
-        before = {f: getattr(user, f) for f in ("name", *RIGHTS_FIELDS)}
+        before = {f: getattr(user, f) for f in ("name", "email", *RIGHTS_FIELDS)}
         _place(session, user, {k: v for k, v in fields.items() if k != "username"}, _registrar(actor),
                now=utcnow(), source="admin", was_member=user.role == "member")
         changed = {f: [before[f], getattr(user, f)] for f in before if before[f] != getattr(user, f)}
@@ -321,8 +340,8 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
             log("change_scope", {f: changed[f] for f in SCOPE_FIELDS if f in changed})
         if password:
             log("reset_password", {"password_reset": True})
-        if "name" in changed:
-            log("edit_user", {"name": changed["name"]})
+        if "name" in changed or "email" in changed:  # where their notifications go is the admin's act too
+            log("edit_user", {f: changed[f] for f in ("name", "email") if f in changed})
     return user
 
 

@@ -1,0 +1,42 @@
+"""Who is told: the people who stand in a relation to a subject, as user ids (active users only).
+
+Subject kinds (services/subjects.py, `recipients`) answer for their own relations — a claim's
+claimant is its member — and use these for what every kind tied to a community shares:
+- `community_staff`: the staff of the community;
+- `supervisors`: the supervisors whose scope holds the community — the district's (no town and
+  no unit in their scope) and those of the community's town. Unit-scoped supervisors watch their
+  unit's members, not a community, and are not told about a community's waiting work.
+A kind tied to a unit adds its own (a unit's liaison) the same way.
+"""
+from sqlalchemy import and_, or_, select
+
+from ..models import Community, User
+
+
+def active(session, user_ids) -> list[int]:
+    ids = [i for i in user_ids if i is not None]
+    if not ids:
+        return []
+    return list(session.scalars(select(User.id).where(User.id.in_(ids), User.active.is_(True)).order_by(User.id)))
+
+
+def community_staff(session, community_id) -> list[int]:
+    return list(session.scalars(select(User.id).where(
+        User.role == "staff", User.community_id == community_id, User.active.is_(True)).order_by(User.id)))
+
+
+def supervisors_over(session, community_id) -> list[int]:
+    town = select(Community.town_id).where(Community.id == community_id).scalar_subquery()
+    return list(session.scalars(select(User.id).where(
+        User.role == "supervisor", User.active.is_(True),
+        or_(and_(User.scope_town_id.is_(None), User.unit_id.is_(None)), User.scope_town_id == town),
+    ).order_by(User.id)))
+
+
+def around_community(session, relation: str, community_id) -> list[int]:
+    """`community_staff` or `supervisors` of a community; nobody for a relation it does not know."""
+    if relation == "community_staff":
+        return community_staff(session, community_id)
+    if relation == "supervisors":
+        return supervisors_over(session, community_id)
+    return []
