@@ -22,7 +22,6 @@ Prints p50 / p95 / max per measure for ordinary people and for the heaviest inbo
 one line of JSON with every figure. Figures go to docs/performance.md with the machine and date.
 """
 import argparse
-import io
 import json
 import os
 import platform
