@@ -92,8 +92,8 @@ def test_a_member_row_with_a_community_is_registered_there_by_the_importing_admi
     from workflow.services import receipts
 
     result, _ = run_import(app, tmp_path, (
-        "zhang3,张三,member,lw001,370116001002,,longpassword1\n"
-        "li4,李四,member,lw001,,,longpassword2\n"
+        "zhang3,张三,member,lw001,370116001002,,lantern-ferry-41\n"
+        "li4,李四,member,lw001,,,copper-meadow-52\n"
     ), "--admin", "admin")
     assert result.exit_code == 0, result.output
     zhang3, li4 = (session.scalar(select(User).where(User.username == u)) for u in ("zhang3", "li4"))
@@ -111,18 +111,18 @@ def test_a_member_row_with_a_community_is_registered_there_by_the_importing_admi
     assert "李四" in [line.name for line in report.lines if line.registration is None]
     assert "张三" not in [line.name for line in report.lines if line.registration is None]
     # Without --admin the system records it; a name that is no admin is refused.
-    refused, _ = run_import(app, tmp_path, "wang5,王五,member,lw001,370116001001,,longpassword3\n",
+    refused, _ = run_import(app, tmp_path, "wang5,王五,member,lw001,370116001001,,violet-harbor-63\n",
                             "--admin", "member_a1")
     assert refused.exit_code == 1 and "is not an admin" in refused.output
 
 
 def test_a_member_registered_elsewhere_is_a_line_error(app, world, session, tmp_path):
-    first, _ = run_import(app, tmp_path, "zhang3,张三,member,lw001,370116001001,,longpassword1\n")
+    first, _ = run_import(app, tmp_path, "zhang3,张三,member,lw001,370116001001,,lantern-ferry-41\n")
     assert first.exit_code == 0, first.output
     same, _ = run_import(app, tmp_path, "zhang3,张三丰,member,lw001,370116001001,,\n", "--update")
     assert same.exit_code == 0, same.output  # the same community: nothing to do
     moved, _ = run_import(app, tmp_path, (
-        "li4,李四,member,lw001,370116001002,,longpassword2\n"
+        "li4,李四,member,lw001,370116001002,,copper-meadow-52\n"
         "zhang3,张三,member,lw001,370116002001,,\n"), "--update")
     assert moved.exit_code == 1
     assert "line 3: zhang3 is registered with 东升社区 (active); end or withdraw that registration first" in moved.output

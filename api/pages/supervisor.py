@@ -54,8 +54,8 @@ def verify():
         kind, ident = audit.parse_subject(subject)
     except ValueError:
         return common.error_page(404)
-    if kind not in ("claim", "task"):  # the security log's chains: the admin pages; a member's record: verify-chain
-        return common.error_page(404)
+    if kind not in ("claim", "task", "registration"):  # the security log's chains: the admin pages;
+        return common.error_page(404)                   # a member's record: verify-chain
     me = common.actor()
     if kind == "claim":
         scope.visible_claim(db.session, me, ident)

@@ -291,5 +291,7 @@ def check_verify_access(session, actor, subject: str | None) -> None:
         scope.visible_task(session, actor, ident)
     elif kind == "claim":
         scope.visible_claim(session, actor, ident)
-    else:
+    elif kind == "registration":
         scope.visible_registration(session, actor, ident)
+    elif actor.role != "admin":  # the security log's and members' records: admins only
+        raise NotFound("no such subject")
