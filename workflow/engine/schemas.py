@@ -13,6 +13,8 @@ Field types a definition may use:
   photos    a list of upload ids (`max_items`, default 9)
 Any field may be `required: true`, or `required_for_categories: [...]` (checked by the
 engine against the subject's category, since the schema alone does not know it).
+`personal: true` marks personal data: the audit chain hashes a digest of it and keeps the
+value apart, so it can be erased when its retention ends (workflow/audit.py).
 `together_with: other` makes two fields come as a pair (a location's lat and lon).
 Unknown fields are refused.
 
@@ -46,7 +48,7 @@ WIDGETS = {
     "choice": ("select", "radio"),
     "photos": (),
 }
-COMMON_OPTIONS = {"type", "required", "required_for_categories", "together_with"}
+COMMON_OPTIONS = {"type", "required", "required_for_categories", "together_with", "personal"}
 DEFAULT_TEXT_LENGTH = 1000
 DEFAULT_PHOTOS = 9
 NOT_BLANK = r"\S"  # what the OpenAPI description says of a required text: some non-space character

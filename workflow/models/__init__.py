@@ -3,6 +3,7 @@ from .audit import AuditEvent, Checkpoint
 from .claims import Claim, Report, Visit
 from .idempotency import IdempotencyKey
 from .people import ROLES, SYSTEM, SystemActor, Unit, User
+from .personal import AuditErasure, AuditPersonalValue, RetentionRun
 from .places import Community, Grid, Town
 from .points import PointsEntry, UnitFeedback
 from .stats import StatsClaims, StatsRefresh, StatsUnits
@@ -15,4 +16,5 @@ __all__ = [
     "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
     "Task", "Upload", "ApiToken", "StatsClaims", "StatsUnits", "StatsRefresh",
+    "AuditPersonalValue", "AuditErasure", "RetentionRun",
 ]
