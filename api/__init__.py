@@ -46,7 +46,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         extra_dirs=tuple(app.config["BAODAO_DEFINITIONS_DIRS"]),
         policy=runtime.Policy(settings=Settings(open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"]),
                               stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
-                              stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"]))
+                              stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"],
+                              retention=runtime.Retention(
+                                  household_note_days=app.config["BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS"],
+                                  record_days=app.config["BAODAO_RETENTION_RECORD_DAYS"],
+                                  idempotency_days=app.config["BAODAO_RETENTION_IDEMPOTENCY_DAYS"])))
 
     from . import health
     app.register_blueprint(health.bp)

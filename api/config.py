@@ -16,6 +16,11 @@ BAODAO_DB_STATEMENT_TIMEOUT_MS  PostgreSQL statement timeout (30000; 0 = none, f
 BAODAO_RETRY_AFTER    seconds a 503 "database unavailable" answer asks clients to wait (5)
 BAODAO_CHECKPOINT_KEY the Ed25519 private key that signs exported checkpoints
                       (instance/checkpoint_ed25519.pem, generated on first use, mode 0600)
+BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS  days a household note is kept after its task ended (90)
+BAODAO_RETENTION_RECORD_DAYS  days visit notes and locations, report summaries, reasons and
+                      photos are kept after their claim ended (1095)
+BAODAO_RETENTION_IDEMPOTENCY_DAYS  days a stored idempotent answer is kept (30)
+BAODAO_PRIVACY_CONTACT  whom the privacy notice names for questions and requests
 """
 import os
 import secrets
@@ -71,6 +76,27 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
         "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
         **_fault_settings(instance),
+        **_retention_settings(),
+    }
+
+
+def _days(name: str, default: int) -> int:
+    """A retention period in whole days, at least 1; anything else stops start-up, naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise RuntimeError(f"{name} must be a whole number of days, at least 1 (not {raw!r})")
+    return int(raw)
+
+
+def _retention_settings() -> dict:
+    """How long personal texts are kept (workflow/runtime.Retention, docs/privacy.md)."""
+    return {
+        "BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS": _days("BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS", 90),
+        "BAODAO_RETENTION_RECORD_DAYS": _days("BAODAO_RETENTION_RECORD_DAYS", 3 * 365),
+        "BAODAO_RETENTION_IDEMPOTENCY_DAYS": _days("BAODAO_RETENTION_IDEMPOTENCY_DAYS", 30),
+        "BAODAO_PRIVACY_CONTACT": os.environ.get("BAODAO_PRIVACY_CONTACT", "").strip(),
     }
 
 

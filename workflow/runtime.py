@@ -16,6 +16,22 @@ from .errors import DefinitionError
 EXTENSION = "baodao"
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long personal texts are kept (days), applied by `flask retention run`
+    (services/erasure.py; the reasons are in docs/privacy.md)."""
+
+    household_note_days: int = 90  # after the task ended (and no claim on it is live)
+    record_days: int = 3 * 365  # visits' notes and locations, summaries, reasons, photos: after the claim ended
+    idempotency_days: int = 30  # stored answers of idempotent requests (a retry window, not a record)
+
+    def __post_init__(self):
+        for name in ("household_note_days", "record_days", "idempotency_days"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"retention {name} must be a whole number of days, at least 1 (not {value!r})")
+
+
 @dataclass
 class Policy:
     """Numbers the services read. Guards see the engine's part of it as `ctx.settings`."""
@@ -25,6 +41,7 @@ class Policy:
     # at most this long, and always when the rollup is older than the maximum age.
     stats_inline_ms: float = 250
     stats_max_age_s: float = 900
+    retention: Retention = field(default_factory=Retention)
 
 
 def parse_ref(text: str) -> tuple[str, int]:

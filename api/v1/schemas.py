@@ -133,10 +133,24 @@ class TaskSchema(Schema):
     actions = fields.List(fields.String(), metadata={"description": "the same as allowed_triggers (older name)"})
 
 
+class ErasedSchema(Schema):
+    fields_ = fields.List(fields.String(), attribute="fields", data_key="fields", metadata={
+        "description": "the fields whose text was erased (they are null now)"})
+    at = UTCDateTime(allow_none=True, metadata={"description": "when the retention run erased them"})
+    notice = fields.String(metadata={"description": "always \"erased under the retention rules\" (已按保存期限删除)"})
+
+
+ERASED_DESCRIPTION = ("null, or which personal texts the retention run erased and when (docs/privacy.md); "
+                      "erased fields are null")
+
+
 class TaskDetailSchema(TaskSchema):
     household_note = fields.String(allow_none=True, metadata={
         "description": "personal data: only for the claimant while the claim is live, the community's staff and "
                        "admins (every read logged); null for everyone else"})
+    household_note_erased = fields.Nested(ErasedSchema, allow_none=True, metadata={
+        "description": "for those who may read the note: when the retention run erased it (90 days after the "
+                       "task ended, by default); else null"})
 
 
 class TaskRef(Schema):
@@ -152,18 +166,20 @@ class VisitSchema(Schema):
     visited_at = UTCDateTime()
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
-    note = fields.String()
+    note = fields.String(allow_none=True, metadata={"description": "null once erased"})
     photos = fields.List(fields.Integer(), metadata={"description": "upload ids"})
     created_at = UTCDateTime()
+    erased = fields.Nested(ErasedSchema, allow_none=True, metadata={"description": ERASED_DESCRIPTION})
 
 
 class ReportSchema(Schema):
     id = fields.Integer()
-    summary = fields.String()
+    summary = fields.String(allow_none=True, metadata={"description": "null once erased"})
     hours = fields.Float()
     households = fields.Integer()
     photos = fields.List(fields.Integer(), metadata={"description": "upload ids"})
     created_at = UTCDateTime()
+    erased = fields.Nested(ErasedSchema, allow_none=True, metadata={"description": ERASED_DESCRIPTION})
 
 
 class ClaimSchema(Schema):
@@ -181,6 +197,7 @@ class ClaimSchema(Schema):
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
     last_reason = fields.String(allow_none=True, metadata={"description": "staff's latest return/reject reason"})
+    erased = fields.Nested(ErasedSchema, allow_none=True, metadata={"description": ERASED_DESCRIPTION})
     allowed_triggers = fields.List(fields.String(), metadata={"description": "what the caller may fire now"})
 
 
@@ -208,7 +225,9 @@ class EventSchema(Schema):
     to_state = fields.String(allow_none=True)
     actor = fields.Nested(ActorRef)
     created_at = UTCDateTime()
-    input = fields.Dict(metadata={"description": "the validated input, as hashed"})
+    input = fields.Dict(metadata={"description": "the validated input; personal fields (kept apart from the hash "
+                                                  "as digests) with their values, null once erased"})
+    erased = fields.Nested(ErasedSchema, allow_none=True, metadata={"description": ERASED_DESCRIPTION})
     request_id = fields.String(allow_none=True)
     definition = fields.String(allow_none=True)
     hash = fields.String()
@@ -227,6 +246,10 @@ class VerifySchema(Schema):
     checked = fields.Integer(metadata={"description": "events checked"})
     subjects = fields.Integer()
     head = fields.String(allow_none=True, metadata={"description": "the last hash seen (one subject: its head)"})
+    personal = fields.Integer(metadata={"description": "personal fields (kept apart as digests) whose stored value "
+                                                       "matches its digest"})
+    erased = fields.Integer(metadata={"description": "personal fields erased under the retention rules (erasure "
+                                                     "recorded): not a problem"})
     first_bad = fields.Nested(ProblemSchema, allow_none=True)
 
 

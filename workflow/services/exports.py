@@ -4,7 +4,9 @@ Rows are read in batches (`yield_per`) and written as they come, so an export of
 district never sits in memory: CSV is yielded chunk by chunk; XLSX is written by XlsxWriter
 in constant-memory mode to a temporary file that the caller streams and then deletes.
 Every query is limited to the caller's scope (`scope.claim_filter` / `scope.task_filter`).
-The household note never appears in an export.
+The household note never appears in an export. An event's payload is exported as people read
+it (services/event_input.py): personal fields resolved; an erased one null and named under
+"_erased".
 """
 import csv
 import io
@@ -21,6 +23,7 @@ from ..clock import iso
 from ..errors import InvalidInput
 from ..models import AuditEvent, Claim, Community, Task, Town, Unit, User
 from . import scope
+from .event_input import read_inputs
 
 CLAIM_COLUMNS = ["claim_id", "state", "task_id", "task_title", "category", "community", "town", "member",
                  "unit", "points", "deadline", "definition", "created_at", "updated_at", "last_reason"]
@@ -82,11 +85,14 @@ def event_rows(session, actor, lo=None, hi=None) -> Iterator[list]:
     )
     query = (select(AuditEvent).where(visible, _between(AuditEvent.created_at, lo, hi))
              .order_by(AuditEvent.id).execution_options(yield_per=BATCH))
-    for e in session.scalars(query):
-        payload = e.payload if isinstance(e.payload, dict) else json.loads(e.payload or "{}")
-        yield [e.id, e.subject, e.seq, e.trigger, e.from_state or "", e.to_state or "", e.actor_id or "",
-               e.actor_role, iso(e.created_at), json.dumps(payload, ensure_ascii=False, sort_keys=True),
-               e.definition or "", e.hash]
+    for batch in session.scalars(query).partitions():
+        inputs = read_inputs(session, batch)
+        for e in batch:
+            readable = inputs[e.id]
+            payload = dict(readable.input, _erased=readable.erased) if readable.erased else readable.input
+            yield [e.id, e.subject, e.seq, e.trigger, e.from_state or "", e.to_state or "", e.actor_id or "",
+                   e.actor_role, iso(e.created_at), json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                   e.definition or "", e.hash]
 
 
 def rows(session, actor, kind: str, lo=None, hi=None) -> Iterator[list]:

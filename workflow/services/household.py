@@ -23,13 +23,21 @@ def may_read(session, actor, task) -> bool:
     return False
 
 
+def erased_at(session, actor, task):
+    """When the task's note was erased under the retention rules, for those who may read it
+    (None otherwise, and for a note that was never erased)."""
+    if not may_read(session, actor, task):
+        return None
+    return session.scalar(select(HouseholdNote.erased_at).where(HouseholdNote.task_id == task.id))
+
+
 def read_household_note(actor, task, *, purpose: str = "", request_id: str | None = None) -> str | None:
     """The note's text for a permitted reader (and the read logged), else None."""
     with write_transaction() as session:
         if not may_read(session, actor, task):
             return None
         note = session.get(HouseholdNote, task.id)
-        if note is None:
+        if note is None or note.erased_at is not None:  # erased under the retention rules: nothing to read
             return None
         session.add(HouseholdNoteRead(task_id=task.id, user_id=actor.id, role=actor.role, purpose=purpose[:64],
                                       request_id=request_id, read_at=utcnow()))
