@@ -370,6 +370,163 @@ class WorkflowSchema(WorkflowSummarySchema):
     mermaid = fields.String(metadata={"description": "Mermaid stateDiagram-v2 text"})
 
 
+# -- a person's own data (GET /me/export; workflow/services/personal_data.py) ---------------------
+
+class TownedPlaceRef(PlaceRef):
+    town = fields.Nested(PlaceRef)
+
+
+class AccountOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    name = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    created_at = UTCDateTime()
+    unit = fields.Nested(PlaceRef, allow_none=True)
+    community = fields.Nested(TownedPlaceRef, allow_none=True, metadata={"description": "where a member is "
+                                                                                        "registered; staff's own"})
+    supervisor_scope = fields.String(allow_none=True, metadata={"description": "district, town:<code> or unit:<code>"})
+    password = fields.String(metadata={"description": "how it is kept (a one-way hash); never the password"})
+
+
+class ExportTaskRef(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    category = fields.String()
+    community = fields.Nested(PlaceRef)
+    address = fields.String()
+    deadline = UTCDateTime()
+    points = fields.Integer()
+
+
+class ExportEvent(Schema):
+    seq = fields.Integer()
+    trigger = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    actor = fields.Nested(ActorRef)
+    created_at = UTCDateTime()
+    input = fields.Dict(metadata={"description": "personal fields with their values; null once erased"})
+    erased = fields.Nested(ErasedSchema, allow_none=True)
+    request_id = fields.String(allow_none=True)
+    hash = fields.String()
+
+
+class ExportClaim(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    definition = fields.String(metadata={"description": "name@version"})
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    unit = fields.Nested(PlaceRef, allow_none=True)
+    last_reason = fields.String(allow_none=True)
+    erased = fields.Nested(ErasedSchema, allow_none=True)
+    task = fields.Nested(ExportTaskRef)
+    visits = fields.List(fields.Nested(VisitSchema))
+    reports = fields.List(fields.Nested(ReportSchema))
+    events = fields.List(fields.Nested(ExportEvent), metadata={"description": "the claim's whole timeline"})
+
+
+class ExportFeedback(Schema):
+    claim_id = fields.Integer()
+    unit = fields.Nested(PlaceRef, allow_none=True)
+    month = fields.String()
+    hours = fields.Float()
+    households = fields.Integer()
+    points = fields.Integer()
+    created_at = UTCDateTime()
+
+
+class ExportUpload(Schema):
+    id = fields.Integer()
+    sha256 = fields.String()
+    content_type = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    size = fields.Integer()
+    created_at = UTCDateTime()
+    claim_id = fields.Integer(allow_none=True)
+    erased_at = UTCDateTime(allow_none=True)
+    url = fields.String(allow_none=True, metadata={"description": "GET it with your token (null once erased)"})
+    page_url = fields.String(allow_none=True, metadata={"description": "the same, for a logged-in page session"})
+
+
+class ExportNoteRead(Schema):
+    task_id = fields.Integer()
+    task_title = fields.String()
+    read_at = UTCDateTime()
+    role = fields.String()
+    purpose = fields.String()
+    request_id = fields.String(allow_none=True)
+
+
+class ExportAction(Schema):
+    event_id = fields.Integer()
+    subject = fields.String(metadata={"description": "claim:<id>, task:<id>, …"})
+    seq = fields.Integer()
+    trigger = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    created_at = UTCDateTime()
+    request_id = fields.String(allow_none=True)
+
+
+class ExportTask(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    status = fields.String()
+    created_at = UTCDateTime()
+
+
+class ExportSession(Schema):
+    id = fields.Integer()
+    created_at = UTCDateTime()
+    expires_at = UTCDateTime()
+    revoked_at = UTCDateTime(allow_none=True)
+    last_used_at = UTCDateTime(allow_none=True)
+    created_from = fields.String(allow_none=True, metadata={"description": "the client address that logged in"})
+
+
+class ExportIdempotent(Schema):
+    key = fields.String()
+    status = fields.Integer()
+    created_at = UTCDateTime()
+
+
+class PersonRefOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+
+
+class RetentionDaysOut(Schema):
+    household_note = fields.Integer()
+    records = fields.Integer()
+    idempotent_answers = fields.Integer()
+
+
+class PersonalDataSchema(Schema):
+    format = fields.String(metadata={"description": "baodao-personal-data"})
+    version = fields.Integer()
+    generated_at = UTCDateTime()
+    person = fields.Nested(PersonRefOut)
+    privacy_notice = fields.String(metadata={"description": "the privacy notice's address"})
+    retention_days = fields.Nested(RetentionDaysOut)
+    sections = fields.List(fields.String(), metadata={"description": "the sections below, in order"})
+    account = fields.Nested(AccountOut)
+    claims = fields.List(fields.Nested(ExportClaim), metadata={"description": "your own claims (members)"})
+    points = fields.Nested(PointsSchema)
+    unit_feedback = fields.List(fields.Nested(ExportFeedback))
+    uploads = fields.List(fields.Nested(ExportUpload), metadata={"description": "the photos you uploaded"})
+    household_note_reads = fields.List(fields.Nested(ExportNoteRead), metadata={
+        "description": "each household note you opened"})
+    actions = fields.List(fields.Nested(ExportAction), metadata={
+        "description": "audit events you caused on others' subjects: what and when, without the input"})
+    tasks_created = fields.List(fields.Nested(ExportTask))
+    sessions = fields.List(fields.Nested(ExportSession))
+    idempotent_requests = fields.List(fields.Nested(ExportIdempotent))
+
+
 class ErrorSchema(Schema):
     code = fields.Integer(metadata={"description": "HTTP status"})
     status = fields.String(metadata={"description": "HTTP status name"})
