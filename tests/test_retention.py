@@ -317,3 +317,18 @@ def test_a_run_while_another_holds_the_lock_does_nothing(app, world, session, re
     assert result.skipped_locked and result.nothing_done
     out = app.test_cli_runner().invoke(args=["retention", "run"])
     assert out.exit_code == 0 and out.output.startswith("retention run ")
+
+
+def test_an_erased_location_is_not_a_missing_one(app, world, session):
+    """Supervisors' anomaly list flags check-ins without the location a community requires;
+    a location the retention run erased was recorded, and is not flagged."""
+    from workflow.models import Community
+    from workflow.services import anomalies
+
+    with write_transaction() as s:
+        s.get(Community, world.a.id).requires_location = True
+    verified_claim(world, world.member, world.task())  # with a location
+    assert anomalies.missing_locations(session, world.supervisor) == []
+    run(1096)
+    session.rollback()
+    assert anomalies.missing_locations(session, world.supervisor) == []

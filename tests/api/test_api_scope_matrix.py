@@ -18,6 +18,7 @@ MATRIX = {
     "POST /api/v1/auth/token": dict.fromkeys(ACTORS, (200, None)),
     "DELETE /api/v1/auth/token": dict.fromkeys(ACTORS, (204, None)),
     "GET /api/v1/me": dict.fromkeys(ACTORS, (200, None)),
+    "GET /api/v1/me/export": dict.fromkeys(ACTORS, (200, None)),  # the caller's own data, any role
     "GET /api/v1/me/points": {"member": (200, None), "staff": (403, None), "sup_town": (403, None),
                               "sup_unit": (403, None), "admin": (403, None)},
     "GET /api/v1/tasks": dict.fromkeys(ACTORS, (200, None)),

@@ -70,6 +70,10 @@ MATRIX = {
     "GET /uploads/<int:upload_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /uploads/<int:upload_id>/thumb": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /me/points": both(only({"member": 200}), NONE),
+    # -- privacy: the public notice; each person's own data, any role -----------------------------
+    "GET /privacy": both(ALL(ACTORS, 200), NONE),
+    "GET /me/data": both(ALL(ACTORS, 200), NONE),
+    "GET /me/data/export": both(ALL(ACTORS, 200), NONE),
     # -- staff -----------------------------------------------------------------------------------
     "GET /staff/queue": both(STAFF_IN, NONE),
     "GET /staff/tasks": both(STAFF_IN, NONE),
