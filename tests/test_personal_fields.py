@@ -120,6 +120,15 @@ def test_the_shipped_definitions_mark_notes_summaries_reasons_and_locations_pers
     assert runtime.registry().get("task", 1).definition.trigger("cancel").personal_fields == ("reason",)
 
 
+def test_the_api_says_which_fields_are_personal(app, world):
+    from tests.api.api_helpers import ApiClient
+
+    body = ApiClient(app).get("/api/v1/workflows/dual_reporting/1", world.member).get_json()
+    check_in = next(t for t in body["triggers"] if t["name"] == "check_in")
+    assert {f["name"]: f["personal"] for f in check_in["fields"]} == {
+        "note": True, "photos": False, "lat": True, "lon": True, "time": False}
+
+
 # -- writing and verifying ---------------------------------------------------------------------
 
 @pytest.fixture

@@ -343,6 +343,8 @@ class InputFieldSchema(Schema):
     help = fields.String()
     help_en = fields.String()
     widget = fields.String(allow_none=True, metadata={"description": "line | textarea | select | radio | location"})
+    personal = fields.Boolean(metadata={"description": "personal data: hashed in the audit chain as a digest, the "
+                                                       "value kept apart and erased when its retention ends"})
     choices = fields.List(fields.Nested(ChoiceSchema))
 
 
