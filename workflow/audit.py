@@ -94,17 +94,22 @@ def digest_of(stored) -> str | None:
     return None
 
 
-def seal_personal(payload: dict, personal: Iterable[str]) -> tuple[dict, list[dict]]:
+def new_salt() -> str:
+    return secrets.token_hex(SALT_BYTES)
+
+
+def seal_personal(payload: dict, personal: Iterable[str], *, salt=new_salt) -> tuple[dict, list[dict]]:
     """Split a payload into what is hashed and the personal values kept apart: each personal
-    field present (and not None) becomes {"personal": digest} with a fresh random salt."""
+    field present (and not None) becomes {"personal": digest} with a fresh random salt (`salt`
+    makes one: the benchmark data's generator passes a seeded one)."""
     hashed, apart = dict(payload), []
     for name in personal:
         if payload.get(name) is None:
             continue
-        salt = secrets.token_hex(SALT_BYTES)
+        salt_hex = salt()
         text = personal_value_text(payload[name])
-        hashed[name] = {PERSONAL: personal_digest(salt, text)}
-        apart.append({"field": name, "salt": salt, "value": text})
+        hashed[name] = {PERSONAL: personal_digest(salt_hex, text)}
+        apart.append({"field": name, "salt": salt_hex, "value": text})
     return hashed, apart
 
 
