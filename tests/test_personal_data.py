@@ -7,9 +7,7 @@ import pytest
 
 from tests.api.api_helpers import ApiClient, assert_error, make_jpeg
 from tests.pages.conftest import Browser
-from workflow.extensions import db
 from workflow.services import claims, household, personal_data, uploads
-from workflow.services import tasks as task_service
 
 
 @pytest.fixture

@@ -271,3 +271,19 @@ def test_events_written_before_personal_fields_were_kept_apart_verify_as_before(
     old = event(session, claim.id, "withdraw")
     assert old.payload == {"reason": "家里有事"}
     assert read_inputs(session, [old])[old.id].input == {"reason": "家里有事"}
+
+
+def test_the_split_check_counts_and_finds_personal_fields_too(app, world, session, monkeypatch):
+    """A large log is checked by two processes over two ranges of subjects: each checks the
+    personal fields of its own events."""
+    made = []
+    for member in (world.member, world.member2):
+        claim = claims.start_claim(world.task().id, member)
+        claims.fire(claim.id, "check_in", member, {"note": "走访"})
+        made.append(claim)
+    monkeypatch.setattr(audit, "PARALLEL_FROM_EVENTS", 0)
+    whole, split = audit.verify(session, workers=1), audit.verify(session, workers=2)
+    assert split.ok and split.personal == whole.personal == 2
+    targets = [event(session, c.id, "check_in").id for c in made]
+    tamper(session, f"UPDATE audit_personal_values SET value = '\"改\"' WHERE event_id IN ({targets[0]}, {targets[1]})")
+    assert sorted(p.event_id for p in audit.verify(session, workers=2).problems) == sorted(targets)
