@@ -43,6 +43,7 @@ check: install-test
 ## make test: the checks, then the whole suite on SQLite and PostgreSQL (starting one if none answers)
 test: install-test check
 	scripts/ensure-chromium.sh
+	scripts/ensure-pdftotext.sh
 	scripts/ensure-nginx.sh
 	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python -m pytest $(PYTEST_ARGS)
 

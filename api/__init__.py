@@ -17,7 +17,7 @@ from workflow import runtime
 from workflow.engine import Settings
 from workflow.extensions import db, migrate
 
-from . import config
+from . import config, routing
 
 MIGRATIONS_DIR = config.PROJECT_ROOT / "migrations"
 
@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(config.PROJECT_ROOT / "templates"),
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
+    routing.install(app)  # `int` in every route is a bounded id from here on (api/routing.py)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(config.from_environment(app.instance_path))
     app.config.update(overrides or {})
@@ -47,6 +48,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         policy=runtime.Policy(settings=Settings(open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"]),
                               stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
                               stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"],
+                              review_days=app.config["BAODAO_REVIEW_DAYS"],
+                              household_reads_per_day=app.config["BAODAO_HOUSEHOLD_READS_PER_DAY"],
                               retention=runtime.Retention(
                                   household_note_days=app.config["BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS"],
                                   record_days=app.config["BAODAO_RETENTION_RECORD_DAYS"],

@@ -103,7 +103,8 @@ def demo_data(if_empty, members, tasks):
 @click.option("--scope", help="supervisors: district, town:<code> or unit:<code>")
 @click.password_option()
 def create_user(username, name, role, unit, community, scope, password):
-    """Create one user."""
+    """Create one user. Usernames: letters, digits and ._-@, unique without regard to case;
+    passwords: at least 10 characters, not weak, common or containing the username."""
     try:
         user = users.create_user(username=username, name=name or username, role=role, password=password,
                                  unit=unit, community=community, scope=scope)
@@ -124,7 +125,7 @@ def import_users(file, update, passwords_out):
     try:
         with click.progressbar(length=rows, label="importing users") as bar:
             result = users.import_users(text, update=update, progress=bar.update)
-    except DomainError as exc:
+    except DomainError as exc:  # every bad line, one a line
         _fail(f"{exc.message} — nothing was imported")
     click.echo(f"created {result.created}, updated {result.updated}")
     if result.generated_passwords:
@@ -133,6 +134,22 @@ def import_users(file, update, passwords_out):
         out.write_text("username,one_time_password\n" + "".join(
             f"{u},{p}\n" for u, p in result.generated_passwords.items()), encoding="utf-8")
         click.echo(f"{len(result.generated_passwords)} one-time passwords written to {out}")
+
+
+@click.command("purge-logs")
+@click.option("--days", type=int, default=None,
+              help="Keep this many days (default BAODAO_LOG_RETENTION_DAYS, 180; at least 180).")
+def purge_logs(days):
+    """Delete login records and ended sessions/tokens older than the retention period (a daily timer).
+    The audit log, security log included, is never deleted."""
+    from workflow.services import retention
+
+    try:
+        result = retention.purge(days if days is not None else current_app.config["BAODAO_LOG_RETENTION_DAYS"])
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"purged {result.login_attempts} login records and {result.sessions_and_tokens} ended "
+               f"sessions/tokens from before {audit.iso(result.cutoff)}")
 
 
 @click.command("expire-claims")
@@ -145,6 +162,18 @@ def expire_claims():
     click.echo(f"expired {result.expired} claims, closed {result.tasks_closed} tasks")
 
 
+@click.command("purge-uploads")
+@click.option("--older-than-hours", default=24, show_default=True, type=click.IntRange(min=1),
+              help="Unattached uploads older than this go.")
+def purge_uploads(older_than_hours):
+    """Remove photos no visit or report took within a day, and files no upload names (cron, daily)."""
+    from datetime import timedelta
+
+    from workflow.services import uploads
+
+    result = uploads.purge_unattached(current_app.config["BAODAO_UPLOAD_DIR"],
+                                      older_than=timedelta(hours=older_than_hours))
+    click.echo(f"purged {result.rows} unattached uploads and {result.files} files")
 retention_cli = AppGroup("retention", help="Retention of personal data: the periods, and the daily run that "
                                           "erases what is due (docs/privacy.md).")
 
@@ -214,7 +243,8 @@ def _signed_heads(checkpoint_file) -> dict:
 
 
 @click.command("verify-chain")
-@click.option("--subject", help="Only one subject, e.g. claim:12 or task:3.")
+@click.option("--subject", help="Only one subject, e.g. claim:12, task:3, admin:1 (the security log of user 1; "
+                                "admin:0 is the command line's) or member:5 (a member's certificates).")
 @click.option("--checkpoint", "checkpoint_file", type=click.File("r"),
               help="A signed checkpoint exported with `checkpoint --export` to compare against "
                    "(refused unless its signature verifies against BAODAO_CHECKPOINT_KEY).")
@@ -281,6 +311,6 @@ def bench_data(members, tasks, claims, seed):
 def register(app):
     app.cli.add_command(workflow_cli)
     app.cli.add_command(retention_cli)
-    for command in (demo_data, create_user, import_users, expire_claims, refresh_stats, verify_chain, checkpoint,
-                    bench_data):
+    for command in (demo_data, create_user, import_users, purge_logs, expire_claims, refresh_stats, verify_chain,
+                    checkpoint, bench_data, purge_uploads):
         app.cli.add_command(command)

@@ -9,6 +9,11 @@ BAODAO_WORKFLOWS      comma-separated name@version: the version of each process 
 BAODAO_DEFINITIONS_DIRS  extra directories of definitions (<name>/v<N>.yaml), colon-separated,
                       loaded after the shipped workflow/definitions/
 BAODAO_OPEN_CLAIM_LIMIT  live claims a member may hold at once (5)
+BAODAO_REVIEW_DAYS    days a report may wait in the staff queue before it is marked overdue (3)
+BAODAO_PUBLIC_URL     the address people reach the service at (https://baodao.example.cn), for
+                      links printed on certificates and share cards; unset: the request's own
+BAODAO_DISTRICT_NAME  the district named on certificates (莱芜区)
+BAODAO_HOUSEHOLD_READS_PER_DAY  different household notes a member may open in 24 hours (10)
 BAODAO_UPLOAD_DIR     where uploads are stored, outside the web root (instance/uploads); with
                       several app nodes, a directory they all share
 BAODAO_DB_CONNECT_TIMEOUT     PostgreSQL connect timeout in seconds (5)
@@ -16,6 +21,10 @@ BAODAO_DB_STATEMENT_TIMEOUT_MS  PostgreSQL statement timeout (30000; 0 = none, f
 BAODAO_RETRY_AFTER    seconds a 503 "database unavailable" answer asks clients to wait (5)
 BAODAO_CHECKPOINT_KEY the Ed25519 private key that signs exported checkpoints
                       (instance/checkpoint_ed25519.pem, generated on first use, mode 0600)
+BAODAO_SESSION_IDLE_MINUTES  a page session ends after this many minutes without a request (30)
+BAODAO_SESSION_MAX_HOURS     and at most this many hours after login (12)
+BAODAO_LOG_RETENTION_DAYS    login records and ended sessions are purged after this many days
+                      (180; less than 180 is refused: the Cybersecurity Law's six months)
 BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS  days a household note is kept after its task ended (90)
 BAODAO_RETENTION_RECORD_DAYS  days visit notes and locations, report summaries, reasons and
                       photos are kept after their claim ended (1095)
@@ -73,8 +82,15 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_OPEN_CLAIM_LIMIT": int(os.environ.get("BAODAO_OPEN_CLAIM_LIMIT", "5")),
         "BAODAO_STATS_INLINE_MS": float(os.environ.get("BAODAO_STATS_INLINE_MS", "250")),
         "BAODAO_STATS_MAX_AGE": float(os.environ.get("BAODAO_STATS_MAX_AGE", "900")),
+        "BAODAO_REVIEW_DAYS": float(os.environ.get("BAODAO_REVIEW_DAYS", "3")),
+        "BAODAO_PUBLIC_URL": os.environ.get("BAODAO_PUBLIC_URL", "").rstrip("/"),
+        "BAODAO_DISTRICT_NAME": os.environ.get("BAODAO_DISTRICT_NAME", "莱芜区"),
+        "BAODAO_HOUSEHOLD_READS_PER_DAY": int(os.environ.get("BAODAO_HOUSEHOLD_READS_PER_DAY", "10")),
         "BAODAO_UPLOAD_DIR": os.environ.get("BAODAO_UPLOAD_DIR", str(instance / "uploads")),
         "BAODAO_DEMO_PASSWORD": os.environ.get("BAODAO_DEMO_PASSWORD", "baodao-demo"),
+        "BAODAO_SESSION_IDLE_MINUTES": int(os.environ.get("BAODAO_SESSION_IDLE_MINUTES", "30")),
+        "BAODAO_SESSION_MAX_HOURS": int(os.environ.get("BAODAO_SESSION_MAX_HOURS", "12")),
+        "BAODAO_LOG_RETENTION_DAYS": int(os.environ.get("BAODAO_LOG_RETENTION_DAYS", "180")),
         **_fault_settings(instance),
         **_retention_settings(),
     }

@@ -1,14 +1,20 @@
 """Hardening of the HTTP layer, pages and API alike (see docs/reliability.md).
 
-- **Failed logins** are limited with Flask-Limiter, per account and per client address,
-  on `POST /api/v1/auth/token` and `POST /login` together (a shared scope): only failures
-  (401) count, over a moving window. Storage: `memory://` by default, Redis when
-  `REDIS_URL` is set (then the limit holds across gunicorn workers and app nodes; with
-  the memory store each worker counts on its own). If Redis stops answering, the limiter
-  falls back to memory rather than failing logins.
+- **Failed logins** are limited with Flask-Limiter on `POST /api/v1/auth/token` and
+  `POST /login` together (shared scopes): only failures (401) count, over a moving window.
+  Per (account, client address) pair: 5 in 15 minutes, then that address is refused for that
+  account — an attacker elsewhere never locks the owner out; per address: 20 in 15 minutes
+  across accounts; per account across addresses: no lock, but once the account has had 10
+  failures in 15 minutes (the login records say so) every address may try it only once a
+  minute (workflow/services/auth.py explains the decision). The account is the username's
+  case- and width-insensitive key, so `Admin` and `admin` share one count. Storage:
+  `memory://` by default, Redis when `REDIS_URL` is set (then the limits hold across gunicorn
+  workers and app nodes; with the memory store each worker counts on its own). If Redis stops
+  answering, the limiter falls back to memory rather than failing logins.
 - **Page sessions** are server-side records (`workflow.services.auth.start_session`): a
   fresh session token at every login, checked on every page request, revoked at logout,
-  so a copied cookie stops working at once.
+  so a copied cookie stops working at once; ended after BAODAO_SESSION_IDLE_MINUTES (30)
+  without a request and BAODAO_SESSION_MAX_HOURS (12) after login.
 - **Cookies**: HttpOnly, SameSite=Lax; `Secure` per `BAODAO_SECURE_COOKIES` (`1`/`0`;
   default `auto`: Secure whenever the request came over HTTPS — behind a TLS proxy that
   gunicorn trusts, via X-Forwarded-Proto).
@@ -31,8 +37,9 @@ from flask import current_app, has_request_context, jsonify, make_response, rend
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from workflow.identity import username_key
 from workflow.services import auth as auth_service
 
 from .requests import is_api_request
@@ -80,8 +87,9 @@ def _prefix() -> str:
     return current_app.config["BAODAO_RATELIMIT_PREFIX"]
 
 
-def _account_key() -> str:
-    return f"{_prefix()}:account:{_login_name()}"
+def _pair_key() -> str:
+    """(account, address): the account by its case- and width-insensitive key."""
+    return f"{_prefix()}:pair:{username_key(_login_name())}:{client_address()}"
 
 
 def client_address() -> str:
@@ -103,8 +111,14 @@ def _address_key() -> str:
     return f"{_prefix()}:address:{client_address()}"
 
 
-def _account_limit() -> str:
-    return f"{auth_service.MAX_FAILURES_PER_ACCOUNT} per {int(auth_service.WINDOW.total_seconds())} seconds"
+def _pair_limit() -> str:
+    """5 failures per 15 minutes for one account from one address; and while the account is under
+    attack from many addresses, also at most one failure a minute (the slow-down)."""
+    limit = (f"{auth_service.MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS} per "
+             f"{int(auth_service.WINDOW.total_seconds())} seconds")
+    if auth_service.account_under_attack(_login_name()):
+        limit += "; 1 per 60 seconds"
+    return limit
 
 
 def _address_limit() -> str:
@@ -135,7 +149,7 @@ def _breach(request_limit):
 
 
 _login_decorators = (
-    limiter.shared_limit(_account_limit, scope="login-account", key_func=_account_key, methods=["POST"],
+    limiter.shared_limit(_pair_limit, scope="login-pair", key_func=_pair_key, methods=["POST"],
                          deduct_when=_failed, on_breach=_breach),
     limiter.shared_limit(_address_limit, scope="login-address", key_func=_address_key, methods=["POST"],
                          deduct_when=_failed, on_breach=_breach),
@@ -155,9 +169,9 @@ def rate_limited_response(exc):
 
 
 def login_succeeded() -> None:
-    """A successful login clears the account's failures (not the address's)."""
+    """A successful login clears the account's failures from this address (not the address's own)."""
     for current in limiter.current_limits:
-        if any(":account:" in str(arg) for arg in current.request_args):
+        if any(":pair:" in str(arg) for arg in current.request_args):
             limiter.limiter.clear(current.limit, *current.request_args)
 
 
@@ -179,7 +193,7 @@ class SessionInterface(SecureCookieSessionInterface):
 def start_page_session(user) -> None:
     """At page login, after the old session was cleared: a fresh server-side session token."""
     session[SESSION_TOKEN_KEY] = auth_service.start_session(
-        user, ttl=current_app.permanent_session_lifetime, address=request.remote_addr or "")
+        user, ttl=current_app.config["BAODAO_SESSION_MAX"], address=client_address())
 
 
 def end_page_session() -> None:
@@ -189,9 +203,17 @@ def end_page_session() -> None:
 def _check_page_session():
     if _is_api() or request.endpoint == "static" or "_user_id" not in session:
         return
-    alive = auth_service.session_user_id(session.get(SESSION_TOKEN_KEY))
-    if alive is None or str(alive) != str(session.get("_user_id")):
-        session.clear()  # logged out elsewhere, expired, deactivated, or a cookie from before
+    state = auth_service.page_session(session.get(SESSION_TOKEN_KEY), idle=current_app.config["BAODAO_SESSION_IDLE"])
+    if state.user_id is None or str(state.user_id) != str(session.get("_user_id")):
+        session.clear()  # logged out elsewhere, idle, expired, deactivated, or a cookie from before
+        if state.ended in ("idle", "expired", "revoked"):
+            from flask import flash
+            from flask_babel import gettext as _
+            flash({"idle": _("You were logged out after %(minutes)s minutes without activity. Please log in again.",
+                             minutes=int(current_app.config["BAODAO_SESSION_IDLE"].total_seconds() // 60)),
+                   "expired": _("Your session has ended (sessions last at most %(hours)s hours). Please log in again.",
+                                hours=int(current_app.config["BAODAO_SESSION_MAX"].total_seconds() // 3600)),
+                   "revoked": _("Your session was ended. Please log in again.")}[state.ended], "info")
 
 
 # -- text and numbers no field may hold ------------------------------------------------------------
@@ -271,13 +293,17 @@ def _refuse_bad_text():
 
 
 def _api_routing_errors():
-    """A path under /api/v1 that routing refused outright (an id beyond 32 bits fails the converter
-    and werkzeug answers 404 without trying the API's fallback route) gets the API's error shape,
-    not the pages' handler's: found by the stateful schemathesis run."""
+    """A path under /api/ that routing refused outright (a path outside /api/v1, a method no
+    route has) gets the API's error shape, not the pages' handler's: found by the stateful
+    schemathesis run. (Ids beyond 32 bits no longer get here: they do not match the bounded
+    `int` converter, so the API's fallback route answers them; api/routing.py.)"""
     exc = request.routing_exception
-    if exc is not None and _is_api() and isinstance(exc, NotFound):
+    if exc is not None and _is_api() and isinstance(exc, HTTPException) and (exc.code or 0) >= 400:
         from .v1.errors import ApiError
-        raise ApiError(404, "not found", error="not_found")
+        headers = {}
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        raise ApiError(exc.code, exc.name.lower(), headers=headers)
 
 
 # -- headers ---------------------------------------------------------------------------------------
@@ -320,8 +346,23 @@ def _secure_cookies_setting():
     return "auto"
 
 
+def _session_settings(app) -> None:
+    """Idle and absolute limits of page sessions (whole minutes and hours; refused when not positive)."""
+    from datetime import timedelta
+    idle, most = app.config["BAODAO_SESSION_IDLE_MINUTES"], app.config["BAODAO_SESSION_MAX_HOURS"]
+    if int(idle) <= 0 or int(most) <= 0:
+        raise RuntimeError("BAODAO_SESSION_IDLE_MINUTES and BAODAO_SESSION_MAX_HOURS must be positive")
+    from workflow.services import retention
+    retention.check_days(int(app.config["BAODAO_LOG_RETENTION_DAYS"]))  # refuse to start with less than six months
+    app.config["BAODAO_SESSION_IDLE"] = timedelta(minutes=int(idle))
+    app.config["BAODAO_SESSION_MAX"] = timedelta(hours=int(most))
+    # The cookie does not outlive the server-side session (the server decides either way).
+    app.config["PERMANENT_SESSION_LIFETIME"] = app.config["BAODAO_SESSION_MAX"]
+
+
 def init_app(app) -> None:
     """Call after the API and the pages are registered (their request-id and body-limit hooks first)."""
+    _session_settings(app)
     app.config.setdefault("BAODAO_SECURE_COOKIES", _secure_cookies_setting())
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     # Flask's defaults hold the key with None, so setdefault would never set it (it did not before).

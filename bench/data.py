@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from workflow import audit, runtime
 from workflow.clock import district_month, iso, utcnow
 from workflow.extensions import db
+from workflow.identity import username_key
 from workflow.models import (Community, Task, Unit, User)
 from workflow.services import places
 from workflow.services.demo import CATEGORIES, GIVEN, SURNAMES, TASK_TEMPLATES, UNIT_NAMES
@@ -152,7 +153,8 @@ def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk
                                   community_id=rng.choice(staffed).id, password_hash=pw.password_hash,
                                   active=True, created_at=now))
         for start in range(0, len(user_rows), 5000):
-            conn.execute(users_table.insert(), [{"unit_id": None, "community_id": None, "scope_town_id": None, **r}
+            conn.execute(users_table.insert(), [{"unit_id": None, "community_id": None, "scope_town_id": None,
+                                                 "username_key": username_key(r["username"]), **r}
                                                 for r in user_rows[start:start + 5000]])
         staff = {row.community_id: row.id for row in session.execute(
             select(User.community_id, User.id).where(User.role == "staff"))}

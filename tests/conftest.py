@@ -37,7 +37,8 @@ def _worker() -> str:
 
 def _make_app(uri: str, tmp: Path, **extra):
     overrides = {"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "SECRET_KEY": "test",
-                 "BAODAO_UPLOAD_DIR": str(tmp / "uploads"), **extra}
+                 "BAODAO_UPLOAD_DIR": str(tmp / "uploads"),
+                 "BAODAO_CHECKPOINT_KEY": str(tmp / "checkpoint_ed25519.pem"), **extra}
     return create_app(overrides)
 
 

@@ -19,7 +19,7 @@ def count(session):
 def test_import_with_bom_and_generated_passwords(app, world, session, tmp_path):
     before = count(session)
     result, path = run_import(app, tmp_path, (
-        "zhang3,张三,member,区委组织部,370116001001,,longpassword1\n"
+        "zhang3,张三,member,区委组织部,370116001001,,lantern-ferry-42\n"
         "li4,李四,member,lw002,370116001002,,\n"
         "wang5,王五,staff,,370116001002,,\n"
         "zhao6,赵六,supervisor,,,town:370116001,\n"
@@ -34,7 +34,7 @@ def test_import_with_bom_and_generated_passwords(app, world, session, tmp_path):
     li4 = session.scalar(select(User).where(User.username == "li4"))
     assert li4.check_password(dict(p.split(",") for p in passwords[1:])["li4"])
     zhang3 = session.scalar(select(User).where(User.username == "zhang3"))
-    assert zhang3.check_password("longpassword1") and zhang3.unit.name == "区委组织部"
+    assert zhang3.check_password("lantern-ferry-42") and zhang3.unit.name == "区委组织部"
     assert session.scalar(select(User).where(User.username == "zhao6")).scope_label == "town:370116001"
     assert session.scalar(select(User).where(User.username == "qian7")).scope_label == "unit:lw001"
 
@@ -42,7 +42,7 @@ def test_import_with_bom_and_generated_passwords(app, world, session, tmp_path):
 def test_a_bad_row_stops_the_import_and_nothing_is_written(app, world, session, tmp_path):
     before = count(session)
     result, _ = run_import(app, tmp_path, (
-        "zhang3,张三,member,区委组织部,370116001001,,longpassword1\n"
+        "zhang3,张三,member,区委组织部,370116001001,,lantern-ferry-42\n"
         "li4,李四,member,区不存在局,370116001002,,\n"
         "wang5,王五,staff,,370116001002,,\n"
     ))
@@ -58,7 +58,7 @@ def test_bad_rows_each_name_their_line(app, world, session, tmp_path):
         ("x,X,member,lw001,999,,\n", "line 2: unknown community code '999'"),
         ("x,X,supervisor,,,town:1,\n", "line 2: unknown town in scope"),
         ("x,X,staff,,370116001001,district,\n", "line 2: only supervisors have a scope"),
-        ("x,X,staff,,370116001001,,short\n", "line 2: a password needs at least 8 characters"),
+        ("x,X,staff,,370116001001,,short\n", "line 2: a password needs at least 10 characters"),
         ("x,X,staff,,370116001001,,\nx,X,staff,,370116001001,,\n", "line 3: username 'x' appears twice"),
         ("x,X,staff\n", "line 2: wrong number of columns"),
         ("member_a1,A,member,lw001,370116001001,,\n", "line 2: user 'member_a1' exists (use --update"),

@@ -1,6 +1,8 @@
 """The hash-chained audit log: append, verify, checkpoint.
 
-Every subject (a task or a claim) has its own chain. An event's hash is
+Every subject (a task or a claim) has its own chain; so has every actor of the security log
+(subject type "admin", one chain per actor: workflow/services/security_log.py) and every member
+who was issued a certificate (subject type "member": services/certificates.py). An event's hash is
     sha256(prev_hash ‖ canonical JSON of the event's fields)
 where prev_hash is the hash of the subject's previous event ("" for the first). The
 event is written in the same transaction as the change it records, while the subject's
@@ -35,7 +37,7 @@ from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from .clock import iso, utcnow
-from .models import AuditEvent, AuditPersonalValue, Checkpoint, Claim, Task
+from .models import AuditEvent, AuditPersonalValue, Certificate, Checkpoint, Claim, Task
 from .models.personal import ERASED
 
 HASHED_FIELDS = (
@@ -207,10 +209,14 @@ class VerifyResult:
         return self.problems[0] if self.problems else None
 
 
+SUBJECT_TYPES = ("task", "claim", "admin", "member")  # admin: the security log, a chain per actor;
+# member: a member's record (certificates issued)
+
+
 def parse_subject(subject: str) -> tuple[str, int]:
     kind, _, ident = subject.partition(":")
-    if kind not in ("task", "claim") or not ident.isdigit():
-        raise ValueError(f"subject must look like claim:12 or task:3, not {subject!r}")
+    if kind not in SUBJECT_TYPES or not ident.isdigit():
+        raise ValueError(f"subject must look like claim:12, task:3, admin:1 or member:5, not {subject!r}")
     return kind, int(ident)
 
 
@@ -273,6 +279,7 @@ def verify(session, subject: str | None = None, checkpoint: dict | None = None, 
         head_seq.update(part.head_seq)
         at_checkpoint.update(part.at_checkpoint)
     _check_subjects_have_chains(session, subject, result)
+    _check_certificates(session, subject, result)
     if checkpoint:
         _check_against_checkpoint(checkpoint, head_seq, at_checkpoint, subject, result)
     return result
@@ -287,13 +294,13 @@ def _subject_range(subject: str | None) -> tuple[str, tuple]:
 
 
 def _split_claims(session) -> list[tuple[str, tuple]]:
-    """Two ranges of about equal size: the tasks' chains with the lower claims, and the upper claims.
-    Chains never cross a range, so each range verifies on its own."""
+    """Two ranges of about equal size: the tasks' (and the security log's) chains with the lower
+    claims, and the upper claims. Chains never cross a range, so each range verifies on its own."""
     low, high = session.execute(select(func.min(Claim.id), func.max(Claim.id))).one()
     if low is None:
         return [("", ())]
     middle = low + (high - low) * 11 // 20  # a little past half: the tasks' chains go with the lower part
-    return [("WHERE subject_type = 'task' OR (subject_type = 'claim' AND subject_id <= %s)", (middle,)),
+    return [("WHERE subject_type <> 'claim' OR (subject_type = 'claim' AND subject_id <= %s)", (middle,)),
             ("WHERE subject_type = 'claim' AND subject_id > %s", (middle,))]
 
 
@@ -508,6 +515,29 @@ def _check_subjects_have_chains(session, subject, result) -> None:
             query = query.where(model.id == parse_subject(subject)[1])
         for ident in session.scalars(query):
             result.problems.append(Problem(f"{kind}:{ident}", None, None, "has no events: its chain was deleted"))
+
+
+def _check_certificates(session, subject, result) -> None:
+    """Every certificate was issued by an event on its member's chain that recorded the sha256 of
+    the statement as it is stored now: a certificate row added or changed outside the service shows."""
+    if subject and parse_subject(subject)[0] != "member":
+        return
+    query = select(Certificate.id, Certificate.member_id, Certificate.code, Certificate.statement)
+    events = select(AuditEvent.subject_id, AuditEvent.payload).where(
+        AuditEvent.subject_type == "member", AuditEvent.trigger == "issue_certificate")
+    if subject:
+        member_id = parse_subject(subject)[1]
+        query, events = query.where(Certificate.member_id == member_id), events.where(AuditEvent.subject_id == member_id)
+    recorded = {(member_id, (payload or {}).get("certificate")): (payload or {}).get("statement_sha256")
+                for member_id, payload in session.execute(events)}
+    for ident, member_id, code, statement in session.execute(query.order_by(Certificate.id)):
+        digest = hashlib.sha256(canonical_json(statement).encode("utf-8")).hexdigest()
+        if (member_id, code) not in recorded:
+            result.problems.append(Problem(f"certificate:{ident}", None, None,
+                                           f"no issuing event on member:{member_id}'s chain"))
+        elif recorded[(member_id, code)] != digest:
+            result.problems.append(Problem(f"certificate:{ident}", None, None,
+                                           "statement differs from the one its issuing event recorded"))
 
 
 def _check_against_checkpoint(checkpoint, head_seq, at_checkpoint, subject, result) -> None:

@@ -22,10 +22,14 @@ def as_utc_naive(value: datetime) -> datetime:
 
 
 def iso(value: datetime | None) -> str | None:
-    """The one textual form of a stored time: ISO 8601 with microseconds and a Z."""
+    """The one textual form of a stored time: ISO 8601 with microseconds and a Z.
+
+    isoformat, not strftime: strftime writes the year 1 as "1", which is no ISO 8601 (nor an
+    OpenAPI date-time); for the years 1000 to 9999 both spell a time the same, so hashes of
+    times already in the audit log are unchanged."""
     if value is None:
         return None
-    return as_utc_naive(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc_naive(value).isoformat(timespec="microseconds") + "Z"
 
 
 def district_month(value: datetime) -> str:

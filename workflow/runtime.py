@@ -41,6 +41,10 @@ class Policy:
     # at most this long, and always when the rollup is older than the maximum age.
     stats_inline_ms: float = 250
     stats_max_age_s: float = 900
+    # How long a report may wait for staff before the queue marks it overdue (services/review.py).
+    review_days: float = 3
+    # Different household notes a member may open in any 24 hours (services/household.py).
+    household_reads_per_day: int = 10
     retention: Retention = field(default_factory=Retention)
 
 

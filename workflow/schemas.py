@@ -3,11 +3,11 @@
 
 The JSON API reuses these for its request bodies, so a rule is written once.
 """
-from marshmallow import RAISE, Schema, fields, missing, post_load, validate
+from marshmallow import RAISE, Schema, fields, missing, validate
 
-from .clock import as_utc_naive
 from .engine.schemas import StrippedText
 from .models import CATEGORIES
+from .time_bounds import UTCDateTimeField
 
 
 class TaskInputSchema(Schema):
@@ -23,14 +23,15 @@ class TaskInputSchema(Schema):
                                   metadata={"description": "personal data: shown only to the claimant and staff"})
     capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=500))
     points = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1000))
-    deadline = fields.DateTime(required=True)
+    # In UTC (no offset: UTC); one that cannot be converted is a field error. How far ahead it
+    # may be is the service's check, against its own `now` (time_bounds.check_deadline).
+    deadline = UTCDateTimeField(required=True)
+    # When the activity takes place, if it has a set time; within two years of now either way
+    # (the service's check, services/tasks.py).
+    activity_at = UTCDateTimeField(load_default=None, allow_none=True,
+                                   metadata={"description": "when the activity takes place, if at a set time "
+                                                            "(within two years of now)"})
     grid = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
-
-    @post_load
-    def normalise(self, data, **kwargs):
-        if "deadline" in data:
-            data["deadline"] = as_utc_naive(data["deadline"])
-        return data
 
 
 class TaskEditSchema(TaskInputSchema):

@@ -44,6 +44,6 @@ def init_pages(app) -> None:
     common.init_errors(app, is_api_request)
     common.init_templates(app)
 
-    from . import actions, admin, auth, member, privacy, shared, staff, supervisor
-    for module in (auth, member, shared, actions, staff, supervisor, admin, privacy):
+    from . import actions, admin, auth, member, privacy, shared, staff, supervisor, verify
+    for module in (auth, member, shared, actions, staff, supervisor, admin, verify, privacy):
         app.register_blueprint(module.bp)

@@ -5,6 +5,7 @@ from flask_login import current_user, login_user, logout_user
 
 from workflow.errors import DomainError
 from workflow.services import auth as auth_service
+from workflow.services import demo
 
 from .. import security
 from . import common
@@ -24,10 +25,11 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:  # scrypt work even for unknown names; failed attempts are limited (api/security.py)
-            user = auth_service.check_credentials(form.username.data.strip(), form.password.data)
+            user = auth_service.check_credentials(form.username.data.strip(), form.password.data,
+                                                  address=security.client_address(), channel="page")
         except DomainError:
             flash(_("Wrong username or password."), "error")
-            return render_template("auth/login.html", form=form), 401
+            return render_template("auth/login.html", form=form, demo=demo.is_demo()), 401
         security.login_succeeded()
         target = common.safe_next(request.args.get("next"), url_for("auth.home"))
         # A fresh session at login: nothing from before the login (a fixated or stale
@@ -38,7 +40,7 @@ def login():
         login_user(common.PageUser(user))
         session.permanent = True
         return redirect(target)
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, demo=demo.is_demo())
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -3,15 +3,15 @@ from datetime import datetime
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import Babel, format_datetime, format_timedelta, get_locale
+from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import Babel, format_datetime, format_timedelta, get_locale, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from workflow import runtime
 from workflow.clock import utcnow
@@ -20,6 +20,8 @@ from workflow.extensions import db
 from workflow.models import User
 
 from ..requests import request_id  # noqa: F401  (re-exported for the page views)
+from ..routing import INT32_MAX
+from .messages import field_message
 
 LOCALES = ("zh_CN", "en")
 LANG_COOKIE = "lang"
@@ -175,6 +177,11 @@ def role_label(role: str) -> str:
             "admin": _("Administrator"), "system": _("System")}.get(role, role)
 
 
+def person_labels() -> dict:
+    """What stands for a member whose name is outside the reader's scope (workflow/services/names.py)."""
+    return {"other_unit": _("a member of another unit"), "other": _("another member")}
+
+
 def refusal_text(refusal) -> str:
     """A guard's refusal, in the reader's language (guards speak English)."""
     if refusal is None:
@@ -205,8 +212,8 @@ def flash_errors(exc: InvalidInput, form=None) -> None:
     """Put a service's field errors on the form (or flash them)."""
     for name, messages in (exc.errors or {}).items():
         field = getattr(form, name, None) if form is not None else None
-        texts = [m if isinstance(m, str) else str(m) for m in (messages if isinstance(messages, list)
-                                                                 else [messages])]
+        texts = [field_message(m) if isinstance(m, str) else str(m)
+                 for m in (messages if isinstance(messages, list) else [messages])]
         if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors) + texts
         else:
@@ -215,21 +222,48 @@ def flash_errors(exc: InvalidInput, form=None) -> None:
         flash(exc.message, "error")
 
 
+# --- query strings -----------------------------------------------------------------------
+
+ID_MAX = INT32_MAX  # ids are 32-bit columns, as in the routes
+PAGE_MAX = 100_000  # as the API's lists: an offset beyond stays far inside both databases' integers
+
+
+def query_int(name: str, default: int | None = None, *, low: int = 1, high: int = ID_MAX) -> int | None:
+    """A whole number from the query string, `default` when absent or empty; anything else
+    (letters, 2**63, a negative page) is the 400 page naming the parameter, never a database error."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return default
+    if text.isascii() and text.isdigit() and low <= int(text) <= high:
+        return int(text)
+    abort(make_response(error_page(400, _("“%(name)s” must be a whole number from %(low)s to %(high)s.",
+                            name=name, low=low, high=high))))
+
+
 # --- error pages -------------------------------------------------------------------------
 
 def error_page(status: int, message: str | None = None):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def _api_error(exc):
+    """An error under /api/ that reached the app-wide handlers: the API's one shape (api/v1/errors.py)."""
+    from api.v1 import errors as api_errors
+
+    body, status, headers = api_errors.handle(exc)
+    return jsonify(body), status, headers
+
+
 def init_errors(app, is_api) -> None:
     def handle_http(exc: HTTPException):
         if is_api():
-            return jsonify(code=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code
+            return _api_error(exc)
         if exc.code in (403, 404, 405, 413):
             return error_page(exc.code)
         return exc
 
-    for code in (403, 404, 405, 413):
+    # Every client error: the pages' own for these four (others keep werkzeug's), the API's shape under /api/.
+    for code in (c for c in default_exceptions if 400 <= c < 500):
         app.register_error_handler(code, handle_http)
 
     @app.errorhandler(CSRFError)
@@ -239,7 +273,7 @@ def init_errors(app, is_api) -> None:
     @app.errorhandler(500)
     def server_error(exc):
         if is_api():
-            return jsonify(code="internal_error", message="internal error"), 500
+            return _api_error(exc)
         return error_page(500)
 
     def database_error(exc):
@@ -252,8 +286,7 @@ def init_errors(app, is_api) -> None:
             raise exc
         api_errors.rollback_quietly()
         if is_api():
-            body, status, headers = api_errors.handle(exc)
-            return jsonify(body), status, headers
+            return _api_error(exc)
         return unavailable_page(api_errors.retry_after())
 
     app.register_error_handler(sa_exc.DBAPIError, database_error)
@@ -299,7 +332,25 @@ def page_blueprint_setup(bp) -> None:
 # --- templates ---------------------------------------------------------------------------
 
 def fmt_dt(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    return format_datetime(value, fmt) if value else ""
+    """A stored UTC time in the district's zone. A stored value never breaks a page: a time at the
+    calendar's end (9999-12-31 20:00 UTC is in the year 10000 in Beijing) is shown in UTC instead."""
+    if not value:
+        return ""
+    try:
+        return format_datetime(value, fmt)
+    except (OverflowError, ValueError):
+        return f"{value.year:04d}-{value:%m-%d %H:%M} UTC"
+
+
+def local_input_time(value: datetime | None) -> datetime | None:
+    """A stored UTC time as the naive district time a datetime-local input shows; None (an empty
+    field) for a time the district's zone cannot hold."""
+    if value is None:
+        return None
+    try:
+        return to_user_timezone(value).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        return None
 
 
 def countdown(deadline: datetime | None) -> str:
@@ -311,6 +362,11 @@ def countdown(deadline: datetime | None) -> str:
     return format_timedelta(delta, granularity="hour", threshold=1.5, add_direction=True)
 
 
+def duration(value) -> str:
+    """How long something has waited, in the page's words ("3 天", "5 hours")."""
+    return format_timedelta(value, granularity="minute", threshold=1) if value is not None else ""
+
+
 def percent(value) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
@@ -320,7 +376,7 @@ def nl2br(value: str) -> Markup:
 
 
 def init_templates(app) -> None:
-    app.jinja_env.filters.update(dt=fmt_dt, countdown=countdown, percent=percent, nl2br=nl2br)
+    app.jinja_env.filters.update(dt=fmt_dt, countdown=countdown, percent=percent, nl2br=nl2br, duration=duration)
     app.jinja_env.globals.update(state_label=state_label, trigger_label=trigger_label,
                                  task_status_label=task_status_label, role_label=role_label, event_label=event_label,
                                  is_english=is_english, get_locale=get_locale, lang_url=lang_url)

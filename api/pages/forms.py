@@ -6,13 +6,27 @@ These check only what a browser form needs (required, lengths, numbers); the ser
 validate again, and their errors are put on the fields.
 """
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_utc
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField,
                      PasswordField, SelectField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from workflow.models import CATEGORIES
+
+
+class InUTC:
+    """A time entered in the district's zone must exist in UTC: 0001-01-01 00:00 in Beijing is in
+    the year 0 there (a 500 before this). How far ahead it may be is the service's rule."""
+
+    def __call__(self, form, field):
+        if field.data is None:
+            return
+        try:
+            to_utc(field.data)
+        except (OverflowError, ValueError):
+            raise ValidationError(_l("Enter a valid date and time.")) from None
 
 
 class LoginForm(FlaskForm):
@@ -34,7 +48,28 @@ class TaskForm(FlaskForm):
                                    validators=[Optional(), Length(max=2000)])
     capacity = IntegerField(_l("Places"), default=1, validators=[InputRequired(), NumberRange(min=1, max=500)])
     points = IntegerField(_l("Points"), default=10, validators=[InputRequired(), NumberRange(min=0, max=1000)])
-    deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), InUTC()])
+    activity_at = DateTimeLocalField(_l("Activity time (if the activity is at a set time)"), format="%Y-%m-%dT%H:%M",
+                                     validators=[Optional(), InUTC()])
+
+
+class CommunityForm(FlaskForm):
+    """The contact and location a community's staff keep for members (services/places.py)."""
+
+    contact_name = StringField(_l("Contact (who members call)"), validators=[Optional(), Length(max=64)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
+    lat = HiddenField()
+    lon = HiddenField()
+    clear_location = BooleanField(_l("Remove the recorded location"))
+
+
+class CertificateForm(FlaskForm):
+    """The months a certificate covers (YYYY-MM, as a month input sends them)."""
+
+    first = StringField(_l("From (month)"), validators=[InputRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
+                                                                             message=_l("Enter a month."))])
+    last = StringField(_l("To (month)"), validators=[InputRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
+                                                                           message=_l("Enter a month."))])
 
 
 class UserForm(FlaskForm):
@@ -46,7 +81,9 @@ class UserForm(FlaskForm):
     community = StringField(_l("Community (12-digit code)"), validators=[Optional(), Length(max=12)])
     scope = StringField(_l("Supervisor scope: district, town:<code> or unit:<code>"),
                         validators=[Optional(), Length(max=64)])
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=8, max=256)])
+    # The identity rules (at least 10 characters, not weak, common or the username) are the
+    # service's: workflow/identity.py puts each broken rule on this field.
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=256)])
 
 
 class ImportForm(FlaskForm):
@@ -68,3 +105,20 @@ class ExportForm(FlaskForm):
     fmt = SelectField(_l("Format"), choices=[("csv", "CSV"), ("xlsx", "XLSX")])
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
+
+
+def _plausible_date(form, field):
+    """Dates of the log's life only: a year like 0001 or 9999 would overflow the time zone arithmetic."""
+    from wtforms.validators import ValidationError
+    if field.data is not None and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_l("Choose a date between 2000 and 2100."))
+
+
+class AuditSearchForm(FlaskForm):
+    """The security log's search (GET; no CSRF token: it changes nothing)."""
+
+    actor = StringField(_l("Administrator (username, or system)"), validators=[Optional(), Length(max=64)])
+    action = SelectField(_l("Action"), choices=[], validate_choice=True, validators=[Optional()])
+    start = DateField(_l("From (date)"), validators=[Optional(), _plausible_date])
+    end = DateField(_l("To (date)"), validators=[Optional(), _plausible_date])
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])

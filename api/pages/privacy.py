@@ -19,6 +19,7 @@ EVERYONE = ("member", "staff", "supervisor", "admin")
 def notice():
     """Public: what is kept, why, for how long (the settings in effect), who sees it, a person's rights."""
     return render_template("privacy/notice.html", retention=runtime.current().policy.retention,
+                           log_days=current_app.config.get("BAODAO_LOG_RETENTION_DAYS", 180),
                            contact=current_app.config.get("BAODAO_PRIVACY_CONTACT") or "")
 
 

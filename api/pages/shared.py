@@ -4,11 +4,8 @@ and the actions the caller may take: api/pages/actions.py), and photos.
 What a caller sees depends on the services' scope rules: a member sees only their own
 claims, staff their community's, supervisors their scope; anything else is the 404 page.
 """
-import io
-
 from flask import Blueprint, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
-from PIL import Image
 from sqlalchemy import select
 
 from workflow import audit, runtime
@@ -20,7 +17,7 @@ from workflow.services import scope, timeline
 from workflow.services import tasks as task_service
 from workflow.services import uploads as upload_service
 
-from . import common
+from . import common, links
 from .actions import actions
 from .forms import ActionForm, SubjectForm
 from .messages import field_message
@@ -31,11 +28,15 @@ common.page_blueprint_setup(bp)
 
 def events(subject_type: str, subject_id: int) -> list[dict]:
     """The subject's timeline (services/timeline.py), the system named in the page's words."""
-    out = timeline.events(db.session, subject_type, subject_id)
+    # a member outside the reader's scope is shown by role (services/names.py; issue 16)
+    out = timeline.events(db.session, subject_type, subject_id, common.actor(), labels=common.person_labels())
     for event in out:
         if event["actor"]["name"] is None:
             event["actor"]["name"] = _("System")
     return out
+
+
+bp.add_app_template_global(links.map_url, "map_url")
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -44,17 +45,43 @@ def task(task_id):
     me = common.actor()
     the_task = task_service.get_task(db.session, me, task_id)
     refusal = mine = None
+    roster = []
     if me.role == "member":
         mine = db.session.scalar(select(Claim).where(
             Claim.task_id == task_id, scope.claim_filter(me),
             Claim.state.in_(runtime.registry().live_states("claim"))))
         refusal = claim_service.claim_refusal(db.session, me, the_task)
+    else:
+        # Who claimed it (staff, admins; supervisors within their scope): the claims the reader may see.
+        roster = db.session.scalars(select(Claim).where(Claim.task_id == task_id, scope.claim_filter(me))
+                                    .order_by(Claim.created_at, Claim.id).limit(200)).all()
     shown = events("task", task_id) if me.role != "member" else []
     task_actions = actions(me, "task", the_task, {}) if me.role in ("staff", "admin") else []
     return render_template("member/task.html", task=the_task, refusal=refusal,
                            refusal_text=common.refusal_text(refusal), mine=mine, form=ActionForm(),
-                           events=shown, actions=task_actions,
+                           events=shown, actions=task_actions, roster=roster,
                            claim_label=common.creating_label("claim"))
+
+
+@bp.get("/share/tasks/<int:task_id>")
+@common.roles("member", "staff", "supervisor", "admin")
+def share_task(task_id):
+    """A card to pass a task on to a WeChat group: its essentials, its address and a QR code
+    of it (a screenshot of the card, or the QR code saved as a picture, is what is shared)."""
+    the_task = task_service.get_task(db.session, common.actor(), task_id)
+    address = links.public_url(url_for("shared.task", task_id=task_id))
+    return render_template("member/share.html", task=the_task, address=address,
+                           qr=links.qr_svg(address, the_task.title))
+
+
+@bp.get("/share/tasks/<int:task_id>/qr.png")
+@common.roles("member", "staff", "supervisor", "admin")
+def share_task_qr(task_id):
+    task_service.get_task(db.session, common.actor(), task_id)  # scope: 404 outside it
+    data = links.qr_png(links.public_url(url_for("shared.task", task_id=task_id)))
+    response = current_app.response_class(data, mimetype="image/png")
+    response.headers["Content-Disposition"] = f'inline; filename="task-{task_id}-qr.png"'
+    return response
 
 
 def claim_context(me, the_claim, *, next_url=None):
@@ -116,10 +143,6 @@ def upload(upload_id):
 def thumb(upload_id):
     """A small JPEG for lists (slow networks): the full photo is one tap away."""
     item, data = _visible_upload(upload_id)
-    with Image.open(io.BytesIO(data)) as image:
-        image.thumbnail((240, 240))
-        out = io.BytesIO()
-        image.convert("RGB").save(out, "JPEG", quality=70)
-    response = current_app.response_class(out.getvalue(), mimetype="image/jpeg")
+    response = current_app.response_class(upload_service.thumbnail(data), mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from workflow.clock import utcnow
 from workflow.errors import InvalidInput
 from workflow.extensions import db
-from workflow.models import Claim, Task, Upload
-from workflow.services import household, scope
+from workflow.models import CATEGORIES, Task, Upload
+from workflow.services import household, places, review, scope
 from workflow.services import tasks as task_service
 
-from . import common
-from .actions import actions
-from .forms import TaskForm
+from . import common, messages
+from .actions import actions, batch_triggers, decision
+from .forms import CommunityForm, TaskForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 common.page_blueprint_setup(bp)
@@ -39,9 +39,11 @@ def tasks():
 
 def _task_data(form, note_before=None) -> dict:
     deadline = to_utc(form.deadline.data) if form.deadline.data else None
+    activity = to_utc(form.activity_at.data) if form.activity_at.data else None
     data = {"title": form.title.data, "category": form.category.data, "description": form.description.data or "",
             "address": form.address.data or "", "capacity": form.capacity.data, "points": form.points.data,
-            "deadline": deadline.isoformat() + "Z" if deadline else None}
+            "deadline": deadline.isoformat() + "Z" if deadline else None,
+            "activity_at": activity.isoformat() + "Z" if activity else None}
     note = (form.household_note.data or "").strip() or None
     if note != note_before:
         data["household_note"] = note
@@ -64,7 +66,7 @@ def new_task():
         else:
             flash(_("Draft saved. Publish it when it is ready."), "success")
             return redirect(url_for("shared.task", task_id=created.id))
-    return render_template("staff/task_form.html", form=form, task=None)
+    return render_template("staff/task_form.html", form=form, task=None), 422 if request.method == "POST" else 200
 
 
 @bp.route("/tasks/<int:task_id>/edit", methods=["GET", "POST"])
@@ -77,7 +79,8 @@ def edit_task(task_id):
     form = TaskForm(obj=None if request.method == "POST" else the_task)
     if request.method == "GET":
         form.household_note.data = note or ""
-        form.deadline.data = to_user_timezone(the_task.deadline).replace(tzinfo=None)
+        form.deadline.data = common.local_input_time(the_task.deadline)
+        form.activity_at.data = common.local_input_time(the_task.activity_at)
     if form.validate_on_submit():
         try:
             task_service.edit_task(task_id, me, _task_data(form, note), request_id=common.request_id())
@@ -87,18 +90,60 @@ def edit_task(task_id):
         else:
             flash(_("Task saved."), "success")
             return redirect(url_for("shared.task", task_id=task_id))
-    return render_template("staff/task_form.html", form=form, task=the_task)
+    return render_template("staff/task_form.html", form=form, task=the_task), 422 if request.method == "POST" else 200
+
+
+@bp.route("/community", methods=["GET", "POST"])
+@common.roles("staff")
+def community():
+    """Our community's contact and location, which members see on each task (a call, a map link)."""
+    me = common.actor()
+    place = me.community
+    form = CommunityForm(obj=None if request.method == "POST" else place)
+    if form.validate_on_submit():
+        data = {"contact_name": form.contact_name.data or None, "contact_phone": form.contact_phone.data or None}
+        if form.clear_location.data:
+            data.update(lat=None, lon=None)
+        elif form.lat.data and form.lon.data:
+            data.update(lat=form.lat.data, lon=form.lon.data)
+        try:
+            places.update_contact(me, data)
+        except InvalidInput as exc:
+            db.session.rollback()
+            for name, texts in (exc.errors or {}).items():
+                target = form["lat"] if name == "lon" else (form[name] if name in form else None)
+                words = [messages.field_message(str(t)) for t in texts]
+                if target is not None:
+                    target.errors = list(target.errors or []) + words
+                else:
+                    flash("; ".join(words), "error")
+        else:
+            flash(_("Saved. Members see it on your tasks."), "success")
+            return redirect(url_for("staff.community"))
+    return render_template("staff/community.html", form=form, place=place)
 
 
 @bp.get("/queue")
 @common.roles("staff")
 def queue():
+    """Reported claims, oldest first, each one form with the staff's decisions as buttons
+    (api/pages/actions.py: Decision), its age and what changed since a return; filters,
+    pages, and the main decision for several at once."""
     me = common.actor()
-    rows = db.session.scalars(
-        select(Claim).where(scope.claim_filter(me), Claim.state == "reported")
-        .order_by(Claim.updated_at, Claim.id).limit(30)).all()
-    uploads = {u.id: u for u in db.session.scalars(
-        select(Upload).where(Upload.claim_id.in_([c.id for c in rows] or [-1])))}
-    here = url_for("staff.queue")
-    return render_template("staff/queue.html", claims=rows, uploads=uploads,
-                           actions={c.id: actions(me, "claim", c, {"task": c.task}, next_url=here) for c in rows})
+    filters = review.QueueFilters.parse(request.args)
+    page_number = request.args.get("page", "1")
+    page_number = int(page_number) if page_number.isdigit() and len(page_number) <= 6 else 1
+    result = review.queue(db.session, me, filters, page=page_number)
+    claims = [item.claim for item in result.items]
+    photo_ids = {pid for c in claims for pid in [*(p for v in c.visits for p in v.photo_ids or []),
+                                                  *(p for r in c.reports for p in r.photo_ids or [])]}
+    uploads = {u.id: u for u in db.session.scalars(select(Upload).where(Upload.id.in_(photo_ids or [-1])))}
+    here = request.full_path.rstrip("?")
+    claim_actions = {c.id: actions(me, "claim", c, {"task": c.task}, next_url=here) for c in claims}
+    decisions = {c.id: decision(claim_actions[c.id], "claim", c.id, next_url=here) for c in claims}
+    args = {k: v for k, v in (("category", filters.category), ("q", filters.q),
+                              ("resubmitted", "1" if filters.resubmitted else None),
+                              ("overdue", "1" if filters.overdue else None)) if v}
+    return render_template("staff/queue.html", page=result, filters=filters, args=args, uploads=uploads,
+                           actions=claim_actions, decisions=decisions, categories=CATEGORIES,
+                           batch=batch_triggers(claim_actions), here=here)

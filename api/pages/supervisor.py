@@ -1,6 +1,6 @@
 """Supervisor (督导) pages — read-only: dashboard, anomaly flags, chain verification, exports,
 monthly feedback to units. Units and communities are compared by rates; no page ranks people."""
-from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
@@ -12,7 +12,7 @@ from workflow.services import anomalies as anomaly_service
 from workflow.services import dashboard as dashboard_service
 from workflow.services import exports
 from workflow.services import points as points_service
-from workflow.services import scope
+from workflow.services import scope, security_log
 
 from . import charts, common
 from .forms import ExportForm, SubjectForm
@@ -54,6 +54,8 @@ def verify():
         kind, ident = audit.parse_subject(subject)
     except ValueError:
         return common.error_page(404)
+    if kind not in ("claim", "task"):  # the security log's chains: the admin pages; a member's record: verify-chain
+        return common.error_page(404)
     me = common.actor()
     if kind == "claim":
         scope.visible_claim(db.session, me, ident)
@@ -72,7 +74,10 @@ def verify():
 @bp.get("/exports")
 @common.roles(*READERS)
 def exports_page():
-    form = ExportForm(request.args)
+    return _exports_page(ExportForm(request.args))
+
+
+def _exports_page(form):
     return render_template("supervisor/exports.html", form=form,
                            units=dashboard_service.feedback_units(db.session, common.actor()),
                            month=utcnow().strftime("%Y-%m"))
@@ -88,9 +93,14 @@ def download():
         raise HTTPNotFound()
     try:
         lo, hi = exports.parse_dates(request.args.get("start"), request.args.get("end"))
-    except InvalidInput as exc:
-        flash("; ".join(m for ms in exc.errors.values() for m in ms), "error")
-        return redirect(url_for("supervisor.exports_page"))
+    except InvalidInput as exc:  # a date that is no date, or out of range: the form again, with the field marked
+        form = ExportForm(request.args)
+        common.flash_errors(exc, form)
+        return _exports_page(form), 422
+    # The security log records every export before it is sent (services/security_log.py).
+    security_log.record_export(me, "export", {"kind": kind, "format": fmt, "start": request.args.get("start") or None,
+                                              "end": request.args.get("end") or None},
+                               request_id=g.get("request_id"))
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     name = f"baodao-{kind}-{stamp}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
@@ -107,12 +117,14 @@ def download():
 def feedback():
     me = common.actor()
     month = request.args.get("month") or utcnow().strftime("%Y-%m")
-    unit_id = request.args.get("unit", type=int)
+    unit_id = common.query_int("unit")
     if unit_id is None:
         return redirect(url_for("supervisor.exports_page"))
     unit = points_service.visible_unit(db.session, me, unit_id)
     report = points_service.unit_month(db.session, unit, month)
     if request.args.get("format") == "xlsx":
+        security_log.record_export(me, "download_feedback", {"unit": unit.code, "month": month},
+                                   request_id=g.get("request_id"))
         path = exports.feedback_xlsx(report)
         return Response(exports.file_chunks(path),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from workflow.engine.schemas import DEFAULT_PHOTOS, DEFAULT_TEXT_LENGTH
 
 from . import messages
+from .forms import InUTC
 
 _cache: dict = {}
 _lock = threading.Lock()
@@ -50,6 +51,11 @@ class PhotosField(Field):
         self.max_items = max_items
         self.ids: list[int] = []
         self.files: list = []
+
+    def process_data(self, value):
+        """Upload ids a form starts from (a subject kind's prefill: the last report's photos)."""
+        self.ids = [int(v) for v in (value or []) if isinstance(v, int) or (isinstance(v, str) and v.isdigit())]
+        self.data = self.ids
 
     def process_formdata(self, valuelist):
         self.ids = list(dict.fromkeys(int(v) for v in valuelist if isinstance(v, str) and v.isdigit()
@@ -98,9 +104,10 @@ def _field(spec, english: bool):
                                 render_kw={"inputmode": "numeric"}, **kw)
         return FiniteFloatField(validators=presence + numbers, render_kw={"inputmode": "decimal", "step": "any"},
                                 **kw)
-    if spec.type == "datetime":
+    if spec.type == "datetime":  # InUTC: a district time the UTC calendar cannot hold is a field error
         return DateTimeLocalField(format="%Y-%m-%dT%H:%M",
-                                  validators=[_required(InputRequired)] if required else [Optional()], **kw)
+                                  validators=([_required(InputRequired)] if required else [Optional()]) + [InUTC()],
+                                  **kw)
     if spec.type == "date":
         return DateField(validators=[_required(InputRequired)] if required else [Optional()], **kw)
     if spec.type == "boolean":

@@ -16,12 +16,12 @@ from werkzeug.routing import Map, Rule
 from workflow import runtime
 from workflow.schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
 
-from . import audit, auth, claims, errors, http, me, tasks, triggers, units, uploads, workflows
+from . import audit, auth, claims, errors, household, http, me, tasks, triggers, units, uploads, workflows
 from .schemas import ErrorSchema, LoginSchema
 
 # Blueprints that are the same for every app, and those made per app because their routes
 # follow the app's definitions (a subject's trigger routes).
-RESOURCES = (auth, me, uploads, audit, units, workflows)
+RESOURCES = (auth, me, household, uploads, audit, units, workflows)
 PER_APP_RESOURCES = (tasks, claims)
 DEFAULT_TOKEN_TTL = 12 * 3600
 
@@ -63,9 +63,11 @@ def unmatched(path):
     """No API route took the request: answer 404 or 405 as the real routes would, in JSON."""
     probe = current_app.extensions.get("baodao_api_probe")
     if probe is None:
+        # With the app's converters: its `int` is the bounded id (api/routing.py).
         probe = Map([Rule(r.rule, endpoint=r.endpoint, methods=r.methods)
                      for r in current_app.url_map.iter_rules()
-                     if r.rule.startswith(http.PREFIX) and not r.endpoint.startswith("api_v1_fallback.")])
+                     if r.rule.startswith(http.PREFIX) and not r.endpoint.startswith("api_v1_fallback.")],
+                    converters=current_app.url_map.converters)
         current_app.extensions["baodao_api_probe"] = probe
     probe.bind("localhost").match(request.path, method=request.method)  # raises NotFound / MethodNotAllowed
     raise errors.ApiError(404, "not found")

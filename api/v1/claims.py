@@ -33,6 +33,12 @@ def render(view: dict, status: int):
     return status, _CLAIM.dump(view), headers
 
 
+def _view(registry, claim, actor, **detail) -> dict:
+    definition = registry.get(*claim.definition_key).definition
+    return views.claim_view(db.session, claim, definition, claims_service.allowed_triggers(db.session, actor, claim),
+                            **detail)
+
+
 def make_blueprint(registry: DefinitionRegistry) -> Blueprint:
     blp = Blueprint("v1_claims", __name__, url_prefix="/api/v1/claims",
                     description="Claims (认领): the workflow instances")
@@ -62,8 +68,7 @@ def make_blueprint(registry: DefinitionRegistry) -> Blueprint:
             query, pagination_parameters, order_by=Claim.id.desc(),
             options=(selectinload(Claim.task).selectinload(Task.community), selectinload(Claim.member),
                      selectinload(Claim.unit)))
-        return [views.claim_view(db.session, c, registry.get(*c.definition_key).definition,
-                                 claims_service.allowed_triggers(db.session, actor, c)) for c in rows], 200, headers
+        return [_view(registry, c, actor) for c in rows], 200, headers
 
     @blp.route("/<int(max=2147483647):claim_id>", methods=["GET"])
     @blp.doc(description="One claim with its visits and reports and the triggers the caller may fire. "
@@ -73,10 +78,7 @@ def make_blueprint(registry: DefinitionRegistry) -> Blueprint:
         actor = http.actor()
         claim = claims_service.get_claim(db.session, actor, claim_id)
         note = household.read_household_note(actor, claim.task, purpose="api:claim", request_id=http.request_id())
-        out = views.claim_view(db.session, claim, registry.get(*claim.definition_key).definition,
-                               claims_service.allowed_triggers(db.session, actor, claim), detail=True,
-                               household_note=note)
-        return out, 200, {"ETag": http.etag("claim", claim)}
+        return _view(registry, claim, actor, detail=True, household_note=note), 200, {"ETag": http.etag("claim", claim)}
 
     @blp.route("/<int(max=2147483647):claim_id>/events", methods=["GET"])
     @blp.doc(description="The claim's timeline: every audit event with actor, role, time, input, hash and the "
@@ -85,7 +87,7 @@ def make_blueprint(registry: DefinitionRegistry) -> Blueprint:
     def claim_events(claim_id):
         actor = http.actor()
         claims_service.get_claim(db.session, actor, claim_id)
-        return events(db.session, "claim", claim_id)
+        return events(db.session, "claim", claim_id, actor)
 
     triggers.add_trigger_routes(blp, registry, subject="claim", id_arg="claim_id", fire=claims_service.fire,
                                 render=render, response_schema=ClaimSchema, headers=ETAG_HEADER)

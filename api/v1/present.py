@@ -4,8 +4,8 @@ from workflow.services import timeline
 from workflow.services.views import place
 
 
-def events(session, subject_type: str, subject_id: int) -> list[dict]:
-    out = timeline.events(session, subject_type, subject_id)
+def events(session, subject_type: str, subject_id: int, reader) -> list[dict]:
+    out = timeline.events(session, subject_type, subject_id, reader)
     for event in out:
         if event["actor"]["name"] is None:
             event["actor"]["name"] = "system"

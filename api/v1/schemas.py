@@ -7,20 +7,19 @@ own inputs (login, list filters).
 """
 from marshmallow import RAISE, Schema, fields, validate
 
-from workflow.clock import as_utc_naive, iso
+from workflow.clock import iso
 from workflow.models import CATEGORIES, TASK_STATUSES
+from workflow.time_bounds import QUERY_EARLIEST, QUERY_LATEST, UTCDateTimeField
 
 
-class UTCDateTime(fields.DateTime):
-    """Times go out as ISO 8601 UTC with a Z (stored naive UTC); come in with or without an offset."""
+class UTCDateTime(UTCDateTimeField):
+    """Times go out as ISO 8601 UTC with a Z (stored naive UTC; any year, 1 to 9999, four digits);
+    come in with or without an offset, and a time that cannot be converted is a 422 naming it."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         if isinstance(value, str):  # a stored answer's view (an idempotent replay) holds its times as text
             return value
         return iso(value) if value is not None else None
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return as_utc_naive(super()._deserialize(value, attr, data, **kwargs))
 
 
 # -- inputs the API itself owns -----------------------------------------------------------------
@@ -51,7 +50,8 @@ class ClaimQuerySchema(TaskFilterSchema):
     state = fields.String(validate=validate.Length(min=1, max=32))
     task = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
     member = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
-    since = UTCDateTime(metadata={"description": "claims changed at or after this time (updated_at)"})
+    since = UTCDateTime(earliest=QUERY_EARLIEST, latest=QUERY_LATEST, metadata={
+        "description": "claims changed at or after this time (updated_at); between 2000-01-01 and 2100-01-01"})
 
 
 class VerifyQuerySchema(Schema):
@@ -122,6 +122,7 @@ class TaskSchema(Schema):
     free_slots = fields.Integer()
     points = fields.Integer()
     deadline = UTCDateTime()
+    activity_at = UTCDateTime(allow_none=True, metadata={"description": "when the activity takes place, if set"})
     status = fields.String()
     version = fields.Integer()
     etag = fields.String()
@@ -209,6 +210,12 @@ class ClaimDetailSchema(ClaimSchema):
 class ClaimReadSchema(ClaimDetailSchema):
     household_note = fields.String(allow_none=True, metadata={
         "description": "the task's household note, for the claimant while live, the task's staff and admins"})
+
+
+class HouseholdNoteSchema(Schema):
+    claim_id = fields.Integer()
+    task_id = fields.Integer()
+    household_note = fields.String(metadata={"description": "personal data: the whole note, phone numbers shown"})
 
 
 class ActorRef(Schema):
@@ -490,6 +497,24 @@ class ExportSession(Schema):
     created_from = fields.String(allow_none=True, metadata={"description": "the client address that logged in"})
 
 
+class ExportCertificate(Schema):
+    code = fields.String()
+    period_start = fields.String(metadata={"description": "YYYY-MM-DD"})
+    period_end = fields.String(metadata={"description": "YYYY-MM-DD"})
+    hours = fields.Float()
+    services = fields.Integer()
+    statement = fields.Dict(metadata={"description": "exactly what was signed"})
+    issued_at = UTCDateTime()
+    verify_url = fields.String(metadata={"description": "where anyone can check it"})
+
+
+class ExportLogin(Schema):
+    at = UTCDateTime()
+    address = fields.String()
+    channel = fields.String(metadata={"description": "page | api"})
+    ok = fields.Boolean()
+
+
 class ExportIdempotent(Schema):
     key = fields.String()
     status = fields.Integer()
@@ -519,6 +544,8 @@ class PersonalDataSchema(Schema):
     claims = fields.List(fields.Nested(ExportClaim), metadata={"description": "your own claims (members)"})
     points = fields.Nested(PointsSchema)
     unit_feedback = fields.List(fields.Nested(ExportFeedback))
+    certificates = fields.List(fields.Nested(ExportCertificate), metadata={
+        "description": "service-record certificates issued to you"})
     uploads = fields.List(fields.Nested(ExportUpload), metadata={"description": "the photos you uploaded"})
     household_note_reads = fields.List(fields.Nested(ExportNoteRead), metadata={
         "description": "each household note you opened"})
@@ -526,6 +553,7 @@ class PersonalDataSchema(Schema):
         "description": "audit events you caused on others' subjects: what and when, without the input"})
     tasks_created = fields.List(fields.Nested(ExportTask))
     sessions = fields.List(fields.Nested(ExportSession))
+    logins = fields.List(fields.Nested(ExportLogin), metadata={"description": "your account's login records"})
     idempotent_requests = fields.List(fields.Nested(ExportIdempotent))
 
 
@@ -541,3 +569,4 @@ class ErrorSchema(Schema):
     reason = fields.String(allow_none=True, metadata={"description": "409: the guard that refused"})
     current_version = fields.Integer(metadata={"description": "412: the current version"})
     retry_after = fields.Integer(metadata={"description": "429: seconds"})
+    limit = fields.Integer(metadata={"description": "429 household_read_limit: notes a member may open a day"})

@@ -20,7 +20,8 @@ from workflow.services import tasks as task_service
 
 from . import claims as claims_api
 from . import http, listing, triggers
-from .schemas import ClaimSchema, TaskDetailSchema, TaskQuerySchema, TaskSchema
+from .present import events
+from .schemas import ClaimSchema, EventSchema, TaskDetailSchema, TaskQuerySchema, TaskSchema
 
 # Built once (a Schema instance deep-copies its fields): response schemas reused per request.
 _TASK = TaskSchema()
@@ -99,6 +100,17 @@ def make_blueprint(registry: DefinitionRegistry) -> Blueprint:
         note_erased = views.erased(["household_note"], household.erased_at(db.session, actor, task))
         return ({**_view(task, actor), "household_note": note, "household_note_erased": note_erased}, 200,
                 {"ETag": http.etag("task", task)})
+
+    @blp.route("/<int(max=2147483647):task_id>/events", methods=["GET"])
+    @blp.doc(description="The task's timeline: create, edit, publish, fill, reopen, close, cancel, with actor, "
+                         "time, input and hashes. `fill`/`reopen` are done by the member whose claim took or freed "
+                         "the last slot: a member outside the caller's scope is shown by role (另一单位的党员), "
+                         "without id.")
+    @blp.response(200, EventSchema(many=True))
+    def task_events(task_id):
+        actor = http.actor()
+        task_service.get_task(db.session, actor, task_id)
+        return events(db.session, "task", task_id, actor)
 
     @blp.route("/<int(max=2147483647):task_id>", methods=["PATCH"])
     @blp.doc(requestBody=body("TaskEdit"), parameters=http.documented_headers("If-Match"),

@@ -28,7 +28,7 @@ def render(view: dict, status: int):
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"}}}}}},
     parameters=http.documented_headers("Idempotency-Key"),
-    description="Upload a photo (members and staff): JPEG, PNG or WebP, at most 10 MB (a larger Content-Length "
+    description="Upload a photo (members and staff): JPEG, PNG, WebP or HEIC (stored as JPEG), at most 10 MB (a larger Content-Length "
                 "is refused with 413 before the body is read). It is decoded and re-encoded (EXIF, including "
                 "GPS, stripped) and stored content-addressed outside the web root. Name its id in a check-in "
                 "or report's `photos`.")

@@ -66,15 +66,17 @@ def test_login_issues_a_token_stored_only_as_a_hash(api, world, session):
     assert_error(api.post("/api/v1/auth/token", json={"username": "member_a1"}), 422)
 
 
-def test_failed_logins_are_limited_per_account_then_429(api, world):
-    for _ in range(auth_service.MAX_FAILURES_PER_ACCOUNT):
+def test_failed_logins_are_limited_per_account_and_address_then_429(api, world):
+    for _ in range(auth_service.MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS):
         assert_error(api.post("/api/v1/auth/token", json={"username": "staff_a", "password": "wrong"}), 401,
                      "invalid_credentials")
     r = api.post("/api/v1/auth/token", json={"username": "staff_a", "password": PASSWORD})
     body = assert_error(r, 429, "too_many_attempts")
     assert int(r.headers["Retry-After"]) >= 1 and body["retry_after"] >= 1
-    # Another account from the same address is not locked out yet.
+    # Another account from the same address is not locked out yet; nor is this one from another address.
     assert api.post("/api/v1/auth/token", json={"username": "staff_b", "password": PASSWORD}).status_code == 200
+    assert api.post("/api/v1/auth/token", json={"username": "staff_a", "password": PASSWORD},
+                    headers={"X-Forwarded-For": "203.0.113.77"}).status_code == 200  # via the trusted proxy
 
 
 def test_failed_logins_are_limited_per_address(api, world, monkeypatch):

@@ -2,9 +2,13 @@
 from api_helpers import assert_error, make_jpeg
 from sqlalchemy import func, select
 
+from workflow.clock import utcnow
 from workflow.models import AuditEvent, Claim, IdempotencyKey, Task, Upload
 
-TASK = {"title": "清理楼道杂物", "category": "环境整治", "capacity": 3, "deadline": "2099-01-01T00:00:00Z"}
+# Task deadlines may be at most two years ahead (issue 16): next New Year always is.
+NEXT_YEAR = utcnow().year + 1
+
+TASK = {"title": "清理楼道杂物", "category": "环境整治", "capacity": 3, "deadline": f"{NEXT_YEAR}-01-01T00:00:00Z"}
 
 
 def count(session, model):

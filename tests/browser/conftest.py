@@ -122,3 +122,13 @@ def photo_file(tmp_path_factory):
     return str(path)
 
 
+
+
+@pytest.fixture(scope="session")
+def big_photo_file(tmp_path_factory):
+    """A 4000×3000 camera-sized photo of several MB (noise does not compress)."""
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("photo") / "camera.jpg"
+    Image.effect_noise((4000, 3000), 60).convert("RGB").save(path, "JPEG", quality=92)
+    return str(path)

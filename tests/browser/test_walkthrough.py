@@ -17,8 +17,9 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
     assert member.locator("html").get_attribute("lang") == "zh-CN"
     shots(member, "01-member-home")
     points_before = int(member.goto("/me/points") and member.inner_text("#points-total"))
-    member.goto("/")
-    member.click(f"a:text('{TASK}')")
+    member.goto(f"/?q={TASK}")  # found by search
+    member.click(f"article.task a:text('{TASK}')")
+    member.wait_for_url(re.compile(r"/tasks/\d+$"))
     shots(member, "02-task")
     member.click("button:has-text('认领')")
     member.wait_for_url(re.compile(r"/claims/\d+$"))
@@ -43,7 +44,7 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
     staff = login("staff1")
     assert staff.url.endswith("/staff/queue")
     card = staff.locator(f"#claim-{claim_id}")
-    card.locator(f"#return-{claim_id}-reason").fill("请补充送餐老人的签收情况。")
+    card.locator(f"#decide-{claim_id}-text").fill("请补充送餐老人的签收情况。")
     shots(staff, "05-staff-queue")
     card.locator("button:has-text('退回补充')").click()
     staff.wait_for_url(re.compile(r"/staff/queue$"))
@@ -104,7 +105,7 @@ def test_language_switch_and_back(login, shots):
     page.click("a.lang")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
-    assert "Open tasks" in page.inner_text("main")
+    assert "Open to claim" in page.inner_text("main")
     shots(page, "15-member-home-english")
     page.goto("/me/points")
     assert "My points" in page.inner_text("h1")  # remembered across pages
@@ -115,7 +116,9 @@ def test_language_switch_and_back(login, shots):
 
 def test_a_form_post_without_csrf_token_is_refused(login):
     page = login("member1")
-    page.click(f"a:text('垃圾分类入户宣传')")
+    page.goto("/?q=垃圾分类入户宣传")
+    page.click("article.task a:text('垃圾分类入户宣传')")
+    page.wait_for_url(re.compile(r"/tasks/\d+$"))  # the task's page, not the list, loses its tokens
     page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
     with page.expect_navigation() as nav:
         page.click("main button[type=submit]")
@@ -128,7 +131,7 @@ def test_admin_pages(login, shots):
     assert page.url.endswith("/admin/")
     shots(page, "12-admin-users")
     page.goto("/admin/workflow")
-    assert page.locator("svg.diagram").count() == 3  # dual_reporting v1 and v2, task v1
+    assert page.locator("svg.diagram").count() == 4  # dual_reporting v1 and v2, task v1 and v2
     shots(page, "13-admin-workflow")
 
 

@@ -56,6 +56,23 @@ class Objects:
     def task(self, inside: bool, publish=True):
         return self.w.task(staff=self.w.staff if inside else self.w.staff_c, publish=publish)
 
+    def verified(self, inside: bool):
+        """A claim of the member (or of the member outside) approved by its community's staff."""
+        claim, _ = self.claim(inside, "reported")
+        return claim_service.fire(claim.id, "approve", self.w.staff if inside else self.w.staff_c, {})
+
+    def certificate(self, inside: bool):
+        """A certificate of the member's (or of the member outside's) service this month."""
+        from flask import current_app
+
+        from workflow.clock import utcnow
+        from workflow.services import certificates
+
+        self.verified(inside)
+        month = (utcnow() + certificates.BEIJING).date()  # the feedback month is the district's
+        return certificates.issue(self.w.member if inside else self.w.member3, first_month=month, last_month=month,
+                                  district="莱芜区", key_path=current_app.config["BAODAO_CHECKPOINT_KEY"])
+
     def claim(self, inside: bool, state="claimed", photo=False):
         member = self.w.member if inside else self.w.member3
         task = self.task(inside)

@@ -18,6 +18,9 @@ from workflow.services import claims as claim_service
 
 from tests.api.api_helpers import PASSWORD, ApiClient  # noqa: F401  (PASSWORD for readers)
 
+# Task deadlines may be at most two years ahead (issue 16): next New Year always is.
+NEXT_YEAR = utcnow().year + 1
+
 STR, TEXT_REQUIRED, INT, FLOAT, DATE, PHOTOS, CATEGORY = "str", "text!", "int", "float", "date", "photos", "category"
 HUGE = "长" * 150_000  # ~450 KB of UTF-8: under the 1 MB body limit, over every field's length
 UNICODE = {"NUL": "a\u0000b", "lone surrogate": "\ud800x", "RTL override": "abc\u202edcba", "C0 control": "a\x07b"}
@@ -176,15 +179,15 @@ def test_page_forms_answer_malformed_input_with_a_readable_message(app, world, b
     before = row_counts()
     cases = [
         (staff, "/staff/tasks/new", {"title": "a\u0000b", "category": "微心愿", "capacity": "2", "points": "1",
-                                     "deadline": "2099-01-01T00:00"}),
+                                     "deadline": f"{NEXT_YEAR}-01-01T00:00"}),
         (staff, "/staff/tasks/new", {"title": "t", "category": "微心愿", "capacity": str(2**63), "points": "1",
-                                     "deadline": "2099-01-01T00:00"}),
+                                     "deadline": f"{NEXT_YEAR}-01-01T00:00"}),
         (staff, "/staff/tasks/new", {"title": "t", "category": "微心愿", "capacity": "-3", "points": "-1",
                                      "deadline": "2026-02-30T00:00"}),
         (staff, "/staff/tasks/new", {"title": HUGE[:5000], "category": "不存在", "capacity": "x", "points": "y",
                                      "deadline": "yesterday"}),
         (staff, f"/staff/tasks/{task.id}/edit", {"title": "abc\u202edcba", "category": "微心愿", "capacity": "2",
-                                                 "points": "1", "deadline": "2099-01-01T00:00"}),
+                                                 "points": "1", "deadline": f"{NEXT_YEAR}-01-01T00:00"}),
         (member, f"/claims/{claim.id}/check_in", b"note=\xed\xa0\x80"),  # a surrogate, CESU-8 encoded: not UTF-8
         (member, f"/claims/{claim.id}/check_in", b"note=ok&lat=\xff\xfe&lon=1"),
         (member, f"/claims/{claim.id}/check_in", {"note": "n", "lat": "1e400", "lon": "nan"}),

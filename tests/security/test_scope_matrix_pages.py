@@ -9,12 +9,19 @@ Statuses are the page's: 200 a page, 302 a redirect (a form done, or a role's ho
 """
 import json
 import os
+from datetime import timedelta
+
+from workflow.clock import utcnow
 
 
 from tests.api.test_api_scope_matrix import MATRIX as API_MATRIX
 from tests.conftest import PASSWORD
 from tests.pages.conftest import Browser
 from tests.security.scope_matrix import ACTORS, NOWHERE, Objects, all_routes
+from workflow.clock import utcnow
+
+# Task deadlines may be at most two years ahead (issue 16): next New Year always is.
+NEXT_YEAR = utcnow().year + 1
 
 ALL = dict.fromkeys
 MEMBER_ONLY = {"member": None, "staff": 403, "sup_town": 403, "sup_unit": 403, "admin": 403}
@@ -66,7 +73,23 @@ MATRIX = {
                                                   only({"member": 403, "sup_unit": 403}, 404)),
     "POST /tasks/<int:subject_id>/<trigger>": both(only({"staff": 302, "admin": 302}),
                                                    only({"member": 403, "sup_unit": 403}, 404)),
+    # a decision form (the staff queue's): the pressed button names the trigger
+    "POST /claims/<int:subject_id>": both(only({"member": 302, "staff": 302}), ALL(ACTORS, 404)),
+    "POST /tasks/<int:subject_id>": both(only({"staff": 302, "admin": 302}),
+                                         only({"member": 403, "sup_unit": 403}, 404)),
+    # one trigger on several subjects: done or not, each is reported (out of scope: "not found")
+    "POST /claims/batch": both(only({"staff": 302, "admin": 302}), only({"staff": 302, "admin": 302})),
+    "POST /tasks/batch": both(only({"staff": 302, "admin": 302}), only({"staff": 302, "admin": 302})),
+    "GET /share/tasks/<int:task_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    "GET /share/tasks/<int:task_id>/qr.png": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
+    "GET /me/record": both(only({"member": 200}), NONE),
+    "POST /me/certificates": both(only({"member": 302}), NONE),
+    "GET /me/certificates/<code>.pdf": both(only({"member": 200}), only({"member": 404})),
+    # public: whoever holds the paper checks it (an unknown code is a 404 page)
+    "GET /verify": both(ALL(ACTORS, 200), NONE),
+    "GET /verify/<code>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "POST /uploads": both(only({"member": 201, "staff": 201}), NONE),
+    "POST /claims/<int:claim_id>/household/phone": both(only({"member": 200}), only({"member": 404})),
     "GET /uploads/<int:upload_id>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /uploads/<int:upload_id>/thumb": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     "GET /me/points": both(only({"member": 200}), NONE),
@@ -76,6 +99,8 @@ MATRIX = {
     "GET /me/data/export": both(ALL(ACTORS, 200), NONE),
     # -- staff -----------------------------------------------------------------------------------
     "GET /staff/queue": both(STAFF_IN, NONE),
+    "GET /staff/community": both(STAFF_IN, NONE),
+    "POST /staff/community": both(only({"staff": 302}), NONE),
     "GET /staff/tasks": both(STAFF_IN, NONE),
     "GET /staff/tasks/new": both(STAFF_IN, NONE),
     "POST /staff/tasks/new": both(only({"staff": 302}), NONE),
@@ -101,6 +126,9 @@ MATRIX = {
     "GET /admin/users/<int:user_id>/edit": both(ADMIN_IN, only({"admin": 404})),
     "POST /admin/users/<int:user_id>/edit": both(only({"admin": 302}), only({"admin": 404})),
     "POST /admin/users/<int:user_id>/active": both(only({"admin": 302}), only({"admin": 404})),
+    "POST /admin/users/<int:user_id>/sessions/end": both(only({"admin": 302}), only({"admin": 404})),
+    "GET /admin/security": both(ADMIN_IN, NONE),
+    "GET /admin/audit": both(ADMIN_IN, NONE),
 }
 
 
@@ -114,7 +142,7 @@ def test_one_matrix_covers_every_route_of_the_app(app):
 
 
 def _task_form(title="清理楼道"):
-    return {"title": title, "category": "环境整治", "capacity": "2", "points": "5", "deadline": "2099-01-01T00:00",
+    return {"title": title, "category": "环境整治", "capacity": "2", "points": "5", "deadline": f"{NEXT_YEAR}-01-01T00:00",
             "description": "", "address": "", "household_note": ""}
 
 
@@ -161,6 +189,43 @@ def case(route, actor, objs, app):
             return pair("/claims/{}/approve", inside, outside, {"comment": "好"})
         inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
         return pair("/claims/{}/check_in", inside, outside, {"note": "走访"})
+    if rule == "/claims/<int:subject_id>":
+        if actor == "member":
+            inside, outside = objs.claim(True)[0].id, objs.claim(False)[0].id
+            return pair("/claims/{}", inside, outside, {"trigger": "withdraw", "text": ""})
+        inside = objs.claim(True, "reported")[0].id
+        outside = NOWHERE if admin else objs.claim(False, "reported")[0].id
+        return pair("/claims/{}", inside, outside, {"trigger": "approve", "text": "好"})
+    if rule == "/tasks/<int:subject_id>":
+        inside, outside = objs.task(True).id, NOWHERE if admin else objs.task(False).id
+        return pair("/tasks/{}", inside, outside, {"trigger": "cancel", "text": "不再需要"})
+    if rule == "/claims/batch":
+        inside = objs.claim(True, "reported")[0].id
+        outside = NOWHERE if admin else objs.claim(False, "reported")[0].id
+        return ((method, rule, {"trigger": "approve", "subject": str(inside), "next": "/staff/queue"}),
+                (method, rule, {"trigger": "approve", "subject": str(outside), "next": "/staff/queue"}))
+    if rule == "/tasks/batch":
+        inside, outside = objs.task(True).id, NOWHERE if admin else objs.task(False).id
+        return ((method, rule, {"trigger": "close", "subject": str(inside)}),
+                (method, rule, {"trigger": "close", "subject": str(outside)}))
+    if rule.startswith("/share/tasks/<int:task_id>"):
+        tail = rule.split("<int:task_id>")[1]
+        return pair("/share/tasks/{}" + tail, objs.task(True).id,
+                    NOWHERE if admin else objs.task(False, publish=False).id)
+    if rule == "/me/certificates" and actor == "member":
+        objs.verified(True)
+        month = (utcnow() + timedelta(hours=8)).strftime("%Y-%m")  # the district's month
+        return (method, rule, {"first": month, "last": month}), None
+    if rule == "/me/certificates/<code>.pdf":
+        inside, outside = objs.certificate(True).code, objs.certificate(False).code
+        return pair("/me/certificates/{}.pdf", inside, outside)
+    if rule == "/verify/<code>":
+        return pair("/verify/{}", objs.certificate(True).code, "0000000000000")
+    if rule == "/staff/community" and method == "POST":
+        return (method, rule, {"contact_name": "党群服务中心", "contact_phone": "0634-1234567"}), None
+    if rule == "/claims/<int:claim_id>/household/phone":
+        inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
+        return pair("/claims/{}/household/phone", inside, outside, {})
     if rule in ("/uploads/<int:upload_id>", "/uploads/<int:upload_id>/thumb"):
         tail = rule.split("<int:upload_id>")[1]
         inside = objs.claim(True, "visiting", photo=True)[1].id
@@ -192,7 +257,7 @@ def case(route, actor, objs, app):
         if tail == "/edit" and method == "POST":
             data = {"username": "member_a2", "name": "改名", "role": "member", "unit": "lw002",
                     "community": "370116001001", "scope": "", "password": ""}
-        elif tail == "/active":
+        elif tail in ("/active", "/sessions/end"):
             data = {}
         return pair("/admin/users/{}" + tail, w.member2.id, NOWHERE, data)
     return (method, rule, {} if method == "POST" else None), None

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Import from here."""
 from .audit import AuditEvent, Checkpoint
+from .certificates import Certificate
 from .claims import Claim, Report, Visit
 from .idempotency import IdempotencyKey
 from .people import ROLES, SYSTEM, SystemActor, Unit, User
@@ -8,13 +9,13 @@ from .places import Community, Grid, Town
 from .points import PointsEntry, UnitFeedback
 from .stats import StatsClaims, StatsRefresh, StatsUnits
 from .tasks import CATEGORIES, TASK_LIVE_STATUSES, TASK_STATUSES, HouseholdNote, HouseholdNoteRead, Task
-from .tokens import ApiToken
+from .tokens import ApiToken, LoginAttempt
 from .uploads import Upload
 
 __all__ = [
-    "AuditEvent", "Checkpoint", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
+    "AuditEvent", "Checkpoint", "Certificate", "Claim", "Report", "Visit", "IdempotencyKey", "ROLES", "SYSTEM",
     "SystemActor", "Unit", "User", "Community", "Grid", "Town", "PointsEntry", "UnitFeedback",
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
-    "Task", "Upload", "ApiToken", "StatsClaims", "StatsUnits", "StatsRefresh",
+    "Task", "Upload", "ApiToken", "LoginAttempt", "StatsClaims", "StatsUnits", "StatsRefresh",
     "AuditPersonalValue", "AuditErasure", "RetentionRun",
 ]

@@ -9,11 +9,12 @@ A user has exactly one role:
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import utcnow
 from ..extensions import db
+from ..identity import USERNAME_KEY_MAX, username_key
 from .places import Community, Town
 
 ROLES = ("member", "staff", "supervisor", "admin")
@@ -35,6 +36,9 @@ class User(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # NFKC + case folding of the username: unique, so `Admin` cannot stand next to `admin`
+    # (workflow/identity.py); kept in step with `username` by the validator below.
+    username_key: Mapped[str] = mapped_column(String(USERNAME_KEY_MAX), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16), index=True)
     password_hash: Mapped[str] = mapped_column(String(256))
@@ -49,6 +53,11 @@ class User(db.Model):
     unit: Mapped[Unit | None] = relationship()
     community: Mapped[Community | None] = relationship()
     scope_town: Mapped[Town | None] = relationship()
+
+    @validates("username")
+    def _keep_username_key(self, _key, value):
+        self.username_key = username_key(value)
+        return value
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")

@@ -9,7 +9,7 @@ or no value and no record). See workflow/audit.py and docs/privacy.md.
 
 The database protects these tables as it protects the log: a stored value is never updated,
 and deleted only once its erasure is recorded; erasure records are never changed or deleted
-(triggers from migration 0007). There is deliberately no foreign key to `audit_events`:
+(triggers from migration 0009). There is deliberately no foreign key to `audit_events`:
 the log is checked by recomputation (verify-chain), not by constraints, and a foreign key
 would only turn a superuser's deletion of an event into an error instead of the gap in its
 chain that verify-chain names.

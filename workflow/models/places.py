@@ -32,6 +32,13 @@ class Community(db.Model):
     # Some communities ask for a location on every check-in (e.g. scattered villages);
     # the default does not: evidence is proportionate.
     requires_location: Mapped[bool] = mapped_column(default=False)
+    # Who members call about a task here (usually the 党群服务中心), set by the community's staff.
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    # Where the community's service centre is (WGS-84, as a phone reports it): a map link for
+    # members finding their way; unknown until staff record it.
+    lat: Mapped[float | None] = mapped_column()
+    lon: Mapped[float | None] = mapped_column()
 
     town: Mapped[Town] = relationship(back_populates="communities")
     grids: Mapped[list["Grid"]] = relationship(back_populates="community", order_by="Grid.name")

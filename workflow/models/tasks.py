@@ -40,6 +40,8 @@ class Task(db.Model):
     slots_taken: Mapped[int] = mapped_column(default=0)
     points: Mapped[int] = mapped_column(default=0)
     deadline: Mapped[datetime] = mapped_column(index=True)
+    # When the activity itself takes place (a talk on Saturday at 9:00), if it has a set time.
+    activity_at: Mapped[datetime | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     version: Mapped[int] = mapped_column(default=1)
     # The task definition (workflow/definitions/task/) it was created under and keeps.

@@ -7,7 +7,10 @@ the claims the caller may see (`scope.claim_filter`). The kinds:
 - duplicate_photo:   the same photo (same sha256 after re-encoding) in different claims;
 - missing_location:  a check-in without a location where the community requires one;
 - approval_burst:    one staff member approving `burst_count` or more reports within `burst_minutes`;
-- over_limit:        a member holding more live claims than the open-claim limit allows.
+- over_limit:        a member holding more live claims than the open-claim limit allows;
+- note_harvest:      a member who claimed, read the household note and withdrew within
+                     `harvest_minutes` (an hour): how household notes were harvested (issue 16).
+                     One flag per member, listing every such claim.
 """
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,10 +18,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from .. import runtime
-from ..models import AuditEvent, Claim, Community, Task, Upload, User, Visit
+from ..models import AuditEvent, Claim, Community, HouseholdNoteRead, Task, Upload, User, Visit
 from . import scope
 
-KINDS = ("quick_report", "duplicate_photo", "missing_location", "approval_burst", "over_limit")
+KINDS = ("quick_report", "duplicate_photo", "missing_location", "approval_burst", "over_limit", "note_harvest")
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Thresholds:
     quick_minutes: int = 10
     burst_count: int = 10
     burst_minutes: int = 30
+    harvest_minutes: int = 60
 
 
 def _visible(actor):
@@ -149,6 +153,33 @@ def over_limit(session, actor) -> list[Flag]:
     return flags
 
 
+def note_harvests(session, actor, minutes: int) -> list[Flag]:
+    """Claims withdrawn within `minutes` of being made, whose member read the task's household note
+    in between (from the read log); one flag per member, newest first."""
+    withdrawn = (select(AuditEvent.subject_id.label("claim_id"), AuditEvent.created_at.label("at"))
+                 .where(AuditEvent.subject_type == "claim", AuditEvent.trigger == "withdraw",
+                        AuditEvent.subject_id.in_(_visible(actor))).subquery())
+    rows = session.execute(
+        select(Claim.id, Claim.member_id, User.name, Claim.created_at, withdrawn.c.at)
+        .join(withdrawn, withdrawn.c.claim_id == Claim.id).join(User, User.id == Claim.member_id)
+        .where(select(HouseholdNoteRead.id).where(
+            HouseholdNoteRead.task_id == Claim.task_id, HouseholdNoteRead.user_id == Claim.member_id,
+            HouseholdNoteRead.read_at >= Claim.created_at, HouseholdNoteRead.read_at <= withdrawn.c.at).exists())
+        .order_by(withdrawn.c.at)
+    ).all()
+    window = timedelta(minutes=minutes)
+    by_member: dict[int, Flag] = {}
+    for claim_id, member_id, name, claimed_at, withdrawn_at in rows:
+        if withdrawn_at - claimed_at > window:
+            continue
+        flag = by_member.setdefault(member_id, Flag("note_harvest", [], name, withdrawn_at,
+                                                    {"count": 0, "minutes": minutes}))
+        flag.claim_ids.append(claim_id)
+        flag.params["count"] += 1
+        flag.at = withdrawn_at
+    return sorted(by_member.values(), key=lambda f: f.at, reverse=True)
+
+
 def anomalies(session, actor, thresholds: Thresholds | None = None) -> dict[str, list[Flag]]:
     """Every kind of flag for the actor's scope, newest first within each kind."""
     t = thresholds or Thresholds()
@@ -158,4 +189,5 @@ def anomalies(session, actor, thresholds: Thresholds | None = None) -> dict[str,
         "missing_location": missing_locations(session, actor),
         "approval_burst": approval_bursts(session, actor, t.burst_count, t.burst_minutes),
         "over_limit": over_limit(session, actor),
+        "note_harvest": note_harvests(session, actor, t.harvest_minutes),
     }

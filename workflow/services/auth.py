@@ -3,15 +3,27 @@
 - A token is `bd_` + 43 random url-safe characters; only its sha256 is stored.
 - Tokens expire (`ttl`, default 12 hours) and can be revoked; an inactive user's tokens
   stop working at once.
-- Failed logins are rate-limited per account and per client address over a sliding
-  window by the HTTP layer (Flask-Limiter, `api/security.py`; Redis when REDIS_URL is
-  set), with the numbers below. (The earlier database counter, `login_failures`, was
-  dropped by migration 0004: see docs/api.md.) Unknown users cost the same password-hash work as
-  known ones, so timing does not tell which usernames exist.
+- Failed logins are rate-limited over a sliding window by the HTTP layer (Flask-Limiter,
+  `api/security.py`; Redis when REDIS_URL is set), with the numbers below. **Decision (issue
+  16):** the lock is per (account, client address) pair, so an attacker at one address cannot
+  lock the owner out at another; each address also has a ceiling across accounts; and per
+  account, across all addresses, there is no lock but a slow-down: once an account has
+  ACCOUNT_SLOWDOWN_AFTER failures in the window, every address may try it at most once a minute
+  (`account_under_attack`, counted from the login records, so it holds across workers and
+  nodes even with the memory store). Unknown users cost the same password-hash work as known
+  ones, so timing does not tell which usernames exist.
+- Every attempt that reaches the password check is a login record (`login_attempts`), success
+  or failure: the security log of logins, kept for the retention period (docs/security.md).
+- Usernames are looked up as typed first, then by their case- and width-insensitive key
+  (workflow/identity.py), so `Admin` logs in as `admin`.
 - Page sessions are server-side records too (`start_session`): the signed session cookie
   carries a `bs_` session token whose sha256 is an `api_tokens` row, so logging out
-  revokes it at once and a copied cookie stops working. A `bs_` token is never a bearer
+  revokes it at once and a copied cookie stops working. A session ends after `idle` without a
+  request (default 30 minutes) and at most `ttl` after login (default 12 hours), checked on the
+  server (`page_session`), whatever the cookie says. A `bs_` token is never a bearer
   token (`resolve` takes `bd_` tokens only).
+- A password reset, a role or scope change and deactivation revoke every token and page session
+  of the user (services/users.py, `users.end_sessions`).
 
 No Flask here: the HTTP layer passes the client address and request id in.
 """
@@ -20,14 +32,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import utcnow
 from ..errors import DomainError
 from ..extensions import db
-from ..models import ApiToken, User
+from ..identity import username_key
+from ..models import ApiToken, LoginAttempt, User
 from .tx import write_transaction
 
 TOKEN_PREFIX = "bd_"
@@ -35,9 +48,12 @@ SESSION_PREFIX = "bs_"
 SESSION_MARK = "page-session"  # api_tokens.created_from of a page session's record
 DEFAULT_TTL = timedelta(hours=12)
 WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5  # then that address is refused for that account
+MAX_FAILURES_PER_ADDRESS = 20  # across accounts: then that address is refused altogether
+ACCOUNT_SLOWDOWN_AFTER = 10  # failures on one account from any address: then one try a minute per address
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+DEFAULT_SESSION_IDLE = timedelta(minutes=30)
+DEFAULT_SESSION_MAX = timedelta(hours=12)
 
 # A hash to check wrong usernames against, so they cost as much as wrong passwords.
 _DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
@@ -74,7 +90,7 @@ def issue_token(username: str, password: str, *, address: str = "", ttl: timedel
     (The HTTP layer limits failed attempts before calling this.)"""
     now = now or utcnow()
     address = (address or "unknown")[:64]
-    user = check_credentials(username, password)
+    user = check_credentials(username, password, address=address, channel="api")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction() as s:
         record = ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + ttl,
@@ -83,39 +99,104 @@ def issue_token(username: str, password: str, *, address: str = "", ttl: timedel
     return IssuedToken(token=token, record=record, expires_in=int(ttl.total_seconds()))
 
 
-def check_credentials(username: str, password: str) -> User:
-    """The active user with this username and password; InvalidCredentials otherwise.
-    Always does the scrypt work, so a wrong username costs what a wrong password does."""
+def find_user(username: str) -> User | None:
+    """The user a typed username means: the exact username first (users from before the
+    identity rules keep working), else the one with the same case- and width-insensitive key."""
     username = (username or "")[:64]
     user = db.session.scalar(select(User).where(User.username == username))
+    if user is None and username:
+        user = db.session.scalar(select(User).where(User.username_key == username_key(username)))
+    return user
+
+
+def check_credentials(username: str, password: str, *, address: str = "", channel: str = "page",
+                      now=None) -> User:
+    """The active user with this username and password; InvalidCredentials otherwise.
+    Always does the scrypt work, so a wrong username costs what a wrong password does.
+    The attempt is written to the login records either way."""
+    typed = (username or "")[:64]
+    user = find_user(typed)
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
-    if not (user and ok and user.active):
+    ok = bool(user and ok and user.active)
+    with write_transaction() as s:
+        s.add(LoginAttempt(at=now or utcnow(), username=typed, username_key=username_key(typed)[:255],
+                           user_id=user.id if user else None, address=(address or "unknown")[:64],
+                           channel=channel, ok=ok))
+    if not ok:
         raise InvalidCredentials("wrong username or password")
     return user
 
 
-def start_session(user: User, *, ttl: timedelta, address: str = "", now=None) -> str:
-    """A new page-session token for `user` (its sha256 is stored); a fresh one at every login."""
+def recent_failures(username: str, *, address: str | None = None, window: timedelta = WINDOW, now=None) -> int:
+    """Failed logins on an account (by its key) within the window; from one address if given."""
+    now = now or utcnow()
+    query = (select(func.count(LoginAttempt.id))
+             .where(LoginAttempt.username_key == username_key((username or "")[:64]),
+                    LoginAttempt.ok.is_(False), LoginAttempt.at > now - window))
+    if address is not None:
+        query = query.where(LoginAttempt.address == address[:64])
+    return db.session.scalar(query) or 0
+
+
+def account_under_attack(username: str, *, now=None) -> bool:
+    """Has the account had ACCOUNT_SLOWDOWN_AFTER failures in the window, from any addresses?
+    Then the HTTP layer slows every address down on it (one try a minute) instead of locking it."""
+    if not username:
+        return False
+    return recent_failures(username, now=now) >= ACCOUNT_SLOWDOWN_AFTER
+
+
+def start_session(user: User, *, ttl: timedelta = DEFAULT_SESSION_MAX, address: str = "", now=None) -> str:
+    """A new page-session token for `user` (its sha256 is stored); a fresh one at every login.
+    `ttl` is the session's absolute lifetime (BAODAO_SESSION_MAX_HOURS)."""
     now = now or utcnow()
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
     with write_transaction() as s:
         s.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + ttl,
-                       created_from=SESSION_MARK))
+                       last_used_at=now, created_from=SESSION_MARK))
     return token
 
 
-def session_user_id(token: str | None, *, now=None) -> int | None:
-    """The user id of a live page session (not ended, not expired, user active), else None."""
+@dataclass
+class PageSession:
+    user_id: int | None  # the user of a live session, else None
+    ended: str | None = None  # why it is not live: "idle", "expired", "revoked", "inactive", "unknown"
+
+
+def page_session(token: str | None, *, idle: timedelta = DEFAULT_SESSION_IDLE, now=None) -> PageSession:
+    """Check a page session and mark it used (at most once a minute: a write per active user a
+    minute, not per request). Ends it for good when it has been idle too long."""
     if not token or not isinstance(token, str) or not token.startswith(SESSION_PREFIX) or len(token) > 128:
-        return None
+        return PageSession(None, "unknown")
     now = now or utcnow()
     row = db.session.execute(
-        select(ApiToken.user_id, ApiToken.revoked_at, ApiToken.expires_at, User.active)
+        select(ApiToken.id, ApiToken.user_id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.created_at,
+               ApiToken.last_used_at, User.active)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.created_from == SESSION_MARK)).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
-        return None
-    return row.user_id
+    if row is None:
+        return PageSession(None, "unknown")
+    if row.revoked_at is not None:
+        return PageSession(None, "revoked")
+    if not row.active:
+        return PageSession(None, "inactive")
+    if row.expires_at <= now:
+        return PageSession(None, "expired")
+    last = row.last_used_at or row.created_at
+    if now - last > idle:
+        with write_transaction() as s:  # idle out for good: a later request cannot revive it
+            s.execute(ApiToken.__table__.update().where(ApiToken.id == row.id, ApiToken.revoked_at.is_(None))
+                      .values(revoked_at=now))
+        return PageSession(None, "idle")
+    if now - last >= LAST_USED_RESOLUTION:
+        with write_transaction() as s:
+            s.execute(ApiToken.__table__.update().where(ApiToken.id == row.id).values(last_used_at=now))
+    return PageSession(row.user_id)
+
+
+def session_user_id(token: str | None, *, idle: timedelta = DEFAULT_SESSION_IDLE, now=None) -> int | None:
+    """The user id of a live page session (not ended, not idle or expired, user active), else None."""
+    return page_session(token, idle=idle, now=now).user_id
 
 
 def end_session(token: str | None, *, now=None) -> None:
@@ -189,11 +270,15 @@ def check_verify_access(session, actor, subject: str | None) -> None:
     Raises Forbidden, NotFound or InvalidInput (a malformed subject).
     """
     from .. import audit
-    from ..errors import Forbidden, InvalidInput
+    from ..errors import Forbidden, InvalidInput, NotFound
     from . import scope
 
     if actor.role not in ("admin", "supervisor", "staff"):
         raise Forbidden("only supervisors, admins and community staff verify the audit log")
+    if subject is not None and subject.startswith("admin:"):
+        # The security log's chains (one per actor) are the administrators' to check.
+        if actor.role != "admin":
+            raise NotFound("no such subject")
     if subject is None:
         if actor.role == "admin" or (actor.role == "supervisor" and not actor.scope_town_id and not actor.unit_id):
             return
@@ -204,5 +289,5 @@ def check_verify_access(session, actor, subject: str | None) -> None:
         raise InvalidInput("bad subject", errors={"subject": [str(exc)]}) from None
     if kind == "task":
         scope.visible_task(session, actor, ident)
-    else:
+    elif kind == "claim":
         scope.visible_claim(session, actor, ident)

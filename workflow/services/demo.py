@@ -8,6 +8,11 @@ over the last two months. Deterministic: the same seed gives the same data.
 Fixed accounts (password BAODAO_DEMO_PASSWORD, default baodao-demo):
 admin; supervisor (district); supervisor_town (凤城街道); supervisor_unit (区教育和体育局);
 staff1 (东升社区, 凤城街道); member1, member2 (members registered to 东升社区, different units).
+
+The shared demo password is exempt from the password rules (workflow/identity.py): the loader
+sets its hash directly, and no other path can set it. Loading is recorded on the security log
+(`load_demo`); `is_demo()` reads that record, and the login page of such an install says it is
+a demo.
 """
 import random
 from datetime import timedelta
@@ -17,9 +22,9 @@ from sqlalchemy import func, select
 from ..clock import utcnow
 from ..errors import DomainError
 from ..extensions import db
-from ..models import CATEGORIES, Community, Town, Unit, User
+from ..models import CATEGORIES, SYSTEM, AuditEvent, Community, Town, Unit, User
 from . import claims as claim_service
-from . import expiry, places
+from . import expiry, places, security_log
 from . import tasks as task_service
 from .tx import write_transaction
 
@@ -52,6 +57,13 @@ def is_loaded() -> bool:
     return (db.session.scalar(select(func.count(User.id))) or 0) > 0
 
 
+def is_demo() -> bool:
+    """Was the demo data loaded into this database (so its accounts share a published password)?"""
+    return db.session.scalar(
+        select(AuditEvent.id).where(AuditEvent.subject_type == security_log.SUBJECT_TYPE,
+                                    AuditEvent.trigger == "load_demo").limit(1)) is not None
+
+
 def load(password: str = "baodao-demo", *, seed: int = 370116, members: int = 400, tasks: int = 240,
          progress=None) -> dict:
     """Load the demo. Refuses (DomainError) when the database already has users."""
@@ -64,6 +76,8 @@ def load(password: str = "baodao-demo", *, seed: int = 370116, members: int = 40
     counts = _history(rng, people, now, tasks, progress)
     counts["expired"] = expiry.expire_claims(now=now).expired
     counts["users"] = sum(len(v) if isinstance(v, list) else 1 for v in people.values())
+    with write_transaction() as session:
+        security_log.record(session, SYSTEM, "load_demo", details={"users": counts["users"], "seed": seed})
     return counts
 
 
@@ -140,6 +154,9 @@ def _history(rng, people, now, n_tasks, progress) -> dict:
             "household_note": f"联系人{_name(rng)}，电话 138{rng.randint(10000000, 99999999)}，{rng.randint(1, 30)}号楼",
             "capacity": rng.choice((1, 1, 2, 2, 3, 5)), "points": rng.choice((5, 10, 10, 15, 20, 30)),
             "deadline": deadline.isoformat(),
+            # talks and volunteer days happen at a set time (09:00 Beijing, two days before the deadline)
+            "activity_at": ((deadline - timedelta(days=2)).replace(hour=1, minute=0, second=0, microsecond=0)
+                            .isoformat() if category in ("政策宣讲", "志愿服务") else None),
         }, now=start)
         counts["tasks"] += 1
         if i % 40 == 39:
@@ -197,11 +214,14 @@ def _advance(rng, claim, member, worker, t, limit) -> None:
 
 
 def _fixed_open_tasks(staff1, now) -> None:
-    """东升社区 always offers open tasks with room for two or more and a month and more to go."""
+    """东升社区 always offers open tasks with room for two or more and a month and more to go, and
+    members see whom to call there (a demo number)."""
+    places.update_contact(staff1, {"contact_name": "东升社区党群服务中心", "contact_phone": "0634-6218000"})
     for title, category in (("社区老年食堂助餐志愿服务", "助老助残"), ("垃圾分类入户宣传", "环境整治")):
         task = task_service.create_task(staff1, {
             "title": title, "category": category, "description": "每周二、四上午，协助社区开展服务。",
             "address": "东升社区党群服务中心", "household_note": "联系社区书记，电话 0634-6218xxx",
             "capacity": 5, "points": 10, "deadline": (now + timedelta(days=45)).isoformat(),
+            "activity_at": (now + timedelta(days=3)).replace(hour=1, minute=0, second=0, microsecond=0).isoformat(),
         }, now=now - timedelta(hours=2))
         task_service.publish_task(task.id, staff1, now=now - timedelta(hours=1))

@@ -21,13 +21,15 @@ from sqlalchemy import and_, or_, select, true
 
 from ..clock import iso
 from ..errors import InvalidInput
+from ..time_bounds import check_query_time
 from ..models import AuditEvent, Claim, Community, Task, Town, Unit, User
 from . import scope
 from .event_input import read_inputs
+from .names import ShownNames
 
 CLAIM_COLUMNS = ["claim_id", "state", "task_id", "task_title", "category", "community", "town", "member",
                  "unit", "points", "deadline", "definition", "created_at", "updated_at", "last_reason"]
-EVENT_COLUMNS = ["event_id", "subject", "seq", "trigger", "from_state", "to_state", "actor_id", "actor_role",
+EVENT_COLUMNS = ["event_id", "subject", "seq", "trigger", "from_state", "to_state", "actor_id", "actor", "actor_role",
                  "created_at", "payload", "definition", "hash"]
 KINDS = {"claims": CLAIM_COLUMNS, "events": EVENT_COLUMNS}
 BATCH = 1000
@@ -39,9 +41,11 @@ def parse_dates(start: str | None, end: str | None) -> tuple[datetime | None, da
         if not value:
             return None
         try:
-            return datetime.combine(date.fromisoformat(value), time())
+            moment = datetime.combine(date.fromisoformat(value), time())
         except ValueError:
             raise InvalidInput("dates must be YYYY-MM-DD", errors={name: ["Use the form 2026-11-30."]}) from None
+        check_query_time(moment, name)  # 9999-12-31 + 1 day would overflow; no record is that far out
+        return moment
 
     lo, hi = one(start, "start"), one(end, "end")
     if hi is not None:
@@ -85,12 +89,17 @@ def event_rows(session, actor, lo=None, hi=None) -> Iterator[list]:
     )
     query = (select(AuditEvent).where(visible, _between(AuditEvent.created_at, lo, hi))
              .order_by(AuditEvent.id).execution_options(yield_per=BATCH))
+    # A member outside the reader's scope (the actor of a task's fill/reopen) is a role, without id.
+    names = ShownNames(session, actor)
     for batch in session.scalars(query).partitions():
+        names.lookup(e.actor_id for e in batch)
         inputs = read_inputs(session, batch)
         for e in batch:
             readable = inputs[e.id]
             payload = dict(readable.input, _erased=readable.erased) if readable.erased else readable.input
-            yield [e.id, e.subject, e.seq, e.trigger, e.from_state or "", e.to_state or "", e.actor_id or "",
+            hidden = names.hidden(e.actor_id)
+            yield [e.id, e.subject, e.seq, e.trigger, e.from_state or "", e.to_state or "",
+                   "" if hidden or e.actor_id is None else e.actor_id, names.get(e.actor_id, "system"),
                    e.actor_role, iso(e.created_at), json.dumps(payload, ensure_ascii=False, sort_keys=True),
                    e.definition or "", e.hash]
 

@@ -34,8 +34,8 @@ from sqlalchemy import and_, select
 
 from .. import runtime
 from ..clock import iso, utcnow
-from ..models import (ApiToken, AuditEvent, Claim, HouseholdNoteRead, IdempotencyKey, PointsEntry, Task, Unit,
-                      UnitFeedback, Upload)
+from ..models import (ApiToken, AuditEvent, Certificate, Claim, HouseholdNoteRead, IdempotencyKey, LoginAttempt,
+                      PointsEntry, Task, Unit, UnitFeedback, Upload)
 from . import timeline
 from .views import erased, place, report_view, visit_view
 
@@ -121,7 +121,7 @@ def claims(ctx: ExportContext) -> list[dict]:
                      "points": task.points},
             "visits": [visit_view(v) for v in c.visits],
             "reports": [report_view(r) for r in c.reports],
-            "events": [_event(e) for e in timeline.events(ctx.session, "claim", c.id)],
+            "events": [_event(e) for e in timeline.events(ctx.session, "claim", c.id, ctx.user)],
         }))
     return out
 
@@ -150,6 +150,16 @@ def unit_feedback(ctx: ExportContext) -> list[dict]:
                                .where(UnitFeedback.member_id == ctx.user.id).order_by(UnitFeedback.id)).all()
     return [{"claim_id": f.claim_id, "unit": place(unit), "month": f.month, "hours": f.hours,
              "households": f.households, "points": f.points, "created_at": iso(f.created_at)} for f, unit in rows]
+
+
+@section("certificates")
+def certificates(ctx: ExportContext) -> list[dict]:
+    """Service-record certificates issued to the person: what each states, as it was signed."""
+    rows = ctx.session.scalars(select(Certificate).where(Certificate.member_id == ctx.user.id)
+                               .order_by(Certificate.id)).all()
+    return [{"code": c.code, "period_start": c.period_start.isoformat(), "period_end": c.period_end.isoformat(),
+             "hours": c.hours, "services": c.services, "statement": c.statement, "issued_at": iso(c.issued_at),
+             "verify_url": f"/verify/{c.code}"} for c in rows]
 
 
 @section("uploads")
@@ -206,6 +216,16 @@ def sessions(ctx: ExportContext) -> list[dict]:
              "revoked_at": iso(t.revoked_at) if t.revoked_at else None,
              "last_used_at": iso(t.last_used_at) if t.last_used_at else None, "created_from": t.created_from}
             for t in rows]
+
+
+@section("logins")
+def logins(ctx: ExportContext) -> list[dict]:
+    """The login records of the account (kept for the security log's retention period): when, from
+    which address, page or API, whether it succeeded. Attempts under a name that is not the
+    account's are not the person's and are not here."""
+    rows = ctx.session.scalars(select(LoginAttempt).where(LoginAttempt.user_id == ctx.user.id)
+                               .order_by(LoginAttempt.id)).all()
+    return [{"at": iso(a.at), "address": a.address, "channel": a.channel, "ok": a.ok} for a in rows]
 
 
 @section("idempotent_requests")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import NotFound
-from ..models import AuditEvent, Claim, Community, Task, Unit, Upload, User
+from ..models import AuditEvent, Claim, Community, Report, Task, Unit, Upload, User
 from . import scope, views
 from .tx import lock_one
 
@@ -59,6 +59,11 @@ class SubjectKind:
 
     def check_input(self, session, trigger, actor, row, related, data) -> None:
         """Checks the schema cannot make: that named photos are the actor's own, say."""
+
+    def prefill(self, session, trigger, row, related) -> dict:
+        """Values a trigger's form starts from (field name → value), so a person never types
+        again what the subject already holds: none by default."""
+        return {}
 
     def view(self, session, row, related, definition, actor, allowed) -> dict:
         raise NotImplementedError
@@ -147,6 +152,19 @@ class ClaimKind(SubjectKind):
 
     def check_input(self, session, trigger, actor, row, related, data):
         check_photos(session, trigger, actor, row.id, data, Upload.claim_id)
+
+    def prefill(self, session, trigger, row, related):
+        """A trigger that records a report (submit_report in the shipped definitions) starts from
+        the claim's last report when there is one: after a return the member corrects it rather
+        than typing it again. Its photos stay attached (they are this claim's already)."""
+        if not any(call.name == "record_report" for call in trigger.effects):
+            return {}
+        last = session.scalar(select(Report).where(Report.claim_id == row.id).order_by(Report.id.desc()).limit(1))
+        if last is None:
+            return {}
+        values = {"summary": last.summary, "hours": last.hours, "households": last.households,
+                  "photos": list(last.photo_ids or [])}
+        return {spec.name: values[spec.name] for spec in trigger.fields if spec.name in values}
 
     def view(self, session, row, related, definition, actor, allowed):
         return views.claim_view(session, row, definition, allowed)

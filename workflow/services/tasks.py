@@ -9,6 +9,8 @@ Every change is an audit event on the task's own chain (peers learned the hard w
 edits to the task itself need an audit trail too). The household note's text never
 goes into the audit log: only the fact that it changed.
 """
+from datetime import timedelta
+
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -17,6 +19,7 @@ from ..clock import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
 from ..models import Grid, HouseholdNote, Task
 from ..schemas import TaskEditSchema, TaskInputSchema
+from ..time_bounds import check_deadline
 from . import scope, transitions
 from .idempotency import record as record_idempotency
 from .tx import lock_one, write_transaction
@@ -58,9 +61,21 @@ def _check_grid(session, grid_id, community_id) -> None:
 
 
 def _check_deadline(data: dict, now) -> None:
-    # Checked here, not in the schema, so it is relative to the service's `now`.
-    if "deadline" in data and data["deadline"] <= now:
-        raise InvalidInput("the deadline has passed", errors={"deadline": ["The deadline must be in the future."]})
+    # Checked here, not in the schema, so it is relative to the service's `now`: in the future,
+    # at most two years ahead (time_bounds).
+    if "deadline" in data:
+        check_deadline(data["deadline"], now)
+
+
+ACTIVITY_RANGE = timedelta(days=2 * 366)
+
+
+def _check_activity(data: dict, now) -> None:
+    # Within two years of now either way: a past one may stay on a task being edited.
+    when = data.get("activity_at")
+    if when is not None and not now - ACTIVITY_RANGE <= when <= now + ACTIVITY_RANGE:
+        raise InvalidInput("activity time too far from now",
+                           errors={"activity_at": ["Must lie within two years of now."]})
 
 
 def _public(data: dict) -> dict:
@@ -83,6 +98,7 @@ def create_task(actor, data: dict, *, community_id: int | None = None, request_i
     now = now or utcnow()
     data = _load(TaskInputSchema(), data)
     _check_deadline(data, now)
+    _check_activity(data, now)
     community_id = actor.community_id if actor.role == "staff" else community_id
     if community_id is None:
         raise InvalidInput("an admin must name the community", errors={"community": ["Required."]})
@@ -93,6 +109,7 @@ def create_task(actor, data: dict, *, community_id: int | None = None, request_i
             title=data["title"], description=data["description"], category=data["category"],
             community_id=community_id, grid_id=data["grid"], address=data["address"],
             capacity=data["capacity"], points=data["points"], deadline=data["deadline"],
+            activity_at=data["activity_at"],
             status=definition.initial, version=1, definition_name=definition.name,
             definition_version=definition.version, created_by_id=actor.id, created_at=now, updated_at=now,
         )
@@ -113,6 +130,7 @@ def edit_task(task_id: int, actor, data: dict, *, expected_version=None, request
     now = now or utcnow()
     data = _load(TaskEditSchema(), data)
     _check_deadline(data, now)
+    _check_activity(data, now)
     with write_transaction() as session:
         task = _locked_task(session, actor, task_id, expected_version)
         if task.status not in EDITABLE_STATUSES:

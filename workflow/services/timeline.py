@@ -7,21 +7,24 @@ read (services/event_input.py): personal fields resolved, erased ones None and n
 """
 from sqlalchemy import select
 
-from ..models import AuditEvent, User
+from ..models import AuditEvent
 from .event_input import read_inputs
+from .names import visible_names
 
 
-def events(session, subject_type: str, subject_id: int) -> list[dict]:
+def events(session, subject_type: str, subject_id: int, reader, *, labels: dict | None = None) -> list[dict]:
+    """`reader`'s view: a member outside the reader's scope is a role (`labels`, default Chinese),
+    without name or id (services/names.py; a task's fill/reopen name the member who caused them)."""
     rows = session.scalars(select(AuditEvent).where(AuditEvent.subject_type == subject_type,
                                                     AuditEvent.subject_id == subject_id)
                            .order_by(AuditEvent.seq)).all()
-    ids = {r.actor_id for r in rows if r.actor_id is not None}
-    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+    names = visible_names(session, reader, (r.actor_id for r in rows), labels=labels)
     inputs = read_inputs(session, rows)
     return [{
         "id": r.id, "subject_type": r.subject_type, "seq": r.seq, "trigger": r.trigger, "from_state": r.from_state, "to_state": r.to_state,
         # name None: the system (scheduled work), which each layer names in its own words
-        "actor": {"id": r.actor_id, "name": names.get(r.actor_id) if r.actor_id else None, "role": r.actor_role},
+        "actor": {"id": None if names.hidden(r.actor_id) else r.actor_id,
+                  "name": names.get(r.actor_id) if r.actor_id else None, "role": r.actor_role},
         "created_at": r.created_at, "input": inputs[r.id].input, "erased": inputs[r.id].erased_view(),
         "request_id": r.request_id, "definition": r.definition, "hash": r.hash, "prev_hash": r.prev_hash,
     } for r in rows]

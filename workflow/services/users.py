@@ -5,6 +5,15 @@ CSV header: username,name,role,unit,community,scope,password
 - community: a 12-digit community code (members and staff)
 - scope: supervisors only — `district`, `town:<9-digit code>` or `unit:<code or name>`
 - password: optional; without it a one-time password is generated and returned
+
+Identity rules (workflow/identity.py) hold on every path: usernames of letters, digits and
+`._-@`, unique without regard to case; passwords of at least 10 characters that are not weak,
+common or made of the username. Every change is also an event on the acting administrator's
+security-log chain (services/security_log.py), in the same transaction.
+
+A password reset, a role or scope change and deactivation end every API token and page
+session of the user at once (issue 16): whoever held them must log in again under the new
+password or rights.
 """
 import csv
 import io
@@ -13,8 +22,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
+from .. import identity
+from ..clock import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import ROLES, Community, Town, Unit, User
+from ..models import ROLES, SYSTEM, ApiToken, Community, Town, Unit, User
+from . import security_log
 from .tx import write_transaction
 
 CSV_HEADER = ["username", "name", "role", "unit", "community", "scope", "password"]
@@ -33,15 +45,48 @@ class RowError(InvalidInput):
         self.line = line
 
 
+class ImportErrors(InvalidInput):
+    """Every bad line of an import file (nothing was written). `lines` maps line → messages."""
+
+    def __init__(self, lines: dict[int, list[str]]):
+        text = "\n".join(f"line {line}: {message}" for line, messages in sorted(lines.items())
+                         for message in messages)
+        super().__init__(text, errors={"lines": {str(k): v for k, v in sorted(lines.items())}})
+        self.lines = lines
+
+
+# What, of a user, is their role and scope: changing any of it ends their sessions.
+RIGHTS_FIELDS = ("role", "unit_id", "community_id", "scope_town_id")
+SCOPE_FIELDS = ("unit_id", "community_id", "scope_town_id")
+
+
+def end_sessions(session, user_id: int, *, now=None) -> int:
+    """Revoke every live API token and page session of a user, inside the caller's transaction.
+    Returns how many were live."""
+    result = session.execute(ApiToken.__table__.update()
+                             .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=now or utcnow()))
+    return result.rowcount
+
+
+def _username_taken(session, name: str, *, other_than: int | None = None) -> bool:
+    query = select(User.id).where(User.username_key == identity.username_key(name))
+    if other_than is not None:
+        query = query.where(User.id != other_than)
+    return session.scalar(query) is not None
+
+
 def _find_unit(session, ref: str) -> Unit | None:
     return session.scalar(select(Unit).where(or_(Unit.code == ref, Unit.name == ref)))
 
 
-def _resolve(session, row: dict, fail) -> dict:
-    """Check one row and turn references into ids; `fail(message)` raises."""
-    username = (row.get("username") or "").strip()
-    if not username or len(username) > 64 or any(c.isspace() for c in username):
-        fail("username is required, at most 64 characters, without spaces")
+def _resolve(session, row: dict, fail, *, check_username: bool = True) -> dict:
+    """Check one row and turn references into ids; `fail(message)` raises. (An existing user's
+    username is kept as it is: `check_username=False`.)"""
+    username = identity.normalise_username(row.get("username")) if check_username else row["username"]
+    problems = identity.username_problems(username) if check_username else []
+    if problems:
+        fail("; ".join(p.message for p in problems))
     role = (row.get("role") or "").strip()
     if role not in ROLES:
         fail(f"role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -83,19 +128,32 @@ def _resolve(session, row: dict, fail) -> dict:
     return out
 
 
-def create_user(*, username, name, role, password, unit=None, community=None, scope=None) -> User:
+def create_user(*, username, name, role, password, unit=None, community=None, scope=None, actor=None,
+                request_id=None) -> User:
+    """One user. `actor` is the administrator (None: the command line); the password must
+    pass the identity rules."""
     with write_transaction() as session:
         def fail(message):
             raise InvalidInput(message, errors={"user": [message]})
 
+        username = identity.check_username(username)
         fields = _resolve(session, {"username": username, "name": name, "role": role, "unit": unit or "",
                                     "community": community or "", "scope": scope or ""}, fail)
-        if session.scalar(select(User.id).where(User.username == fields["username"])):
-            raise Conflict(f"user {username!r} exists")
+        if _username_taken(session, fields["username"]):
+            raise Conflict(f"user {username!r} exists (usernames are compared without regard to case)",
+                           field="username")
+        identity.check_password(password, username=fields["username"], name=fields["name"])
         user = User(**fields)
         user.set_password(password)
         session.add(user)
+        session.flush()
+        security_log.record(session, actor or SYSTEM, "create_user", target=user,
+                            details={"role": user.role, **_scope_of(user)}, request_id=request_id)
     return user
+
+
+def _scope_of(user: User) -> dict:
+    return {"unit_id": user.unit_id, "community_id": user.community_id, "scope_town_id": user.scope_town_id}
 
 
 def parse_csv(text: str) -> list[dict]:
@@ -107,53 +165,85 @@ def parse_csv(text: str) -> list[dict]:
     return list(reader)
 
 
-def import_users(text: str, *, update: bool = False, progress=None) -> ImportResult:
-    """Create (or with `update`, also change) the users in a CSV text. One bad row and
-    nothing is written: the whole import is one transaction."""
+def import_users(text: str, *, update: bool = False, progress=None, actor=None, request_id=None) -> ImportResult:
+    """Create (or with `update`, also change) the users in a CSV text. All or nothing: every bad
+    line is reported (ImportErrors) and then nothing is written — one transaction."""
     rows = parse_csv(text)
     result = ImportResult()
+    bad: dict[int, list[str]] = {}
+    created, updated = [], []
     with write_transaction() as session:
         seen: set[str] = set()
         for index, row in enumerate(rows):
             line = index + 2  # the header is line 1
-
-            def fail(message, line=line):
-                raise RowError(line, message)
-
-            if None in row or any(v is None for v in row.values()):
-                fail("wrong number of columns")
-            fields = _resolve(session, row, fail)
-            if fields["username"] in seen:
-                fail(f"username {fields['username']!r} appears twice in the file")
-            seen.add(fields["username"])
-            user = session.scalar(select(User).where(User.username == fields["username"]))
-            if user is not None and not update:
-                fail(f"user {fields['username']!r} exists (use --update to change existing users)")
-            password = (row.get("password") or "").strip()
-            if password and len(password) < 8:
-                fail("a password needs at least 8 characters")
-            if user is None:
-                user = User(**fields)
-                session.add(user)
-                result.created += 1
-            else:
-                for key, value in fields.items():
-                    setattr(user, key, value)
-                result.updated += 1
-            if password:
-                user.set_password(password)
-            elif user.id is None or not user.password_hash:
-                generated = secrets.token_urlsafe(9)
-                user.set_password(generated)
-                result.generated_passwords[user.username] = generated
+            try:
+                user, is_new = _import_row(session, row, line, update=update, seen=seen, result=result)
+            except RowError as exc:
+                bad.setdefault(line, []).append(exc.errors["reason"][0])
+                if progress is not None:
+                    progress(1)
+                continue
+            (created if is_new else updated).append(user)
             if progress is not None:
                 progress(1)
+        if bad:
+            raise ImportErrors(bad)
+        session.flush()
+        security_log.record(session, actor or SYSTEM, "import_users", request_id=request_id, details={
+            "created": [u.username for u in created], "updated": [u.username for u in updated],
+            "passwords_generated": len(result.generated_passwords), "update": update})
     return result
 
 
-def update_user(user_id: int, *, name, role, unit=None, community=None, scope=None, password=None) -> User:
+def _import_row(session, row: dict, line: int, *, update: bool, seen: set,
+                result: ImportResult) -> tuple[User, bool]:
+    """Check one CSV row and apply it to the session: (the user, whether it is new); RowError when bad."""
+    def fail(message):
+        raise RowError(line, message)
+
+    if None in row or any(v is None for v in row.values()):
+        fail("wrong number of columns")
+    fields = _resolve(session, row, fail)
+    key = identity.username_key(fields["username"])
+    if key in seen:
+        fail(f"username {fields['username']!r} appears twice in the file (without regard to case)")
+    seen.add(key)
+    user = session.scalar(select(User).where(User.username_key == key))
+    if user is not None and not update:
+        fail(f"user {fields['username']!r} exists (use --update to change existing users)")
+    password = (row.get("password") or "").strip()
+    if password:
+        problems = identity.password_problems(password, username=fields["username"], name=fields["name"])
+        if problems:
+            fail("; ".join(p.message for p in problems))
+    is_new = user is None
+    if is_new:
+        user = User(**fields)
+        session.add(user)
+        result.created += 1
+    else:
+        fields["username"] = user.username  # an update never renames (the key matched)
+        rights_changed = any(getattr(user, f) != fields[f] for f in RIGHTS_FIELDS)
+        for key_, value in fields.items():
+            setattr(user, key_, value)
+        if rights_changed or password:
+            end_sessions(session, user.id)
+        result.updated += 1
+    if password:
+        user.set_password(password)
+    elif user.id is None or not user.password_hash:
+        generated = secrets.token_urlsafe(9)
+        user.set_password(generated)
+        result.generated_passwords[user.username] = generated
+    return user, is_new
+
+
+def update_user(user_id: int, *, name, role, unit=None, community=None, scope=None, password=None,
+                actor=None, request_id=None) -> User:
     """Change one user's name, role, unit, community or scope (same rules as create_user);
-    a new password only when one is given."""
+    a new password only when one is given. A new password or a change of role or scope ends
+    every token and page session of the user. Each kind of change is its own security-log
+    event (edit_user, change_role, change_scope, reset_password)."""
     with write_transaction() as session:
         user = session.get(User, user_id)
         if user is None:
@@ -163,21 +253,69 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
             raise InvalidInput(message, errors={"user": [message]})
 
         fields = _resolve(session, {"username": user.username, "name": name, "role": role, "unit": unit or "",
-                                    "community": community or "", "scope": scope or ""}, fail)
-        for key, value in fields.items():
-            setattr(user, key, value)
+                                    "community": community or "", "scope": scope or ""}, fail,
+                          check_username=False)
         if password:
-            if len(password) < 8:
-                fail("a password needs at least 8 characters")
+            identity.check_password(password, username=user.username, name=fields["name"])
+        before = {f: getattr(user, f) for f in ("name", *RIGHTS_FIELDS)}
+        for key, value in fields.items():
+            if key != "username":
+                setattr(user, key, value)
+        changed = {f: [before[f], getattr(user, f)] for f in before if before[f] != getattr(user, f)}
+        ended = 0
+        if password or any(f in changed for f in RIGHTS_FIELDS):
+            ended = end_sessions(session, user.id)
+        if password:
             user.set_password(password)
+
+        def log(action, details):
+            security_log.record(session, actor or SYSTEM, action, target=user, request_id=request_id,
+                                details={**details, "sessions_ended": ended})
+
+        if "role" in changed:
+            log("change_role", {"role": changed["role"], **{f: changed[f] for f in SCOPE_FIELDS if f in changed}})
+        elif any(f in changed for f in SCOPE_FIELDS):
+            log("change_scope", {f: changed[f] for f in SCOPE_FIELDS if f in changed})
+        if password:
+            log("reset_password", {"password_reset": True})
+        if "name" in changed:
+            log("edit_user", {"name": changed["name"]})
     return user
 
 
-def set_active(user_id: int, active: bool) -> User:
-    """Deactivate (or reactivate) a user: an inactive user cannot log in; their history stays."""
+def set_active(user_id: int, active: bool, *, actor=None, request_id=None) -> User:
+    """Deactivate (or reactivate) a user: an inactive user cannot log in, and deactivation ends
+    every token and page session at once; their history stays."""
     with write_transaction() as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound(f"user {user_id} not found")
+        was = user.active
         user.active = active
+        ended = 0 if active else end_sessions(session, user.id)
+        if was != active:
+            security_log.record(session, actor or SYSTEM, "reactivate_user" if active else "deactivate_user",
+                                target=user, request_id=request_id, details={"sessions_ended": ended})
     return user
+
+
+def live_sessions(user_id: int, *, now=None) -> int:
+    """How many API tokens and page sessions of a user are live (not revoked, not expired)."""
+    from sqlalchemy import func
+
+    from ..extensions import db
+    now = now or utcnow()
+    return db.session.scalar(select(func.count(ApiToken.id)).where(
+        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)) or 0
+
+
+def end_user_sessions(user_id: int, *, actor=None, request_id=None) -> int:
+    """An administrator ends every token and page session of a user (e.g. a lost phone)."""
+    with write_transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        ended = end_sessions(session, user.id)
+        security_log.record(session, actor or SYSTEM, "end_sessions", target=user, request_id=request_id,
+                            details={"sessions_ended": ended})
+    return ended

@@ -12,14 +12,14 @@ updated, and deleted only once its erasure is recorded; an erasure record is nev
 deleted. Events written before this migration keep their payloads and hashes as they are:
 history is not rewritten (the chain forbids it); they verify as before.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0007'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
