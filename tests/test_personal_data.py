@@ -138,6 +138,7 @@ def test_the_privacy_notice_names_the_default_periods(app):
     html = Browser(app).get("/privacy").get_data(as_text=True)
     assert '<strong id="retention-household">90</strong>' in html
     assert '<strong id="retention-records">1095</strong>' in html
+    assert '<strong id="retention-logs">180</strong>' in html  # the security log's period (BAODAO_LOG_RETENTION_DAYS)
     assert "请联系您所在社区的工作人员" in html
 
 
