@@ -54,7 +54,11 @@ def create_app(overrides: dict | None = None) -> Flask:
                               stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"],
                               review_days=app.config["BAODAO_REVIEW_DAYS"],
                               household_reads_per_day=app.config["BAODAO_HOUSEHOLD_READS_PER_DAY"],
-                              notify=_notify_policy(app.config)))
+                              notify=_notify_policy(app.config),
+                              retention=runtime.Retention(
+                                  household_note_days=app.config["BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS"],
+                                  record_days=app.config["BAODAO_RETENTION_RECORD_DAYS"],
+                                  idempotency_days=app.config["BAODAO_RETENTION_IDEMPOTENCY_DAYS"])))
 
     from . import health
     app.register_blueprint(health.bp)

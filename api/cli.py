@@ -235,6 +235,36 @@ def purge_uploads(older_than_hours):
     result = uploads.purge_unattached(current_app.config["BAODAO_UPLOAD_DIR"],
                                       older_than=timedelta(hours=older_than_hours))
     click.echo(f"purged {result.rows} unattached uploads and {result.files} files")
+retention_cli = AppGroup("retention", help="Retention of personal data: the periods, and the daily run that "
+                                          "erases what is due (docs/privacy.md).")
+
+
+@retention_cli.command("run")
+def retention_run():
+    """Erase personal texts whose retention period has ended (daily; safe on every node at once)."""
+    from workflow.services import erasure
+
+    result = erasure.run()
+    if result.skipped_locked:
+        click.echo("another retention run holds the lock; nothing done")
+        return
+    c = result.counts()
+    click.echo(f"retention run {result.run_id}: erased {c['household_notes']} household notes; "
+               f"the records of {c['claims']} claims ({c['visits']} visits, {c['reports']} reports, "
+               f"{c['photos']} photos, {c['photo_files']} files) and {c['tasks']} tasks; "
+               f"{c['fields_erased']} personal fields of audit events erased, {c['fields_withheld']} withheld; "
+               f"{c['idempotency_keys']} stored answers deleted")
+
+
+@retention_cli.command("show")
+def retention_show():
+    """The retention periods in effect (BAODAO_RETENTION_*_DAYS)."""
+    periods = runtime.current().policy.retention
+    click.echo(f"household notes: {periods.household_note_days} days after the task ended "
+               "(BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS)")
+    click.echo(f"visit notes and locations, report summaries, reasons, comments, photos: {periods.record_days} "
+               "days after the claim (or task) ended (BAODAO_RETENTION_RECORD_DAYS)")
+    click.echo(f"stored idempotent answers: {periods.idempotency_days} days (BAODAO_RETENTION_IDEMPOTENCY_DAYS)")
 
 
 @click.command("refresh-stats")
@@ -292,6 +322,8 @@ def verify_chain(subject, checkpoint_file):
     elapsed = max(time.perf_counter() - started, 1e-9)
     click.echo(f"checked {result.checked} events in {result.subjects} chains in {elapsed:.2f} s "
                f"({result.checked / elapsed:,.0f} events/s)")
+    click.echo(f"personal fields: {result.personal} match their digests, {result.erased} erased under the "
+               "retention rules (erasure recorded)")
     if result.ok:
         click.echo("ok: every chain verifies")
         return
@@ -341,6 +373,7 @@ def register(app):
     app.cli.add_command(workflow_cli)
     app.cli.add_command(timers_cli)
     app.cli.add_command(notify_cli)
+    app.cli.add_command(retention_cli)
     for command in (demo_data, create_user, import_users, purge_logs, expire_claims, refresh_stats, verify_chain,
                     checkpoint, bench_data, purge_uploads):
         app.cli.add_command(command)

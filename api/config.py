@@ -33,6 +33,11 @@ BAODAO_SESSION_IDLE_MINUTES  a page session ends after this many minutes without
 BAODAO_SESSION_MAX_HOURS     and at most this many hours after login (12)
 BAODAO_LOG_RETENTION_DAYS    login records and ended sessions are purged after this many days
                       (180; less than 180 is refused: the Cybersecurity Law's six months)
+BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS  days a household note is kept after its task ended (90)
+BAODAO_RETENTION_RECORD_DAYS  days visit notes and locations, report summaries, reasons and
+                      photos are kept after their claim ended (1095)
+BAODAO_RETENTION_IDEMPOTENCY_DAYS  days a stored idempotent answer is kept (30)
+BAODAO_PRIVACY_CONTACT  whom the privacy notice names for questions and requests
 """
 import os
 import secrets
@@ -97,6 +102,27 @@ def from_environment(instance_path: str) -> dict:
         "BAODAO_LOG_RETENTION_DAYS": int(os.environ.get("BAODAO_LOG_RETENTION_DAYS", "180")),
         **_fault_settings(instance),
         **_notify_settings(),
+        **_retention_settings(),
+    }
+
+
+def _days(name: str, default: int) -> int:
+    """A retention period in whole days, at least 1; anything else stops start-up, naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise RuntimeError(f"{name} must be a whole number of days, at least 1 (not {raw!r})")
+    return int(raw)
+
+
+def _retention_settings() -> dict:
+    """How long personal texts are kept (workflow/runtime.Retention, docs/privacy.md)."""
+    return {
+        "BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS": _days("BAODAO_RETENTION_HOUSEHOLD_NOTE_DAYS", 90),
+        "BAODAO_RETENTION_RECORD_DAYS": _days("BAODAO_RETENTION_RECORD_DAYS", 3 * 365),
+        "BAODAO_RETENTION_IDEMPOTENCY_DAYS": _days("BAODAO_RETENTION_IDEMPOTENCY_DAYS", 30),
+        "BAODAO_PRIVACY_CONTACT": os.environ.get("BAODAO_PRIVACY_CONTACT", "").strip(),
     }
 
 

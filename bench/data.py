@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
-from workflow import audit
+from workflow import audit, runtime
 from workflow.clock import district_month, iso, utcnow
 from workflow.extensions import db
 from workflow.identity import username_key
@@ -56,10 +56,13 @@ class Ids:
 class Writer:
     """Buffers rows per table and writes them in bulk: COPY on PostgreSQL, executemany on SQLite."""
 
-    ORDER = ("tasks", "claims", "visits", "reports", "points_entries", "unit_feedback", "audit_events")
+    ORDER = ("tasks", "claims", "visits", "reports", "points_entries", "unit_feedback", "audit_events",
+             "audit_personal_values")
 
-    def __init__(self, session):
+    def __init__(self, session, rng: random.Random):
         self.session = session
+        # Personal fields' salts, from the seed like everything else (the engine's are random).
+        self.salt = lambda: rng.getrandbits(128).to_bytes(16, "big").hex()
         self.postgres = db.engine.dialect.name == "postgresql"
         self.rows: dict[str, list[tuple]] = {name: [] for name in self.ORDER}
         self.columns = {name: [c.name for c in db.metadata.tables[name].columns] for name in self.ORDER}
@@ -90,15 +93,27 @@ class Writer:
             rows.clear()
 
 
+def _personal_fields(definition: str | None, trigger: str) -> tuple[str, ...]:
+    """The fields the definition marks personal: stored apart, as the engine does (workflow/audit.py)."""
+    if definition is None:
+        return ()
+    name, _, version = definition.partition("@")
+    spec = runtime.registry().get(name, int(version)).definition.trigger(trigger)
+    return spec.personal_fields if spec is not None else ()
+
+
 def _chain_event(w: Writer, ids: Ids, heads: dict, *, subject_type, subject_id, trigger, from_state, to_state,
                  actor_id, actor_role, at, payload, definition=None):
     key = (subject_type, subject_id)
     seq, prev = heads.get(key, (0, None))
+    hashed, apart = audit.seal_personal(payload, _personal_fields(definition, trigger), salt=w.salt)
     fields = {"subject_type": subject_type, "subject_id": subject_id, "seq": seq + 1, "trigger": trigger,
               "from_state": from_state, "to_state": to_state, "actor_id": actor_id, "actor_role": actor_role,
-              "created_at": iso(at), "payload": payload, "request_id": None, "definition": definition}
+              "created_at": iso(at), "payload": hashed, "request_id": None, "definition": definition}
     digest = audit.compute_hash(fields, prev)
     w.add("audit_events", **{**fields, "created_at": at}, id=ids.event, prev_hash=prev, hash=digest)
+    for value in apart:
+        w.add("audit_personal_values", event_id=ids.event, **value)
     ids.event += 1
     heads[key] = (seq + 1, digest)
 
@@ -152,7 +167,7 @@ def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk
     per_task = claims / tasks
     first_task_id = (session.scalar(select(func.max(Task.id))) or 0) + 1
     with write_transaction():
-        w = Writer(session)
+        w = Writer(session, rng)
         heads: dict = {}
         for n in range(tasks):
             task_id = first_task_id + n
@@ -185,7 +200,10 @@ def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk
             w.add("tasks", id=task_id, title=rng.choice(TASK_TEMPLATES[category]), description="社区需求",
                   category=category, community_id=community.id, grid_id=None, address=f"{community.short_name}",
                   capacity=capacity, slots_taken=live, points=10, deadline=deadline, status=status,
-                  version=3 if is_past else 2, created_by_id=staff_id, created_at=created, updated_at=created)
+                  version=3 if is_past else 2, definition_name="task", definition_version=1,
+                  created_by_id=staff_id, created_at=created,
+                  # its last change: the close at the deadline (below), else the publish
+                  updated_at=deadline + timedelta(minutes=5) if is_past else created + timedelta(minutes=30))
             _chain_event(w, ids, heads, subject_type="task", subject_id=task_id, trigger="create", from_state=None,
                          to_state="draft", actor_id=staff_id, actor_role="staff", at=created,
                          payload={"title": "任务", "capacity": capacity, "category": category},

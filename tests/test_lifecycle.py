@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from workflow import audit
 from workflow.models import AuditEvent, Claim, PointsEntry, Task, UnitFeedback, Visit
 from workflow.services import claims
+from workflow.services.event_input import read_inputs
 
 
 def test_full_lifecycle_with_return_awards_points_and_feeds_back_to_the_unit(world, session):
@@ -33,7 +34,7 @@ def test_full_lifecycle_with_return_awards_points_and_feeds_back_to_the_unit(wor
     assert [e.trigger for e in events] == [
         "claim", "check_in", "submit_report", "return", "check_in", "submit_report", "approve"]
     assert [(e.from_state, e.to_state) for e in events][:2] == [("new", "claimed"), ("claimed", "visiting")]
-    assert events[3].payload == {"reason": "请补充说明"}
+    assert read_inputs(session, [events[3]])[events[3].id].input == {"reason": "请补充说明"}
     assert events[6].actor_id == world.staff.id and events[6].actor_role == "staff"
     assert events[6].definition == "dual_reporting@1"
     assert all(e.prev_hash == (events[i - 1].hash if i else None) for i, e in enumerate(events))

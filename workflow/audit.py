@@ -13,20 +13,34 @@ Verification recomputes every hash and checks each chain is gap-free from seq 1;
 also checks that every subject row (CHAINED: tasks, claims, registrations) has a chain at
 all, and that every head recorded in the latest checkpoint is still there — so deleting a
 whole chain shows too.
+
+Personal fields (those a definition marks `personal: true`: a visit's note, a report's
+summary, reasons) are kept apart so that they can be erased when their retention ends
+without breaking the chain. The hashed payload holds, for each, only
+    {"<field>": {"personal": sha256(salt ‖ value)}}
+(`personal_digest`: the salt's 16 bytes, then the UTF-8 bytes of the value's canonical JSON
+text); the text and its salt are a row of `audit_personal_values`. Verification recomputes
+each stored value's digest: a match is fine; a value gone with an erasure recorded in
+`audit_erasures` is "erased" (counted, not a problem); a mismatch, or a value gone without a
+record, is "altered". Events written before personal fields were kept apart hold their
+values in the payload itself and verify exactly as they always did.
 """
 import hashlib
 import json
 import multiprocessing
 import os
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from .clock import iso, utcnow
-from .models import AuditEvent, Certificate, Checkpoint, Claim, Registration, Task
+from .models import AuditEvent, AuditPersonalValue, Certificate, Checkpoint, Claim, Registration, Task
+from .models.personal import ERASED
 
 HASHED_FIELDS = (
     "subject_type", "subject_id", "seq", "trigger", "from_state", "to_state", "actor_id",
@@ -58,6 +72,51 @@ def compute_hash(fields: dict, prev_hash: str | None) -> str:
     return hashlib.sha256(((prev_hash or "") + body).encode("utf-8")).hexdigest()
 
 
+# -- personal fields: hashed as a digest of a value stored apart ----------------------------
+
+PERSONAL = "personal"  # the one key of a personal field's place in the hashed payload
+SALT_BYTES = 16
+
+
+def personal_value_text(value) -> str:
+    """A personal value as it is stored and digested: its canonical JSON text."""
+    return canonical_json(value)
+
+
+def personal_digest(salt: str, value_text: str) -> str:
+    """sha256(salt ‖ value): the salt's bytes (stored as hex) followed by the UTF-8 bytes of the
+    value's canonical JSON text exactly as `audit_personal_values.value` holds it. In SQL:
+    encode(sha256(decode(salt, 'hex') || convert_to(value, 'UTF8')), 'hex')."""
+    return hashlib.sha256(bytes.fromhex(salt) + value_text.encode("utf-8")).hexdigest()
+
+
+def digest_of(stored) -> str | None:
+    """The digest a hashed payload holds for a personal field, or None when the stored value is
+    not a personal field's placeholder (a plain value, or an event from before)."""
+    if isinstance(stored, dict) and len(stored) == 1 and isinstance(stored.get(PERSONAL), str):
+        return stored[PERSONAL]
+    return None
+
+
+def new_salt() -> str:
+    return secrets.token_hex(SALT_BYTES)
+
+
+def seal_personal(payload: dict, personal: Iterable[str], *, salt=new_salt) -> tuple[dict, list[dict]]:
+    """Split a payload into what is hashed and the personal values kept apart: each personal
+    field present (and not None) becomes {"personal": digest} with a fresh random salt (`salt`
+    makes one: the benchmark data's generator passes a seeded one)."""
+    hashed, apart = dict(payload), []
+    for name in personal:
+        if payload.get(name) is None:
+            continue
+        salt_hex = salt()
+        text = personal_value_text(payload[name])
+        hashed[name] = {PERSONAL: personal_digest(salt_hex, text)}
+        apart.append({"field": name, "salt": salt_hex, "value": text})
+    return hashed, apart
+
+
 # session.info key: (subject_type, trigger, request_id) of each event appended in the
 # session's current transaction — for whoever counts committed transitions
 # (api/observability.py) and for the test-only fault hook (faults.py). Emptied when a
@@ -73,10 +132,11 @@ def _start_appended(session, transaction, connection) -> None:
 def append(session, *, subject_type: str, subject_id: int, trigger: str, from_state: str | None,
            to_state: str | None, actor, payload: dict | None = None, request_id: str | None = None,
            definition: str | None = None, now: datetime | None = None,
-           head: tuple[int, str | None] | None = None) -> dict:
+           head: tuple[int, str | None] | None = None, personal: Iterable[str] = ()) -> dict:
     """Add the next event to a subject's chain. The caller holds the subject's row lock.
     `head` is the chain's current (seq, hash) when the caller read it with that lock
-    ((0, None) for a new subject); otherwise it is looked up here.
+    ((0, None) for a new subject); otherwise it is looked up here. `personal` names the
+    payload's personal fields: they are hashed as digests and stored apart (seal_personal).
 
     The row is inserted at once with a Core INSERT (events are never loaded back into the
     session that writes them, and the ORM's unit of work is a large share of a
@@ -105,13 +165,20 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
         "request_id": request_id,
         "definition": definition,
     }
+    fields["payload"], apart = seal_personal(fields["payload"], personal)
     row = {**fields, "created_at": now, "prev_hash": prev_hash, "hash": compute_hash(fields, prev_hash)}
-    session.execute(_INSERT_EVENT, row)
+    if apart:  # the values need the event's id (one more INSERT, only for events that have them)
+        row["id"] = session.execute(_INSERT_EVENT_RETURNING_ID, row).scalar_one()
+        session.execute(_INSERT_PERSONAL, [{"event_id": row["id"], **value} for value in apart])
+    else:
+        session.execute(_INSERT_EVENT, row)
     session.info.setdefault(APPENDED, []).append((subject_type, trigger, request_id))
     return row
 
 
 _INSERT_EVENT = AuditEvent.__table__.insert()
+_INSERT_EVENT_RETURNING_ID = AuditEvent.__table__.insert().returning(AuditEvent.__table__.c.id)
+_INSERT_PERSONAL = insert(AuditPersonalValue.__table__)
 
 
 @dataclass
@@ -132,6 +199,8 @@ class VerifyResult:
     subjects: int = 0
     problems: list[Problem] = field(default_factory=list)
     head: str | None = None  # the last hash seen (for a single subject: its head)
+    personal: int = 0  # personal fields (kept apart) whose stored value matched its digest
+    erased: int = 0  # personal fields erased under the retention rules (erasure recorded)
 
     @property
     def ok(self) -> bool:
@@ -172,6 +241,8 @@ class _Scan:
     head: str | None = None
     head_seq: dict = field(default_factory=dict)
     at_checkpoint: dict = field(default_factory=dict)
+    personal: int = 0
+    erased: int = 0
 
 
 def verify(session, subject: str | None = None, checkpoint: dict | None = None, progress=None,
@@ -210,6 +281,8 @@ def verify(session, subject: str | None = None, checkpoint: dict | None = None, 
         result.subjects += part.subjects
         result.problems += part.problems
         result.head = part.head or result.head
+        result.personal += part.personal
+        result.erased += part.erased
         head_seq.update(part.head_seq)
         at_checkpoint.update(part.at_checkpoint)
     _check_subjects_have_chains(session, subject, result)
@@ -255,6 +328,7 @@ def _scan_in_child(url: str, where: tuple[str, tuple], wanted: dict) -> _Scan:
 def _scan(session, where: tuple[str, tuple], wanted: dict, progress) -> _Scan:
     part = _Scan()
     current, expected_seq, prev = None, 1, None
+    with_personal: list[tuple] = []  # events whose payload may hold personal digests, checked in batches
     for row in _event_rows(session, *where):
         event_id, prev_hash, digest, subject_type, subject_id, seq = row[:6]
         key = f"{subject_type}:{subject_id}"
@@ -273,11 +347,94 @@ def _scan(session, where: tuple[str, tuple], wanted: dict, progress) -> _Scan:
             part.head_seq[key] = seq
             if wanted[key] == seq:
                 part.at_checkpoint[key] = digest
+        if _may_hold_personal(row[12]):
+            with_personal.append((key, seq, event_id, row[12]))
+            if len(with_personal) >= PERSONAL_BATCH:
+                _check_personal(session, with_personal, part)
+                with_personal = []
         part.checked += 1
         part.head = digest
         if progress is not None:
             progress(1)
+    _check_personal(session, with_personal, part)
     return part
+
+
+PERSONAL_BATCH = 2000
+
+
+def _may_hold_personal(payload_text: str) -> bool:
+    """Could this stored payload hold a personal digest? Any JSON spelling of the key "personal"
+    has the word in it, or a \\u escape (which canonical JSON writes only for control
+    characters): so a payload re-spelled to hide its key from this test is still checked.
+    Payloads that match for another reason (a note that says "personal") are parsed and hold none."""
+    return PERSONAL in payload_text or "\\u" in payload_text
+
+
+def _check_personal(session, events: list[tuple], part: _Scan) -> None:
+    """Each personal field of these events against its stored value: recompute the digest
+    (a match is fine), or find its erasure recorded (erased), else it was altered. One query per
+    batch, straight from the driver on the verifier's own connection (as the events are)."""
+    declared = {}
+    for key, seq, event_id, payload in events:
+        try:
+            parsed = json.loads(payload)
+        except ValueError:  # the hash check has reported this event already
+            continue
+        digests = {name: d for name, value in parsed.items() if (d := digest_of(value)) is not None}
+        if digests:
+            declared[event_id] = (key, seq, digests)
+    if not declared:
+        return
+    values, erasures = {}, set()
+    for event_id, name, salt, value, kind in _personal_rows(session, list(declared)):
+        if kind is None:
+            values[(event_id, name)] = (salt, value)
+        elif kind == ERASED:
+            erasures.add((event_id, name))
+    for event_id, (key, seq, digests) in declared.items():
+        for name, digest in sorted(digests.items()):
+            stored = values.pop((event_id, name), None)
+            if stored is None:
+                if (event_id, name) in erasures:
+                    part.erased += 1
+                else:
+                    part.problems.append(Problem(key, seq, event_id, f"personal field '{name}' altered: its value "
+                                                                     "is missing and no erasure is recorded"))
+            elif (event_id, name) in erasures:
+                part.problems.append(Problem(key, seq, event_id, f"personal field '{name}': its erasure is "
+                                                                 "recorded but the value is still stored"))
+            elif personal_digest(*stored) != digest:
+                part.problems.append(Problem(key, seq, event_id, f"personal field '{name}' altered: the stored "
+                                                                 "value does not match the event's digest"))
+            else:
+                part.personal += 1
+    for event_id, name in sorted(values):  # a value no field of its event asks for
+        key, seq, _ = declared[event_id]
+        part.problems.append(Problem(key, seq, event_id, f"a personal value is stored for '{name}', "
+                                                         "which the event does not hold"))
+
+
+_PERSONAL_ROWS = ("SELECT event_id, field, salt, value, NULL FROM audit_personal_values WHERE event_id {ids} "
+                  "UNION ALL SELECT event_id, field, NULL, NULL, kind FROM audit_erasures WHERE event_id {ids}")
+
+
+def _personal_rows(session, event_ids: list[int]):
+    """(event id, field, salt, value, None) for each stored value and (event id, field, None, None,
+    kind) for each erasure record of these events. The ids go as one parameter (an array on
+    PostgreSQL, JSON text on SQLite), not as a list of hundreds: that kept the driver busy
+    rewriting the query more than the database answering it."""
+    raw = session.connection().connection.driver_connection
+    cursor = raw.cursor()
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            cursor.execute(_PERSONAL_ROWS.format(ids="= ANY(%s)"), (event_ids, event_ids))
+        else:
+            ids = json.dumps(event_ids)
+            cursor.execute(_PERSONAL_ROWS.format(ids="IN (SELECT value FROM json_each(?))"), (ids, ids))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 _EVENT_COLUMNS = ("id, prev_hash, hash, subject_type, subject_id, seq, trigger, from_state, to_state, actor_id, "

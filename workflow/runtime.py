@@ -16,6 +16,22 @@ from .errors import DefinitionError
 EXTENSION = "baodao"
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long personal texts are kept (days), applied by `flask retention run`
+    (services/erasure.py; the reasons are in docs/privacy.md)."""
+
+    household_note_days: int = 90  # after the task ended (and no claim on it is live)
+    record_days: int = 3 * 365  # visits' notes and locations, summaries, reasons, photos: after the claim ended
+    idempotency_days: int = 30  # stored answers of idempotent requests (a retry window, not a record)
+
+    def __post_init__(self):
+        for name in ("household_note_days", "record_days", "idempotency_days"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"retention {name} must be a whole number of days, at least 1 (not {value!r})")
+
+
 @dataclass
 class NotifyPolicy:
     """How notifications leave the app (services/outbox.py): the external channels set up
@@ -41,6 +57,7 @@ class Policy:
     review_days: float = 3
     # Different household notes a member may open in any 24 hours (services/household.py).
     household_reads_per_day: int = 10
+    retention: Retention = field(default_factory=Retention)
 
 
 def parse_ref(text: str) -> tuple[str, int]:

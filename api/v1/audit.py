@@ -24,5 +24,6 @@ def verify(args):
     result = audit.verify(db.session, subject=subject)
     bad = result.first_bad
     return {"ok": result.ok, "checked": result.checked, "subjects": result.subjects, "head": result.head,
+            "personal": result.personal, "erased": result.erased,
             "first_bad": None if bad is None else {"subject": bad.subject, "seq": bad.seq, "event_id": bad.event_id,
                                                    "what": bad.what}}

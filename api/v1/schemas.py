@@ -180,10 +180,24 @@ class TaskSchema(Schema):
     actions = fields.List(fields.String(), metadata={"description": "the same as allowed_triggers (older name)"})
 
 
+class ErasedSchema(Schema):
+    fields_ = fields.List(fields.String(), attribute="fields", data_key="fields", metadata={
+        "description": "the fields whose text was erased (they are null now)"})
+    at = UTCDateTime(allow_none=True, metadata={"description": "when the retention run erased them"})
+    notice = fields.String(metadata={"description": "always \"erased under the retention rules\" (已按保存期限删除)"})
+
+
+ERASED_DESCRIPTION = ("null, or which personal texts the retention run erased and when (docs/privacy.md); "
+                      "erased fields are null")
+
+
 class TaskDetailSchema(TaskSchema):
     household_note = fields.String(allow_none=True, metadata={
         "description": "personal data: only for the claimant while the claim is live, the community's staff and "
                        "admins (every read logged); null for everyone else"})
+    household_note_erased = fields.Nested(ErasedSchema, allow_none=True, metadata={
+        "description": "for those who may read the note: when the retention run erased it (90 days after the "
+                       "task ended, by default); else null"})
 
 
 class TaskRef(Schema):
@@ -199,18 +213,20 @@ class VisitSchema(Schema):
     visited_at = UTCDateTime()
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
-    note = fields.String()
+    note = fields.String(allow_none=True, metadata={"description": "null once erased"})
     photos = fields.List(fields.Integer(), metadata={"description": "upload ids"})
     created_at = UTCDateTime()
+    erased = fields.Nested(ErasedSchema, allow_none=True, metadata={"description": ERASED_DESCRIPTION})
 
 
 class ReportSchema(Schema):
     id = fields.Integer()
-    summary = fields.String()
+    summary = fields.String(allow_none=True, metadata={"description": "null once erased"})
     hours = fields.Float()
     households = fields.Integer()
     photos = fields.List(fields.Integer(), metadata={"description": "upload ids"})
     created_at = UTCDateTime()
+    erased = fields.Nested(ErasedSchema, allow_none=True, metadata={"description": ERASED_DESCRIPTION})
 
 
 class ClaimSchema(Schema):
@@ -228,6 +244,7 @@ class ClaimSchema(Schema):
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
     last_reason = fields.String(allow_none=True, metadata={"description": "staff's latest return/reject reason"})
+    erased = fields.Nested(ErasedSchema, allow_none=True, metadata={"description": ERASED_DESCRIPTION})
     allowed_triggers = fields.List(fields.String(), metadata={"description": "what the caller may fire now"})
 
 
@@ -339,7 +356,9 @@ class EventSchema(Schema):
     to_state = fields.String(allow_none=True)
     actor = fields.Nested(ActorRef)
     created_at = UTCDateTime()
-    input = fields.Dict(metadata={"description": "the validated input, as hashed"})
+    input = fields.Dict(metadata={"description": "the validated input; personal fields (kept apart from the hash "
+                                                  "as digests) with their values, null once erased"})
+    erased = fields.Nested(ErasedSchema, allow_none=True, metadata={"description": ERASED_DESCRIPTION})
     request_id = fields.String(allow_none=True)
     definition = fields.String(allow_none=True)
     hash = fields.String()
@@ -358,6 +377,10 @@ class VerifySchema(Schema):
     checked = fields.Integer(metadata={"description": "events checked"})
     subjects = fields.Integer()
     head = fields.String(allow_none=True, metadata={"description": "the last hash seen (one subject: its head)"})
+    personal = fields.Integer(metadata={"description": "personal fields (kept apart as digests) whose stored value "
+                                                       "matches its digest"})
+    erased = fields.Integer(metadata={"description": "personal fields erased under the retention rules (erasure "
+                                                     "recorded): not a problem"})
     first_bad = fields.Nested(ProblemSchema, allow_none=True)
 
 
@@ -453,6 +476,8 @@ class InputFieldSchema(Schema):
     help = fields.String()
     help_en = fields.String()
     widget = fields.String(allow_none=True, metadata={"description": "line | textarea | select | radio | location"})
+    personal = fields.Boolean(metadata={"description": "personal data: hashed in the audit chain as a digest, the "
+                                                       "value kept apart and erased when its retention ends"})
     choices = fields.List(fields.Nested(ChoiceSchema))
     ref = fields.String(allow_none=True, metadata={"description": "a ref field: what it picks (grid | community)"})
 
@@ -495,6 +520,184 @@ class WorkflowSchema(WorkflowSummarySchema):
     triggers = fields.List(fields.Nested(TriggerSchema))
     timers = fields.List(fields.Nested(TimerSchema), metadata={"description": "what happens as time passes"})
     mermaid = fields.String(metadata={"description": "Mermaid stateDiagram-v2 text"})
+
+
+# -- a person's own data (GET /me/export; workflow/services/personal_data.py) ---------------------
+
+class TownedPlaceRef(PlaceRef):
+    town = fields.Nested(PlaceRef)
+
+
+class AccountOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    name = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    created_at = UTCDateTime()
+    unit = fields.Nested(PlaceRef, allow_none=True)
+    community = fields.Nested(TownedPlaceRef, allow_none=True, metadata={"description": "where a member is "
+                                                                                        "registered; staff's own"})
+    supervisor_scope = fields.String(allow_none=True, metadata={"description": "district, town:<code> or unit:<code>"})
+    password = fields.String(metadata={"description": "how it is kept (a one-way hash); never the password"})
+
+
+class ExportTaskRef(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    category = fields.String()
+    community = fields.Nested(PlaceRef)
+    address = fields.String()
+    deadline = UTCDateTime()
+    points = fields.Integer()
+
+
+class ExportEvent(Schema):
+    seq = fields.Integer()
+    trigger = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    actor = fields.Nested(ActorRef)
+    created_at = UTCDateTime()
+    input = fields.Dict(metadata={"description": "personal fields with their values; null once erased"})
+    erased = fields.Nested(ErasedSchema, allow_none=True)
+    request_id = fields.String(allow_none=True)
+    hash = fields.String()
+
+
+class ExportClaim(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    definition = fields.String(metadata={"description": "name@version"})
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    unit = fields.Nested(PlaceRef, allow_none=True)
+    last_reason = fields.String(allow_none=True)
+    erased = fields.Nested(ErasedSchema, allow_none=True)
+    task = fields.Nested(ExportTaskRef)
+    visits = fields.List(fields.Nested(VisitSchema))
+    reports = fields.List(fields.Nested(ReportSchema))
+    events = fields.List(fields.Nested(ExportEvent), metadata={"description": "the claim's whole timeline"})
+
+
+class ExportFeedback(Schema):
+    claim_id = fields.Integer()
+    unit = fields.Nested(PlaceRef, allow_none=True)
+    month = fields.String()
+    hours = fields.Float()
+    households = fields.Integer()
+    points = fields.Integer()
+    created_at = UTCDateTime()
+
+
+class ExportUpload(Schema):
+    id = fields.Integer()
+    sha256 = fields.String()
+    content_type = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    size = fields.Integer()
+    created_at = UTCDateTime()
+    claim_id = fields.Integer(allow_none=True)
+    erased_at = UTCDateTime(allow_none=True)
+    url = fields.String(allow_none=True, metadata={"description": "GET it with your token (null once erased)"})
+    page_url = fields.String(allow_none=True, metadata={"description": "the same, for a logged-in page session"})
+
+
+class ExportNoteRead(Schema):
+    task_id = fields.Integer()
+    task_title = fields.String()
+    read_at = UTCDateTime()
+    role = fields.String()
+    purpose = fields.String()
+    request_id = fields.String(allow_none=True)
+
+
+class ExportAction(Schema):
+    event_id = fields.Integer()
+    subject = fields.String(metadata={"description": "claim:<id>, task:<id>, …"})
+    seq = fields.Integer()
+    trigger = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    created_at = UTCDateTime()
+    request_id = fields.String(allow_none=True)
+
+
+class ExportTask(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    status = fields.String()
+    created_at = UTCDateTime()
+
+
+class ExportSession(Schema):
+    id = fields.Integer()
+    created_at = UTCDateTime()
+    expires_at = UTCDateTime()
+    revoked_at = UTCDateTime(allow_none=True)
+    last_used_at = UTCDateTime(allow_none=True)
+    created_from = fields.String(allow_none=True, metadata={"description": "the client address that logged in"})
+
+
+class ExportCertificate(Schema):
+    code = fields.String()
+    period_start = fields.String(metadata={"description": "YYYY-MM-DD"})
+    period_end = fields.String(metadata={"description": "YYYY-MM-DD"})
+    hours = fields.Float()
+    services = fields.Integer()
+    statement = fields.Dict(metadata={"description": "exactly what was signed"})
+    issued_at = UTCDateTime()
+    verify_url = fields.String(metadata={"description": "where anyone can check it"})
+
+
+class ExportLogin(Schema):
+    at = UTCDateTime()
+    address = fields.String()
+    channel = fields.String(metadata={"description": "page | api"})
+    ok = fields.Boolean()
+
+
+class ExportIdempotent(Schema):
+    key = fields.String()
+    status = fields.Integer()
+    created_at = UTCDateTime()
+
+
+class PersonRefOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+
+
+class RetentionDaysOut(Schema):
+    household_note = fields.Integer()
+    records = fields.Integer()
+    idempotent_answers = fields.Integer()
+
+
+class PersonalDataSchema(Schema):
+    format = fields.String(metadata={"description": "baodao-personal-data"})
+    version = fields.Integer()
+    generated_at = UTCDateTime()
+    person = fields.Nested(PersonRefOut)
+    privacy_notice = fields.String(metadata={"description": "the privacy notice's address"})
+    retention_days = fields.Nested(RetentionDaysOut)
+    sections = fields.List(fields.String(), metadata={"description": "the sections below, in order"})
+    account = fields.Nested(AccountOut)
+    claims = fields.List(fields.Nested(ExportClaim), metadata={"description": "your own claims (members)"})
+    points = fields.Nested(PointsSchema)
+    unit_feedback = fields.List(fields.Nested(ExportFeedback))
+    certificates = fields.List(fields.Nested(ExportCertificate), metadata={
+        "description": "service-record certificates issued to you"})
+    uploads = fields.List(fields.Nested(ExportUpload), metadata={"description": "the photos you uploaded"})
+    household_note_reads = fields.List(fields.Nested(ExportNoteRead), metadata={
+        "description": "each household note you opened"})
+    actions = fields.List(fields.Nested(ExportAction), metadata={
+        "description": "audit events you caused on others' subjects: what and when, without the input"})
+    tasks_created = fields.List(fields.Nested(ExportTask))
+    sessions = fields.List(fields.Nested(ExportSession))
+    logins = fields.List(fields.Nested(ExportLogin), metadata={"description": "your account's login records"})
+    idempotent_requests = fields.List(fields.Nested(ExportIdempotent))
 
 
 class ErrorSchema(Schema):

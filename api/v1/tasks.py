@@ -97,7 +97,9 @@ def make_blueprint(registry: DefinitionRegistry) -> Blueprint:
         actor = http.actor()
         task = task_service.get_task(db.session, actor, task_id)
         note = household.read_household_note(actor, task, purpose="api:task", request_id=http.request_id())
-        return {**_view(task, actor), "household_note": note}, 200, {"ETag": http.etag("task", task)}
+        note_erased = views.erased(["household_note"], household.erased_at(db.session, actor, task))
+        return ({**_view(task, actor), "household_note": note, "household_note_erased": note_erased}, 200,
+                {"ETag": http.etag("task", task)})
 
     @blp.route("/<int(max=2147483647):task_id>/events", methods=["GET"])
     @blp.doc(description="The task's timeline: create, edit, publish, fill, reopen, close, cancel, with actor, "

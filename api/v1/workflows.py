@@ -53,8 +53,9 @@ def get_workflow(name, version):
             "fields_": [{"name": f.name, "type": f.type, "required": f.required,
                          "required_for_categories": list(f.required_for_categories), "label": f.label,
                          "label_en": f.label_en, "help": f.help, "help_en": f.help_en, "widget": f.widget,
+                         "personal": f.personal, "ref": f.ref,
                          "choices": [{"value": c.value, "label": c.label, "label_en": c.label_en}
-                                     for c in f.choices], "ref": f.ref} for f in t.fields],
+                                     for c in f.choices]} for f in t.fields],
             "input_schema": input_schema(compiled.schemas[t.name]),
             "notify": [{"kind": n.kind, "to": list(n.to)} for n in t.notify],
         } for t in d.triggers],

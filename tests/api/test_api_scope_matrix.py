@@ -25,6 +25,7 @@ MATRIX = {
     # Only the caller's own exist (others' ids are left alone: tests/api/test_api_notifications.py).
     "GET /api/v1/me/notifications": dict.fromkeys(ACTORS, (200, None)),
     "POST /api/v1/me/notifications/read": dict.fromkeys(ACTORS, (200, None)),
+    "GET /api/v1/me/export": dict.fromkeys(ACTORS, (200, None)),  # the caller's own data, any role
     "GET /api/v1/me/points": {"member": (200, None), "staff": (403, None), "sup_town": (403, None),
                               "sup_unit": (403, None), "admin": (403, None)},
     "GET /api/v1/tasks": dict.fromkeys(ACTORS, (200, None)),

@@ -8,6 +8,7 @@ instances on their own ports sharing one database and one upload directory:
 - X-Request-ID passes through nginx (or nginx makes one); nginx's own 413 keeps the API's shape;
 - a photo uploaded through node A is served by node B (BAODAO_UPLOAD_DIR shared);
 - `expire-claims` started on both nodes' CLIs at the same moment expires each claim once.
+- `retention run` started on both nodes at the same moment erases each text once.
 Bounded: nginx and gunicorn start within 30 s, requests 20 s, CLIs 60 s; all stopped in finally.
 """
 import hashlib
@@ -21,11 +22,11 @@ from datetime import timedelta
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from workflow.clock import utcnow
 from workflow.extensions import db
-from workflow.models import AuditEvent, Claim
+from workflow.models import AuditErasure, AuditEvent, Claim, Visit
 from workflow.services import claims as claim_service
 
 from .conftest import assert_consistent, make_members, request_ids_recorded, tokens_for
@@ -128,14 +129,25 @@ def _served(base_dir, node, needle) -> int:
     return sum(1 for line in lines if line.startswith(f"{LOOPBACK}:{node.port} ") and needle in line)
 
 
-def _cli_at(node, when: float) -> subprocess.Popen:
-    """`flask --app wsgi expire-claims` in the node's environment, the app loaded first and
-    the command itself started at wall-clock `when` (so two nodes really run at once)."""
+def _cli_at(node, when: float, *command: str) -> subprocess.Popen:
+    """`flask --app wsgi <command>` (expire-claims by default) in the node's environment, the app
+    loaded first and the command itself started at wall-clock `when` (so two nodes really run at once)."""
     script = ("import sys, time; import wsgi; "
               "time.sleep(max(0.0, float(sys.argv[1]) - time.time())); "
-              "from flask.cli import main; sys.argv = ['flask', '--app', 'wsgi', 'expire-claims']; main()")
-    return subprocess.Popen([sys.executable, "-c", script, str(when)], cwd=ROOT, env=node.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+              "from flask.cli import main; sys.argv = ['flask', '--app', 'wsgi', *sys.argv[2:]]; main()")
+    return subprocess.Popen([sys.executable, "-c", script, str(when), *(command or ("expire-claims",))], cwd=ROOT,
+                            env=node.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _both_at_once(node_a, node_b, *command: str) -> list[str]:
+    at = time.time() + 4.0  # both have imported the app by then
+    runs = [_cli_at(node_a, at, *command), _cli_at(node_b, at, *command)]
+    outputs = []
+    for proc in runs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+        outputs.append(out)
+    return outputs
 
 
 @pytest.mark.slow
@@ -198,13 +210,7 @@ def test_two_nodes_behind_nginx(nodes, world, session):
 
     # 4. expire-claims on both nodes' CLIs at the same moment: each claim expires once.
     wait_for(lambda: utcnow() > soon + timedelta(seconds=0.5), timeout=10, what="the deadline to pass")
-    at = time.time() + 4.0  # both have imported the app by then
-    runs = [_cli_at(node_a, at), _cli_at(node_b, at)]
-    outputs = []
-    for proc in runs:
-        out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0, out
-        outputs.append(out)
+    outputs = _both_at_once(node_a, node_b, "expire-claims")
     expired = [int(m.group(1)) for out in outputs for m in re.finditer(r"expired (\d+) claims", out)]
     skipped = sum("another expiry run holds the lock" in out for out in outputs)
     assert sum(expired) == len(due), outputs
@@ -217,6 +223,30 @@ def test_two_nodes_behind_nginx(nodes, world, session):
     # … and a second run finds nothing left to do.
     again = node_b.flask("expire-claims")
     assert again.returncode == 0 and "expired 0 claims" in again.stdout, again.stdout + again.stderr
+
+    # 5. The retention run on both nodes at the same moment: each text erased once. Claims that
+    # ended four years ago (their end moved back by SQL: a claim's end is its last change).
+    old_claims = []
+    for member in make_members(world, 3, prefix="retired"):
+        claim = claim_service.start_claim(world.task().id, member)
+        claim_service.fire(claim.id, "check_in", member, {"note": "多年前的走访记录"})
+        claim_service.fire(claim.id, "withdraw", member, {"reason": "多年前的原因"})
+        old_claims.append(claim.id)
+    session.rollback()
+    with db.engine.begin() as conn:
+        conn.execute(update(Claim).where(Claim.id.in_(old_claims)).values(updated_at=utcnow() - timedelta(days=1500)))
+    retention_outputs = _both_at_once(node_a, node_b, "retention", "run")
+    erased = [int(m.group(1)) for out in retention_outputs for m in re.finditer(r"the records of (\d+) claims", out)]
+    assert sum(erased) == len(old_claims), retention_outputs
+    assert sum("another retention run holds the lock" in out for out in retention_outputs) + len(erased) == 2
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(AuditErasure)) == 2 * len(old_claims)  # note, reason
+    assert session.scalar(select(func.count()).select_from(Visit).where(Visit.claim_id.in_(old_claims),
+                                                                        Visit.erased_at.is_(None))) == 0
+    again = node_a.flask("retention", "run")
+    assert again.returncode == 0 and "the records of 0 claims" in again.stdout, again.stdout + again.stderr
+    verified = node_b.flask("verify-chain")
+    assert verified.returncode == 0 and "6 erased under the retention rules" in verified.stdout, verified.stdout
 
     summary = assert_consistent(db.session)
     print(f"\nrace: {RACERS} claimants, {SLOTS} slots through nginx in {race_seconds:.1f} s: "

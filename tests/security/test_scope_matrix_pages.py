@@ -99,6 +99,10 @@ MATRIX = {
     "POST /notifications/<int:notification_id>/read": both(ALL(ACTORS, 302), ALL(ACTORS, 404)),
     "GET /notifications/settings": both(ALL(ACTORS, 200), NONE),
     "POST /notifications/settings": both(ALL(ACTORS, 302), NONE),
+    # -- privacy: the public notice; each person's own data, any role -----------------------------
+    "GET /privacy": both(ALL(ACTORS, 200), NONE),
+    "GET /me/data": both(ALL(ACTORS, 200), NONE),
+    "GET /me/data/export": both(ALL(ACTORS, 200), NONE),
     # -- staff -----------------------------------------------------------------------------------
     "GET /staff/queue": both(STAFF_IN, NONE),
     "GET /staff/community": both(STAFF_IN, NONE),

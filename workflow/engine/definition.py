@@ -80,6 +80,9 @@ class FieldSpec:
     # How a page shows it where the type alone does not decide (textarea, select, radio, location).
     widget: str | None = None
     choices: tuple[Choice, ...] = ()
+    # Personal data (a note, a summary, a reason that may name people, a location): kept apart
+    # from the audit chain's hashed payload as a digest, and erased when its retention ends.
+    personal: bool = False
 
     @property
     def required_for_categories(self) -> tuple[str, ...]:
@@ -147,6 +150,11 @@ class TriggerSpec:
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def personal_fields(self) -> tuple[str, ...]:
+        """The names of its input fields marked `personal: true`."""
+        return tuple(f.name for f in self.fields if f.personal)
 
 
 @dataclass(frozen=True)

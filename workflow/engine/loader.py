@@ -9,7 +9,8 @@ its Chinese and English words; every trigger names its roles (ones its subject k
 and its input (possibly empty); guards and effects are registered names with parameters
 they accept; field types, options and widgets are known; a trigger's `notify` and every
 timer name known notification kinds, recipients the subject knows, states, an anchor the
-subject has and a trigger the system may fire (see `_parse_timer`).
+subject has and a trigger the system may fire (see `_parse_timer`); `personal` (personal data, kept apart from
+the audit chain's hash and erased when its retention ends) is true or false.
 """
 import inspect
 import re
@@ -298,10 +299,13 @@ def _parse_field(trigger, name, spec, fail) -> FieldSpec:
         fail(f"{owner}: a ref field names what it picks: ref: {' | '.join(REFS)}")
     if ftype == "datetime" and spec.get("when", "past") not in ("past", "future"):
         fail(f"{owner}: 'when' is past or future, not '{spec['when']}'")
-    options = {k: v for k, v in spec.items() if k not in ("type", "required") and k not in WORD_KEYS}
+    if not isinstance(spec.get("personal", False), bool):
+        fail(f"{owner}: 'personal' is true or false")
+    options = {k: v for k, v in spec.items() if k not in ("type", "required", "personal") and k not in WORD_KEYS}
     return FieldSpec(name=str(name), type=ftype, required=bool(spec.get("required")), options=options,
                      label=label, label_en=label_en, help=_text(spec, "help", owner, fail),
-                     help_en=_text(spec, "help_en", owner, fail), widget=widget, choices=choices)
+                     help_en=_text(spec, "help_en", owner, fail), widget=widget, choices=choices,
+                     personal=spec.get("personal", False))
 
 
 def _parse_choices(owner, raw, fail) -> tuple[Choice, ...]:

@@ -17,6 +17,8 @@ Field types a definition may use:
             true`: required whenever the subject offers any choice
 Any field may be `required: true`, or `required_for_categories: [...]` (checked by the
 engine against the subject's category, since the schema alone does not know it).
+`personal: true` marks personal data: the audit chain hashes a digest of it and keeps the
+value apart, so it can be erased when its retention ends (workflow/audit.py).
 `together_with: other` makes two fields come as a pair (a location's lat and lon).
 Unknown fields are refused.
 
@@ -55,7 +57,7 @@ WIDGETS = {
     "photos": (),
     "ref": ("select",),
 }
-COMMON_OPTIONS = {"type", "required", "required_for_categories", "together_with"}
+COMMON_OPTIONS = {"type", "required", "required_for_categories", "together_with", "personal"}
 DEFAULT_TEXT_LENGTH = 1000
 DEFAULT_PHOTOS = 9
 NOT_BLANK = r"\S"  # what the OpenAPI description says of a required text: some non-space character

@@ -6,6 +6,7 @@ from .idempotency import IdempotencyKey
 from .notifications import (OUTBOX_STATUSES, Notification, NotificationPreference, NotificationSettings,
                             OutboxMessage, TimerFiring)
 from .people import ROLES, SYSTEM, SystemActor, Unit, User
+from .personal import AuditErasure, AuditPersonalValue, RetentionRun
 from .places import Community, Grid, Town
 from .points import PointsEntry, UnitFeedback
 from .registrations import Registration
@@ -20,4 +21,5 @@ __all__ = [
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
     "Task", "Upload", "ApiToken", "LoginAttempt", "Registration", "StatsClaims", "StatsUnits", "StatsRefresh",
     "Notification", "NotificationPreference", "NotificationSettings", "OutboxMessage", "TimerFiring", "OUTBOX_STATUSES",
+    "AuditPersonalValue", "AuditErasure", "RetentionRun",
 ]

@@ -40,6 +40,9 @@ class Claim(db.Model):
     # Raised by record_visit under the claim's row lock, in the UPDATE that moves the state:
     # the min_visits guard reads it instead of counting the visits table.
     visit_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when the retention run erased its personal texts (reasons, visits' notes and locations,
+    # reports' summaries, photos, its events' personal fields): docs/privacy.md.
+    erased_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -70,6 +73,8 @@ class Visit(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     photo_ids: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the retention run erased its note and location (the note is then "", lat/lon None).
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     claim: Mapped[Claim] = relationship(back_populates="visits")
 
@@ -86,5 +91,7 @@ class Report(db.Model):
     households: Mapped[int] = mapped_column(default=0)
     photo_ids: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the retention run erased its summary (then ""); hours and households stay.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     claim: Mapped[Claim] = relationship(back_populates="reports")

@@ -50,6 +50,8 @@ class Task(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the retention run erased the personal fields of its events (a cancel's reason).
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     community: Mapped[Community] = relationship()
     grid: Mapped[Grid | None] = relationship()
@@ -71,6 +73,9 @@ class HouseholdNote(db.Model):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
     note: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the retention run erased it (90 days after the task ended, by default); the
+    # note is then "". Kept as a row so pages can say it was erased rather than never written.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
 
 class HouseholdNoteRead(db.Model):

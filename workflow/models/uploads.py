@@ -25,3 +25,6 @@ class Upload(db.Model):
     # Set when a visit or report first uses the upload; one photo belongs to one claim.
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the retention run erased the photo with its claim's records: the file is gone
+    # (unless another, unerased upload shares its bytes), the row stays for the ids that name it.
+    erased_at: Mapped[datetime | None] = mapped_column()

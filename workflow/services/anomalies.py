@@ -92,7 +92,8 @@ def missing_locations(session, actor) -> list[Flag]:
         select(Visit.id, Visit.claim_id, Visit.visited_at, User.name, Community.name)
         .join(Claim, Claim.id == Visit.claim_id).join(Task, Task.id == Claim.task_id)
         .join(Community, Community.id == Task.community_id).join(User, User.id == Claim.member_id)
-        .where(Community.requires_location.is_(True), Visit.lat.is_(None), scope.claim_filter(actor))
+        .where(Community.requires_location.is_(True), Visit.lat.is_(None), scope.claim_filter(actor),
+               Visit.erased_at.is_(None))  # (a location erased under the retention rules was recorded)
         .order_by(Visit.visited_at.desc())
     ).all()
     return [Flag("missing_location", [claim_id], name, at, {"visit": visit_id, "community": community})

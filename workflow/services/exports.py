@@ -5,6 +5,8 @@ district never sits in memory: CSV is yielded chunk by chunk; XLSX is written by
 in constant-memory mode to a temporary file that the caller streams and then deletes.
 Every query is limited to the caller's scope (`scope.claim_filter` / `task_filter` / `registration_filter`).
 The household note never appears in an export.
+An event's payload is exported as people read it (services/event_input.py): personal fields
+resolved; an erased one null and named under "_erased".
 """
 import csv
 import io
@@ -22,6 +24,7 @@ from ..errors import InvalidInput
 from ..time_bounds import check_query_time
 from ..models import AuditEvent, Claim, Community, Registration, Task, Town, Unit, User
 from . import scope
+from .event_input import read_inputs
 from .names import ShownNames
 
 CLAIM_COLUMNS = ["claim_id", "state", "task_id", "task_title", "category", "community", "town", "member",
@@ -92,8 +95,10 @@ def event_rows(session, actor, lo=None, hi=None) -> Iterator[list]:
     names = ShownNames(session, actor)
     for batch in session.scalars(query).partitions():
         names.lookup(e.actor_id for e in batch)
+        inputs = read_inputs(session, batch)
         for e in batch:
-            payload = e.payload if isinstance(e.payload, dict) else json.loads(e.payload or "{}")
+            readable = inputs[e.id]
+            payload = dict(readable.input, _erased=readable.erased) if readable.erased else readable.input
             hidden = names.hidden(e.actor_id)
             yield [e.id, e.subject, e.seq, e.trigger, e.from_state or "", e.to_state or "",
                    "" if hidden or e.actor_id is None else e.actor_id, names.get(e.actor_id, "system"),

@@ -69,6 +69,14 @@ def may_read(session, actor, task) -> bool:
     return False
 
 
+def erased_at(session, actor, task):
+    """When the task's note was erased under the retention rules, for those who may read it
+    (None otherwise, and for a note that was never erased)."""
+    if not may_read(session, actor, task):
+        return None
+    return session.scalar(select(HouseholdNote.erased_at).where(HouseholdNote.task_id == task.id))
+
+
 def mask_numbers(text: str) -> str:
     """Every long number in the text with all but its last digits replaced by *."""
     def mask(match):
@@ -110,7 +118,7 @@ def open_household_note(actor, task, *, purpose: str = "", request_id: str | Non
         if not may_read(session, actor, task):
             return NoteView(reader=False)
         note = session.get(HouseholdNote, task.id)
-        if note is None:
+        if note is None or note.erased_at is not None:  # (erased under the retention rules: nothing to read)
             return NoteView()
         member = actor.role == "member"
         if member:

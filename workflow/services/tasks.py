@@ -147,8 +147,8 @@ def edit_task(task_id: int, actor, data: dict, *, expected_version=None, request
         if note is not False:
             existing = session.get(HouseholdNote, task.id)
             if note:
-                if existing:
-                    existing.note, existing.updated_at = note, now
+                if existing:  # (a note erased under the retention rules comes back as a new one)
+                    existing.note, existing.updated_at, existing.erased_at = note, now, None
                 else:
                     session.add(HouseholdNote(task_id=task.id, note=note, updated_at=now))
             elif existing:

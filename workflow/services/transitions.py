@@ -148,7 +148,7 @@ def step(session, kind_name: str, compiled, trigger: TriggerSpec, row, related, 
     audit.append(
         session, subject_type=kind_name, subject_id=row.id, trigger=trigger.name, from_state=from_state,
         to_state=kind.state_of(row), actor=actor, payload={**data, **ctx.recorded}, request_id=request_id,
-        definition=compiled.definition.label, now=now, head=head,
+        definition=compiled.definition.label, now=now, head=head, personal=trigger.personal_fields,
     )
     if trigger.notify:  # who the definition says is told, in this same transaction
         notifications.notify(session, trigger.notify, subject_type=kind_name, row=row, related=related, actor=actor,

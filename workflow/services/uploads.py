@@ -301,6 +301,8 @@ def visible_upload(session, actor, upload_id: int) -> Upload:
 
 
 def read_upload(upload: Upload, upload_dir: str | Path) -> bytes:
+    if upload.erased_at is not None:  # erased with its claim's records (services/erasure.py)
+        raise NotFound(f"upload {upload.id} was erased under the retention rules")
     try:
         return storage_path(upload_dir, upload.sha256).read_bytes()
     except FileNotFoundError:

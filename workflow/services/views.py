@@ -9,6 +9,7 @@ from sqlalchemy import inspect, select
 
 from ..models import Community, Unit, User
 from . import scope
+from .event_input import ERASED_NOTICE
 
 
 def place(obj):
@@ -57,6 +58,23 @@ def _loaded(obj, relation: str) -> bool:
     return relation not in inspect(obj).unloaded
 
 
+def erased(fields: list[str], at) -> dict | None:
+    """What an answer says of texts the retention run erased (None when nothing was)."""
+    return {"fields": list(fields), "at": at, "notice": ERASED_NOTICE} if at is not None else None
+
+
+def visit_view(v) -> dict:
+    return {"id": v.id, "visited_at": v.visited_at, "lat": v.lat, "lon": v.lon,
+            "note": None if v.erased_at else v.note, "photos": list(v.photo_ids or []), "created_at": v.created_at,
+            "erased": erased(["note", "lat", "lon"], v.erased_at)}
+
+
+def report_view(r) -> dict:
+    return {"id": r.id, "summary": None if r.erased_at else r.summary, "hours": r.hours,
+            "households": r.households, "photos": list(r.photo_ids or []), "created_at": r.created_at,
+            "erased": erased(["summary"], r.erased_at)}
+
+
 def claim_view(session, claim, definition, allowed: list[str], *, detail: bool = False,
                household_note: str | None = None) -> dict:
     task = claim.task
@@ -71,13 +89,12 @@ def claim_view(session, claim, definition, allowed: list[str], *, detail: bool =
         "state": claim.state, "state_label": state.label, "final": state.final, "version": claim.version,
         "etag": etag("claim", claim), "definition": {"name": claim.definition_name,
                                                      "version": claim.definition_version},
-        "created_at": claim.created_at, "updated_at": claim.updated_at, "last_reason": claim.last_reason,
-        "allowed_triggers": list(allowed),
+        "created_at": claim.created_at, "updated_at": claim.updated_at,
+        "last_reason": None if claim.erased_at else claim.last_reason,
+        "erased": erased(["last_reason"], claim.erased_at), "allowed_triggers": list(allowed),
     }
     if detail:
-        out["visits"] = [{"id": v.id, "visited_at": v.visited_at, "lat": v.lat, "lon": v.lon, "note": v.note,
-                          "photos": list(v.photo_ids or []), "created_at": v.created_at} for v in claim.visits]
-        out["reports"] = [{"id": r.id, "summary": r.summary, "hours": r.hours, "households": r.households,
-                           "photos": list(r.photo_ids or []), "created_at": r.created_at} for r in claim.reports]
+        out["visits"] = [visit_view(v) for v in claim.visits]
+        out["reports"] = [report_view(r) for r in claim.reports]
         out["household_note"] = household_note
     return out
