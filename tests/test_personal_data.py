@@ -165,3 +165,20 @@ def test_certificates_issued_to_the_member_are_in_their_export_only(app, world, 
     assert certificate["code"] == issued.code and certificate["hours"] == 1.5
     assert certificate["verify_url"] == f"/verify/{issued.code}"
     assert personal_data.export(session, world.member2)["certificates"] == []
+
+
+def test_the_members_registrations_and_notifications_are_in_their_export_only(app, world, session, lives):
+    from workflow.services import registrations
+
+    applied = registrations.apply(world.member3, {"community_id": world.c.id, "skills": "法律咨询"})
+    registrations.fire(applied.id, "decline", world.staff_c, {"reason": "请向居住地社区报到"})
+    doc = personal_data.export(session, world.member3)
+    (reg,) = doc["registrations"]
+    assert reg["id"] == applied.id and reg["state"] == "declined" and reg["skills"] == "法律咨询"
+    assert [e["trigger"] for e in reg["events"]] == ["apply", "decline"]
+    assert all(n["subject_type"] == "registration" for n in doc["notifications"]["items"])
+    others = personal_data.export(session, world.member)
+    assert others["registrations"] == [] or applied.id not in {r["id"] for r in others["registrations"]}
+    # member1 was told of the approval of their report; member3 of nothing about it
+    assert any(n["kind"] == "claim_approved" for n in others["notifications"]["items"])
+    assert not any(n["kind"] == "claim_approved" for n in doc["notifications"]["items"])

@@ -539,6 +539,7 @@ class AccountOut(Schema):
     community = fields.Nested(TownedPlaceRef, allow_none=True, metadata={"description": "where a member is "
                                                                                         "registered; staff's own"})
     supervisor_scope = fields.String(allow_none=True, metadata={"description": "district, town:<code> or unit:<code>"})
+    email = fields.String(allow_none=True, metadata={"description": "where e-mail notifications go"})
     password = fields.String(metadata={"description": "how it is kept (a one-way hash); never the password"})
 
 
@@ -685,6 +686,10 @@ class PersonalDataSchema(Schema):
     sections = fields.List(fields.String(), metadata={"description": "the sections below, in order"})
     account = fields.Nested(AccountOut)
     claims = fields.List(fields.Nested(ExportClaim), metadata={"description": "your own claims (members)"})
+    registrations = fields.List(fields.Dict(), metadata={
+        "description": "your 报到 registrations with their timelines (community, grid, term, events)"})
+    notifications = fields.Dict(metadata={
+        "description": "what you were told (items: kind, subject, parameters, times) and your delivery choices"})
     points = fields.Nested(PointsSchema)
     unit_feedback = fields.List(fields.Nested(ExportFeedback))
     certificates = fields.List(fields.Nested(ExportCertificate), metadata={

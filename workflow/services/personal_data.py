@@ -35,7 +35,8 @@ from sqlalchemy import and_, select
 from .. import runtime
 from ..clock import iso, utcnow
 from ..models import (ApiToken, AuditEvent, Certificate, Claim, HouseholdNoteRead, IdempotencyKey, LoginAttempt,
-                      PointsEntry, Task, Unit, UnitFeedback, Upload)
+                      Notification, NotificationPreference, NotificationSettings, PointsEntry, Registration, Task,
+                      Unit, UnitFeedback, Upload)
 from . import timeline
 from .views import erased, place, report_view, visit_view
 
@@ -99,7 +100,7 @@ def account(ctx: ExportContext) -> dict:
         "id": u.id, "username": u.username, "name": u.name, "role": u.role, "active": u.active,
         "created_at": iso(u.created_at), "unit": place(u.unit),
         "community": None if community is None else {**place(community), "town": place(community.town)},
-        "supervisor_scope": u.scope_label or None,
+        "supervisor_scope": u.scope_label or None, "email": u.email,
         "password": "stored only as a one-way scrypt hash; not exported",
     }
 
@@ -132,6 +133,38 @@ def _event(e: dict) -> dict:
     if out["actor"]["name"] is None:  # scheduled work
         out["actor"] = {**out["actor"], "name": "system"}
     return out
+
+
+@section("registrations")
+def registrations(ctx: ExportContext) -> list[dict]:
+    """The person's 报到: every registration they applied for, with its whole timeline."""
+    rows = ctx.session.scalars(select(Registration).where(Registration.member_id == ctx.user.id)
+                               .order_by(Registration.id)).all()
+    return [_plain({
+        "id": r.id, "state": r.state, "definition": f"{r.definition_name}@{r.definition_version}",
+        "community": place(r.community), "grid": r.grid.name if r.grid else None, "skills": r.skills,
+        "availability": r.availability, "households": r.households, "accepted_at": r.accepted_at,
+        "term_year": r.term_year, "term_ends_at": r.term_ends_at, "last_reason": r.last_reason,
+        "created_at": r.created_at, "updated_at": r.updated_at,
+        "events": [_event(e) for e in timeline.events(ctx.session, "registration", r.id, ctx.user)],
+    }) for r in rows]
+
+
+@section("notifications")
+def notifications(ctx: ExportContext) -> dict:
+    """What the person was told (kind, about what, its parameters) and how they chose to be told."""
+    rows = ctx.session.scalars(select(Notification).where(Notification.user_id == ctx.user.id)
+                               .order_by(Notification.id)).all()
+    settings = ctx.session.get(NotificationSettings, ctx.user.id)
+    preferences = ctx.session.scalars(select(NotificationPreference)
+                                      .where(NotificationPreference.user_id == ctx.user.id)).all()
+    return _plain({
+        "items": [{"id": n.id, "kind": n.kind, "subject_type": n.subject_type, "subject_id": n.subject_id,
+                   "params": n.params or {}, "created_at": n.created_at, "read_at": n.read_at} for n in rows],
+        "preferences": {p.kind: p.mode for p in preferences},
+        "settings": None if settings is None else {
+            c.key: getattr(settings, c.key) for c in NotificationSettings.__table__.columns if c.key != "user_id"},
+    })
 
 
 @section("points")
