@@ -3,7 +3,7 @@
 All stored times are naive UTC datetimes (both databases keep them the same way),
 so the audit hash of a time is identical on SQLite and PostgreSQL.
 """
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 # The district's own clock, for what people count by calendar (a month's feedback).
@@ -57,3 +57,16 @@ def year_end(year: int) -> datetime:
 def renewal_opens(year: int) -> datetime:
     """From when a term for `year` may be renewed: 1 December, 00:00 Beijing time, as naive UTC."""
     return district_midnight(year, 12, 1)
+
+
+# -- terms ending on a date: a pairing's end date, a project's last day ----------------------------
+
+def district_date(value: datetime):
+    """The calendar day a stored UTC time falls on, on the district's calendar."""
+    return value.replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ).date()
+
+
+def day_end(day) -> datetime:
+    """When a district calendar day is over (00:00 Beijing time of the next day), as naive UTC:
+    a term "until 2026-12-31" runs to the end of that day."""
+    return as_utc_naive(datetime(day.year, day.month, day.day, tzinfo=DISTRICT_TZ)) + timedelta(days=1)

@@ -5,6 +5,7 @@ from .claims import Claim, Report, Visit
 from .idempotency import IdempotencyKey
 from .notifications import (OUTBOX_STATUSES, Notification, NotificationPreference, NotificationSettings,
                             OutboxMessage, TimerFiring)
+from .pairings import RESOURCE_CATEGORIES, Pairing, Project, ProjectReport, UnitResource
 from .people import ROLES, SYSTEM, SystemActor, Unit, User
 from .personal import AuditErasure, AuditPersonalValue, RetentionRun
 from .places import Community, Grid, Town
@@ -21,5 +22,6 @@ __all__ = [
     "CATEGORIES", "TASK_LIVE_STATUSES", "TASK_STATUSES", "HouseholdNote", "HouseholdNoteRead",
     "Task", "Upload", "ApiToken", "LoginAttempt", "Registration", "StatsClaims", "StatsUnits", "StatsRefresh",
     "Notification", "NotificationPreference", "NotificationSettings", "OutboxMessage", "TimerFiring", "OUTBOX_STATUSES",
-    "AuditPersonalValue", "AuditErasure", "RetentionRun",
+    "AuditPersonalValue", "AuditErasure", "RetentionRun", "Pairing", "Project", "ProjectReport", "UnitResource",
+    "RESOURCE_CATEGORIES",
 ]

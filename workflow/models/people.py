@@ -4,6 +4,8 @@ A user has exactly one role:
 - member: belongs to a unit, registered to the community where they live;
 - staff: works for one community;
 - supervisor: reads everything in a scope — the district (no town, no unit), one town or one unit;
+- liaison (联络员): acts for one unit's Party organisation (unit_id): its pairings with
+  communities, its resources and projects, its members' receipt report;
 - admin: the platform's operator.
 """
 from datetime import datetime
@@ -17,7 +19,7 @@ from ..extensions import db
 from ..identity import USERNAME_KEY_MAX, username_key
 from .places import Community, Town
 
-ROLES = ("member", "staff", "supervisor", "admin")
+ROLES = ("member", "staff", "supervisor", "liaison", "admin")
 
 
 class Unit(db.Model):
@@ -43,7 +45,7 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(16), index=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
-    # member: unit + registered community; staff: community.
+    # member: unit + registered community; staff: community; liaison: the unit they act for.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
     # supervisor: one town, one unit (unit_id above), or neither = the whole district.

@@ -52,6 +52,8 @@ class Task(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when the retention run erased the personal fields of its events (a cancel's reason).
     erased_at: Mapped[datetime | None] = mapped_column()
+    # The project (项目) of the same community this task is a concrete job of, if any.
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
 
     community: Mapped[Community] = relationship()
     grid: Mapped[Grid | None] = relationship()

@@ -24,6 +24,8 @@ class Upload(db.Model):
     uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # Set when a visit or report first uses the upload; one photo belongs to one claim.
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    # …or the project whose progress or completion report used it (a unit's photos).
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when the retention run erased the photo with its claim's records: the file is gone
     # (unless another, unerased upload shares its bytes), the row stays for the ids that name it.
