@@ -104,7 +104,7 @@ def demo_data(if_empty, members, tasks):
 @click.command("create-user")
 @click.option("--username", required=True)
 @click.option("--name", default="")
-@click.option("--role", type=click.Choice(["member", "staff", "supervisor", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["member", "staff", "supervisor", "liaison", "admin"]), required=True)
 @click.option("--unit", help="unit code or name")
 @click.option("--community", help="12-digit community code")
 @click.option("--scope", help="supervisors: district, town:<code> or unit:<code>")
@@ -193,13 +193,14 @@ def purge_logs(days):
 @click.command("expire-claims")
 def expire_claims():
     """The timers run under its old name: claims expire, tasks close, reminders go out, and
-    registrations whose term ended without renewal lapse (safe on every node at once)."""
+    registrations and pairings whose term ended without renewal lapse (safe on every node at once)."""
     result = expiry.expire_claims()
     if result.skipped_locked:
         click.echo("another expiry run holds the lock; nothing done")
         return
     click.echo(f"expired {result.expired} claims, closed {result.tasks_closed} tasks, "
-               f"lapsed {result.registrations_lapsed} registrations ({_timers_summary(result.run)})")
+               f"lapsed {result.registrations_lapsed} registrations and {result.pairings_lapsed} pairings "
+               f"({_timers_summary(result.run)})")
 
 
 notify_cli = AppGroup("notify", help="Notifications through external channels (e-mail).")

@@ -1,6 +1,7 @@
 """The hash-chained audit log: append, verify, checkpoint.
 
-Every subject (a task, a claim, a registration) has its own chain; so has every actor of the
+Every subject (a task, a claim, a registration, a pairing, a project, a unit's resource line)
+has its own chain; so has every actor of the
 security log (subject type "admin", one chain per actor: workflow/services/security_log.py) and
 every member who was issued a certificate (subject type "member": services/certificates.py).
 An event's hash is
@@ -10,7 +11,8 @@ event is written in the same transaction as the change it records, while the sub
 row is locked, so a chain never forks.
 
 Verification recomputes every hash and checks each chain is gap-free from seq 1; it
-also checks that every subject row (CHAINED: tasks, claims, registrations) has a chain at
+also checks that every subject row (CHAINED: tasks, claims, registrations, pairings, projects and
+the units' resources) has a chain at
 all, and that every head recorded in the latest checkpoint is still there — so deleting a
 whole chain shows too.
 
@@ -39,7 +41,8 @@ from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from .clock import iso, utcnow
-from .models import AuditEvent, AuditPersonalValue, Certificate, Checkpoint, Claim, Registration, Task
+from .models import (AuditEvent, AuditPersonalValue, Certificate, Checkpoint, Claim, Pairing, Project, Registration,
+                     Task, UnitResource)
 from .models.personal import ERASED
 
 HASHED_FIELDS = (
@@ -213,7 +216,8 @@ class VerifyResult:
 
 # Every kind of subject that has chains, with its table: a row of any of them without a chain
 # means its chain was deleted. A new process's subject kind is added here.
-CHAINED = {"task": Task, "claim": Claim, "registration": Registration}
+CHAINED = {"task": Task, "claim": Claim, "registration": Registration, "pairing": Pairing, "project": Project,
+           "resource": UnitResource}
 # Chains without a table of their own: the security log's (admin: one per acting user) and a
 # member's record (member: certificates issued; only members who were issued one have a chain).
 SUBJECT_TYPES = (*CHAINED, "admin", "member")
@@ -222,7 +226,8 @@ SUBJECT_TYPES = (*CHAINED, "admin", "member")
 def parse_subject(subject: str) -> tuple[str, int]:
     kind, _, ident = subject.partition(":")
     if kind not in SUBJECT_TYPES or not ident.isdigit():
-        raise ValueError(f"subject must look like claim:12, task:3, registration:5, admin:1 or member:5, "
+        raise ValueError(f"subject must look like claim:12, task:3, registration:5, pairing:2, project:4, "
+                         f"resource:6, admin:1 or member:5, "
                          f"not {subject!r}")
     return kind, int(ident)
 

@@ -32,6 +32,10 @@ class TaskInputSchema(Schema):
                                    metadata={"description": "when the activity takes place, if at a set time "
                                                             "(within two years of now)"})
     grid = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+    # The project (of the same community) this task is a concrete job of: its unit's members claim it.
+    project_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                validate=validate.Range(min=1, max=2**31 - 1),
+                                metadata={"description": "a project of the same community that this task belongs to"})
 
 
 class TaskEditSchema(TaskInputSchema):

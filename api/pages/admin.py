@@ -41,7 +41,7 @@ def users():
     if q:
         like = f"%{q}%"
         query = query.where(or_(User.username.ilike(like), User.name.ilike(like)))
-    if role in ("member", "staff", "supervisor", "admin"):
+    if role in ("member", "staff", "supervisor", "liaison", "admin"):
         query = query.where(User.role == role)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(User.username).offset((page - 1) * PAGE).limit(PAGE)).all()

@@ -174,7 +174,7 @@ def event_label(event: dict) -> str:
 
 def role_label(role: str) -> str:
     return {"member": _("Party member"), "staff": _("Community staff"), "supervisor": _("Supervisor"),
-            "admin": _("Administrator"), "system": _("System")}.get(role, role)
+            "liaison": _("Unit liaison"), "admin": _("Administrator"), "system": _("System")}.get(role, role)
 
 
 def person_labels() -> dict:
@@ -200,6 +200,9 @@ def refusal_text(refusal) -> str:
                                    "To move, end that registration first."),
         "renewal_open": _("Renewal for next year opens on 1 December."),
         "term_over": _("The term has not ended yet."),
+        "one_live_pairing": _("Your unit already has a pairing with this community (proposed or active)."),
+        "paired_with_community": _("Your unit has no active pairing with this community: propose one first, and take "
+                                   "its projects once the community has accepted it."),
     }
     return texts.get(name, message)
 

@@ -76,8 +76,9 @@ class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)])
     role = SelectField(_l("Role"), choices=[("member", _l("Party member")), ("staff", _l("Community staff")),
-                                           ("supervisor", _l("Supervisor")), ("admin", _l("Administrator"))])
-    unit = StringField(_l("Unit (code or name)"), validators=[Optional(), Length(max=128)])
+                                           ("supervisor", _l("Supervisor")), ("liaison", _l("Unit liaison")),
+                                           ("admin", _l("Administrator"))])
+    unit = StringField(_l("Unit (code or name; members and liaisons)"), validators=[Optional(), Length(max=128)])
     community = StringField(_l("Community (12-digit code)"), validators=[Optional(), Length(max=12)])
     scope = StringField(_l("Supervisor scope: district, town:<code> or unit:<code>"),
                         validators=[Optional(), Length(max=64)])

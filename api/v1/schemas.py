@@ -55,9 +55,10 @@ class ClaimQuerySchema(TaskFilterSchema):
 
 
 class VerifyQuerySchema(Schema):
-    subject = fields.String(validate=validate.Regexp(r"^(task|claim|registration):\d{1,10}$"),
-                            metadata={"description": "claim:<id>, task:<id> or registration:<id>; without it, "
-                                                     "every chain"})
+    subject = fields.String(validate=validate.Regexp(
+        r"^(task|claim|registration|pairing|project|resource):\d{1,10}$"),
+                            metadata={"description": "claim:<id>, task:<id>, registration:<id>, pairing:<id>, "
+                                                     "project:<id> or resource:<id>; without it, every chain"})
 
 
 class RegistrationQuerySchema(Schema):
@@ -66,6 +67,18 @@ class RegistrationQuerySchema(Schema):
                               metadata={"description": "12-digit community/village code"})
     grid = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1),
                           metadata={"description": "grid id"})
+
+
+class PairingQuerySchema(Schema):
+    state = fields.String(validate=validate.Length(min=1, max=32))
+    community = fields.String(validate=validate.Regexp(r"^\d{12}$"),
+                              metadata={"description": "12-digit community/village code"})
+    unit = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1),
+                          metadata={"description": "unit id"})
+
+
+class ProjectQuerySchema(PairingQuerySchema):
+    pass
 
 
 class CommunityQuerySchema(Schema):
@@ -170,6 +183,8 @@ class TaskSchema(Schema):
     deadline = UTCDateTime()
     activity_at = UTCDateTime(allow_none=True, metadata={"description": "when the activity takes place, if set"})
     status = fields.String()
+    project_id = fields.Integer(allow_none=True, metadata={"description": "the project (of the same community) it "
+                                                                          "belongs to, if any"})
     version = fields.Integer()
     etag = fields.String()
     created_at = UTCDateTime()
@@ -287,6 +302,105 @@ class RegistrationSchema(Schema):
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
     allowed_triggers = fields.List(fields.String(), metadata={"description": "what the caller may fire now"})
+
+
+class PairingSchema(Schema):
+    id = fields.Integer()
+    unit = fields.Nested(UnitIdRef)
+    community = fields.Nested(CommunityRef)
+    town = fields.Nested(PlaceRef)
+    state = fields.String()
+    state_label = fields.String()
+    final = fields.Boolean()
+    agreement = fields.String(metadata={"description": "共建内容: what the two sides agree to do"})
+    ends_on = fields.Date(metadata={"description": "the last day of the term (Beijing calendar)"})
+    term_ends_at = UTCDateTime(metadata={"description": "when the term is over: 00:00 Beijing time the next day"})
+    proposed_by = fields.Nested(PersonRef, allow_none=True)
+    accepted_by = fields.Nested(PersonRef, allow_none=True)
+    accepted_at = UTCDateTime(allow_none=True)
+    last_reason = fields.String(allow_none=True, metadata={"description": "a decline's or an end's reason"})
+    version = fields.Integer()
+    etag = fields.String()
+    definition = fields.Nested(DefinitionRef)
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    allowed_triggers = fields.List(fields.String(), metadata={"description": "what the caller may fire now"})
+
+
+class ProjectSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    category = fields.String()
+    expected_outcome = fields.String()
+    community = fields.Nested(CommunityRef)
+    town = fields.Nested(PlaceRef)
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    deadline = UTCDateTime(metadata={"description": "when the last day is over: 00:00 Beijing time the next day"})
+    state = fields.String()
+    state_label = fields.String()
+    final = fields.Boolean()
+    unit = fields.Nested(UnitIdRef, allow_none=True, metadata={"description": "the unit that took it on"})
+    pairing_id = fields.Integer(allow_none=True, metadata={"description": "the pairing it was taken under"})
+    taken_at = UTCDateTime(allow_none=True)
+    member_count = fields.Integer(allow_none=True, metadata={"description": "members who took part (reported)"})
+    hours = fields.Float(allow_none=True, metadata={"description": "hours in total (reported)"})
+    reported_at = UTCDateTime(allow_none=True)
+    done_at = UTCDateTime(allow_none=True)
+    last_reason = fields.String(allow_none=True, metadata={"description": "a return's or a cancel's reason"})
+    version = fields.Integer()
+    etag = fields.String()
+    definition = fields.Nested(DefinitionRef)
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    allowed_triggers = fields.List(fields.String(), metadata={"description": "what the caller may fire now"})
+
+
+class ProjectReportSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "progress | completion"})
+    text = fields.String(metadata={"description": "what was done (progress) or the summary (completion)"})
+    members = fields.String(allow_none=True, metadata={"description": "completion: the members who took part"})
+    member_count = fields.Integer(allow_none=True)
+    hours = fields.Float(allow_none=True)
+    photos = fields.List(fields.Integer(), metadata={"description": "upload ids (GET /uploads/{id})"})
+    author = fields.Nested(PersonRef, allow_none=True)
+    created_at = UTCDateTime()
+
+
+class LinkedTaskSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    status = fields.String()
+    capacity = fields.Integer()
+    slots_taken = fields.Integer()
+    verified_claims = fields.Integer()
+    deadline = UTCDateTime()
+
+
+class ProjectDetailSchema(ProjectSchema):
+    reports = fields.List(fields.Nested(ProjectReportSchema), metadata={"description": "progress and completion "
+                                                                                        "reports, oldest first"})
+    tasks = fields.List(fields.Nested(LinkedTaskSchema), metadata={"description": "the community's tasks that "
+                                                                                  "belong to it, with progress"})
+
+
+class ResourceSchema(Schema):
+    id = fields.Integer()
+    unit_id = fields.Integer()
+    title = fields.String()
+    category = fields.String()
+    description = fields.String()
+    frequency = fields.String(metadata={"description": "how often it can be offered"})
+    contact = fields.String(allow_none=True, metadata={
+        "description": "whom to call: null unless the caller is the unit, staff of a paired community or an admin"})
+    retired = fields.Boolean()
+    retired_at = UTCDateTime(allow_none=True)
+    version = fields.Integer()
+    etag = fields.String()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
 
 
 class GridSchema(Schema):

@@ -40,8 +40,7 @@ SUBJECTS: dict[str, SubjectSpec] = {
                     anchors=("entered", "end"), recipients=("applicant", "community_staff", "supervisors")),
         SubjectSpec("pairing", "state", ("liaison", "unit_liaison", "community_staff", "admin", "system"),
                     anchors=("entered", "end"), recipients=("unit_liaison", "community_staff", "supervisors")),
-        SubjectSpec("project", "state", ("liaison", "paired_liaison", "project_liaison", "community_staff",
-                                         "admin", "system"),
+        SubjectSpec("project", "state", ("liaison", "project_liaison", "community_staff", "admin", "system"),
                     anchors=("entered", "deadline"), recipients=("project_liaison", "community_staff", "supervisors")),
     )
 }

@@ -166,3 +166,139 @@ def claim_report_waiting(ctx):
                    text=_l("The report on “%(task)s” (%(community)s) has waited %(days)s days for verification."))
 def claim_report_escalated(ctx):
     return {"task": _task_title(ctx), "community": ctx.task.community.name, "days": ctx.days_in_state}
+
+
+# --- registrations (报到) --------------------------------------------------------------------------
+
+def _day(value) -> str:
+    """A term's last day on the district's calendar (its end is 00:00 of the next day)."""
+    from datetime import timedelta
+
+    from ..clock import district_date
+    return district_date(value - timedelta(seconds=1)).isoformat() if value is not None else ""
+
+
+@notification_kind("registration_applied", subject="registration", audience=("staff",), default="digest",
+                   title=_l("An application to register"),
+                   text=_l("%(member)s (%(unit)s) applied to register with %(community)s."))
+def registration_applied(ctx):
+    member = ctx.subject.member
+    return {"member": member.name, "unit": member.unit.name if member.unit else "—",
+            "community": ctx.subject.community.short_name}
+
+
+@notification_kind("registration_waiting", subject="registration", audience=("staff",), default="digest",
+                   title=_l("An application is waiting"),
+                   text=_l("The application of %(member)s to register with %(community)s has waited %(days)s days."))
+def registration_waiting(ctx):
+    return {"member": ctx.subject.member.name, "community": ctx.subject.community.short_name,
+            "days": ctx.days_in_state}
+
+
+@notification_kind("registration_accepted", subject="registration", audience=("member",),
+                   title=_l("Your registration was accepted"),
+                   text=_l("%(community)s accepted your registration (grid: %(grid)s)."))
+def registration_accepted(ctx):
+    grid = ctx.subject.grid
+    return {"community": ctx.subject.community.short_name, "grid": grid.name if grid is not None else "—"}
+
+
+@notification_kind("registration_declined", subject="registration", audience=("member",),
+                   title=_l("Your registration was declined"),
+                   text=_l("%(community)s declined your registration: %(reason)s"))
+def registration_declined(ctx):
+    return {"community": ctx.subject.community.short_name, "reason": ctx.data.get("reason") or ""}
+
+
+@notification_kind("registration_lapsing", subject="registration", audience=("member",),
+                   title=_l("Your registration ends soon"),
+                   text=_l("Your registration with %(community)s ends on %(day)s: renew it from 1 December."))
+def registration_lapsing(ctx):
+    return {"community": ctx.subject.community.short_name, "day": _day(ctx.subject.term_ends_at)}
+
+
+# --- pairings (结对共建) ------------------------------------------------------------------------------
+
+def _pairing(ctx) -> dict:
+    return {"unit": ctx.subject.unit.name, "community": ctx.subject.community.short_name}
+
+
+@notification_kind("pairing_proposed", subject="pairing", audience=("staff",),
+                   title=_l("A unit proposes to pair with your community"),
+                   text=_l("%(unit)s proposes a co-building pairing with %(community)s until %(day)s."))
+def pairing_proposed(ctx):
+    return {**_pairing(ctx), "day": ctx.subject.ends_on.isoformat()}
+
+
+@notification_kind("pairing_accepted", subject="pairing", audience=("liaison",),
+                   title=_l("Your pairing was accepted"),
+                   text=_l("%(community)s accepted the pairing with %(unit)s: it runs until %(day)s."))
+def pairing_accepted(ctx):
+    return {**_pairing(ctx), "day": ctx.subject.ends_on.isoformat()}
+
+
+@notification_kind("pairing_declined", subject="pairing", audience=("liaison",),
+                   title=_l("Your pairing was declined"),
+                   text=_l("%(community)s declined the pairing with %(unit)s: %(reason)s"))
+def pairing_declined(ctx):
+    return {**_pairing(ctx), "reason": ctx.data.get("reason") or ""}
+
+
+@notification_kind("pairing_ended", subject="pairing", audience=("liaison", "staff"),
+                   title=_l("A pairing was ended"),
+                   text=_l("The pairing of %(unit)s with %(community)s was ended: %(reason)s"))
+def pairing_ended(ctx):
+    return {**_pairing(ctx), "reason": ctx.data.get("reason") or ""}
+
+
+@notification_kind("pairing_lapsing", subject="pairing", audience=("liaison", "staff"),
+                   title=_l("A pairing ends soon"),
+                   text=_l("The pairing of %(unit)s with %(community)s ends on %(day)s: renew it before then if "
+                           "the work goes on."))
+def pairing_lapsing(ctx):
+    return {**_pairing(ctx), "day": ctx.subject.ends_on.isoformat()}
+
+
+# --- projects (项目清单) -----------------------------------------------------------------------------
+
+@notification_kind("project_taken", subject="project", audience=("staff",), default="digest",
+                   title=_l("A unit took on a project"),
+                   text=_l("%(unit)s took on “%(project)s”."))
+def project_taken(ctx):
+    return {"project": ctx.subject.title, "unit": ctx.subject.unit.name if ctx.subject.unit else "—"}
+
+
+@notification_kind("project_reported", subject="project", audience=("staff",),
+                   title=_l("A project report to review"),
+                   text=_l("%(unit)s reported “%(project)s” complete; it waits for your review."))
+def project_reported(ctx):
+    return {"project": ctx.subject.title, "unit": ctx.subject.unit.name if ctx.subject.unit else "—"}
+
+
+@notification_kind("project_returned", subject="project", audience=("liaison",),
+                   title=_l("Your project report was returned"),
+                   text=_l("The report on “%(project)s” was returned for more: %(reason)s"))
+def project_returned(ctx):
+    return {"project": ctx.subject.title, "reason": ctx.data.get("reason") or ""}
+
+
+@notification_kind("project_approved", subject="project", audience=("liaison",),
+                   title=_l("Your project was approved"),
+                   text=_l("%(community)s approved “%(project)s” as done."))
+def project_approved(ctx):
+    return {"project": ctx.subject.title, "community": ctx.subject.community.short_name}
+
+
+@notification_kind("project_cancelled", subject="project", audience=("liaison",),
+                   title=_l("A project was cancelled"),
+                   text=_l("%(community)s cancelled “%(project)s”: %(reason)s"))
+def project_cancelled(ctx):
+    return {"project": ctx.subject.title, "community": ctx.subject.community.short_name,
+            "reason": ctx.data.get("reason") or ""}
+
+
+@notification_kind("project_report_waiting", subject="project", audience=("staff",), default="digest",
+                   title=_l("A project report is waiting"),
+                   text=_l("The completion report on “%(project)s” has waited %(days)s days for your review."))
+def project_report_waiting(ctx):
+    return {"project": ctx.subject.title, "days": ctx.days_in_state}

@@ -11,7 +11,7 @@ Field types a definition may use:
   boolean   `default`
   choice    one of `choices` (each with value, label, label_en); `default`
   photos    a list of upload ids (`max_items`, default 9)
-  ref       the id of a row picked from the database: `ref: grid | community`. Which ids a
+  ref       the id of a row picked from the database: `ref: grid | community | unit`. Which ids a
             subject allows (the grids of a registration's community, say) is its subject
             kind's `choices`; the schema checks only that it is an id. `required_if_any:
             true`: required whenever the subject offers any choice
@@ -43,7 +43,7 @@ FIELD_OPTIONS = {
     "ref": {"ref", "required_if_any"},
 }
 # What a `ref` field may point at.
-REFS = ("grid", "community")
+REFS = ("grid", "community", "unit")
 MAX_ID = 2**31 - 1
 # Page widgets a field may ask for where its type alone does not decide.
 WIDGETS = {

@@ -265,7 +265,8 @@ def check_verify_access(session, actor, subject: str | None) -> None:
 
     - no subject (every chain): admins and district supervisors only (a town or unit
       supervisor would learn about chains outside their scope);
-    - one subject: admins, supervisors and staff who may see that task, claim or registration
+    - one subject: admins, supervisors and staff who may see that task, claim, registration,
+      pairing, project or resource line
       (out of scope is NotFound, as everywhere); members never.
     Raises Forbidden, NotFound or InvalidInput (a malformed subject).
     """
@@ -293,5 +294,14 @@ def check_verify_access(session, actor, subject: str | None) -> None:
         scope.visible_claim(session, actor, ident)
     elif kind == "registration":
         scope.visible_registration(session, actor, ident)
+    elif kind == "pairing":
+        scope.visible_pairing(session, actor, ident)
+    elif kind == "project":
+        scope.visible_project(session, actor, ident)
+    elif kind == "resource":
+        from ..models import UnitResource
+        if session.scalar(select(UnitResource.id).where(UnitResource.id == ident,
+                                                        scope.resource_filter(actor))) is None:
+            raise NotFound("no such subject")
     elif actor.role != "admin":  # the security log's and members' records: admins only
         raise NotFound("no such subject")

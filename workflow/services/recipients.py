@@ -6,7 +6,7 @@ claimant is its member — and use these for what every kind tied to a community
 - `supervisors`: the supervisors whose scope holds the community — the district's (no town and
   no unit in their scope) and those of the community's town. Unit-scoped supervisors watch their
   unit's members, not a community, and are not told about a community's waiting work.
-A kind tied to a unit adds its own (a unit's liaison) the same way.
+- `unit_liaison(s)`: the liaisons of a unit (pairings, and the unit that took a project).
 """
 from sqlalchemy import and_, or_, select
 
@@ -40,3 +40,11 @@ def around_community(session, relation: str, community_id) -> list[int]:
     if relation == "supervisors":
         return supervisors_over(session, community_id)
     return []
+
+
+def unit_liaisons(session, unit_id) -> list[int]:
+    """The active liaisons of a unit (none when the unit is unknown: an open project has none)."""
+    if unit_id is None:
+        return []
+    return list(session.scalars(select(User.id).where(
+        User.role == "liaison", User.unit_id == unit_id, User.active.is_(True)).order_by(User.id)))

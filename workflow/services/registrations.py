@@ -1,6 +1,6 @@
 """Registrations (报到): a member applies to the community where they live; every later step
 (accept, decline, withdraw, move_grid, renew, end) is a trigger on the engine; `lapse` is
-fired by the scheduled run when a term ends without renewal.
+fired by the definition's `lapse` timer when a term ends without renewal.
 
 Applying is the registration process's creating trigger (`apply`, from `new`), built as
 starting a claim is: the member's own row is locked first (FOR NO KEY UPDATE), so two
@@ -21,8 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import audit, runtime
 from ..clock import district_year, utcnow, year_end
 from ..errors import Forbidden, InvalidInput
-from ..extensions import db
-from ..models import SYSTEM, Community, Registration, User
+from ..models import Community, Registration, User
 from . import transitions
 from .idempotency import record as record_idempotency
 from .subjects import kind as subject_kind
@@ -101,43 +100,9 @@ def get_registration(session, actor, registration_id: int) -> Registration:
 
 
 # -- the end of a term -------------------------------------------------------------------------
-
-def _lapsable_states() -> tuple[str, ...]:
-    states: set[str] = set()
-    for compiled in runtime.registry().all(SUBJECT):
-        lapse = compiled.definition.trigger("lapse")
-        states.update(lapse.sources if lapse else ())
-    return tuple(sorted(states))
-
-
-def lapse_due(*, now=None, request_id: str | None = None) -> int:
-    """Lapse every registration whose term ended without renewal: the definition's internal
-    `lapse`, by the system, exactly once per registration. Each one in its own transaction,
-    with the member and the registration locked, re-checked there: a registration renewed
-    meanwhile, or lapsed by another run, is left alone — so two nodes running this at the
-    same moment lapse each registration once. Called by the scheduled expiry run
-    (services/expiry.py), which on PostgreSQL also holds an advisory lock."""
-    now = now or utcnow()
-    states = _lapsable_states()
-    if not states:
-        return 0
-    due = db.session.scalars(select(Registration.id).where(
-        Registration.state.in_(states), Registration.term_ends_at <= now).order_by(Registration.id)).all()
-    db.session.rollback()  # end the read transaction: each lapse below is its own write
-    kind = subject_kind(SUBJECT)
-    lapsed = 0
-    for ident in due:
-        with write_transaction() as session:
-            locked = kind.lock(session, SYSTEM, ident, set())
-            registration = locked.subject
-            lapse = runtime.registry().get(*registration.definition_key).definition.trigger("lapse")
-            if lapse is None or registration.state not in lapse.sources or registration.term_ends_at is None \
-                    or registration.term_ends_at > now:
-                continue  # renewed, ended or lapsed since the list was read
-            transitions.fire_internal(session, SUBJECT, registration, locked.related, "lapse", SYSTEM, {}, now=now,
-                                      request_id=request_id)
-            lapsed += 1
-    return lapsed
+# A term that ended without renewal lapses by the definition's `lapse` timer (due at `end`, the
+# term's end): services/timers.py fires the internal `lapse` once per registration, with the
+# member and the registration locked and everything re-checked there (RegistrationKind.lock).
 
 
 # -- registrations recorded by an administrator (import, user form, create-user) -------------------

@@ -1,4 +1,5 @@
-"""Who may see what: one place for the visibility rules of tasks, claims and registrations.
+"""Who may see what: one place for the visibility rules of tasks, claims, registrations,
+pairings, projects and the units' resources.
 
 Each rule is a SQL condition, so lists and single-object reads use the same rule, and
 an object outside the caller's scope is simply not found (404, never 403: whether it
@@ -11,12 +12,23 @@ exists is itself not the caller's business).
 - admin:      everything.
 
 Registrations (报到): a member sees their own; staff their community's; a supervisor those in
-their town's communities, or of their unit's members, or (district) all; admins all.
+their town's communities, or of their unit's members, or (district) all; a liaison those of
+their unit's members; admins all.
+
+The unit's 报到 (pairings, projects, resources):
+- liaison:    their unit's pairings and resources; open projects anywhere (the 项目清单 a unit
+              reads to choose its work; taking one needs an active pairing) and the projects
+              their unit took; published tasks, as members see them (a project's jobs);
+- staff:      their community's pairings and projects; the resources of units with an active
+              pairing with their community (with the contact);
+- supervisor: district — all; town — pairings and projects of the town's communities, and the
+              resources of units paired there; unit — their unit's;
+- member:     none of them (404).
 """
-from sqlalchemy import false, select, true
+from sqlalchemy import false, or_, select, true
 
 from ..errors import NotFound
-from ..models import Claim, Community, Registration, Task, User
+from ..models import Claim, Community, Pairing, Project, Registration, Task, UnitResource, User
 
 
 def _town_communities(town_id):
@@ -32,7 +44,7 @@ def task_filter(actor):
         return Task.community_id.in_(_town_communities(actor.scope_town_id))
     if actor.role == "supervisor" and not actor.unit_id:
         return true()
-    if actor.role in ("member", "supervisor"):
+    if actor.role in ("member", "supervisor", "liaison"):
         return Task.status != "draft"
     return false()
 
@@ -70,7 +82,76 @@ def registration_filter(actor):
         if actor.unit_id:
             return Registration.member_id.in_(select(User.id).where(User.unit_id == actor.unit_id))
         return true()
+    if actor.role == "liaison":  # the unit's members (the receipt report); never anyone else's
+        return Registration.member_id.in_(select(User.id).where(User.unit_id == actor.unit_id,
+                                                                User.role == "member"))
     return false()
+
+
+def pairing_filter(actor):
+    """A condition on Pairing: whose pairings the actor may see."""
+    if actor.role in ("admin", "system"):
+        return true()
+    if actor.role == "liaison":
+        return Pairing.unit_id == actor.unit_id
+    if actor.role == "staff":
+        return Pairing.community_id == actor.community_id
+    if actor.role == "supervisor":
+        if actor.scope_town_id:
+            return Pairing.community_id.in_(_town_communities(actor.scope_town_id))
+        if actor.unit_id:
+            return Pairing.unit_id == actor.unit_id
+        return true()
+    return false()
+
+
+def project_filter(actor):
+    """A condition on Project: open projects are the list every unit reads; a taken one is its
+    community's and its unit's."""
+    if actor.role in ("admin", "system"):
+        return true()
+    if actor.role == "liaison":
+        return or_(Project.state == "open", Project.unit_id == actor.unit_id)
+    if actor.role == "staff":
+        return Project.community_id == actor.community_id
+    if actor.role == "supervisor":
+        if actor.scope_town_id:
+            return Project.community_id.in_(_town_communities(actor.scope_town_id))
+        if actor.unit_id:
+            return Project.unit_id == actor.unit_id
+        return true()
+    return false()
+
+
+def paired_units(community_id, *, states=("active",)):
+    """The ids of units with a pairing in `states` with the community."""
+    return select(Pairing.unit_id).where(Pairing.community_id == community_id, Pairing.state.in_(states))
+
+
+def resource_filter(actor):
+    """A condition on UnitResource: whose resource lists the actor may read (retired lines
+    included; pages and the API say which are retired)."""
+    if actor.role in ("admin", "system"):
+        return true()
+    if actor.role == "liaison":
+        return UnitResource.unit_id == actor.unit_id
+    if actor.role == "staff":
+        return UnitResource.unit_id.in_(paired_units(actor.community_id))
+    if actor.role == "supervisor":
+        if actor.scope_town_id:
+            return UnitResource.unit_id.in_(select(Pairing.unit_id).where(
+                Pairing.community_id.in_(_town_communities(actor.scope_town_id)), Pairing.state == "active"))
+        if actor.unit_id:
+            return UnitResource.unit_id == actor.unit_id
+        return true()
+    return false()
+
+
+def sees_resource_contact(actor, unit_id: int) -> bool:
+    """The contact on a resource line is for the unit itself, the staff of communities paired
+    with it (the caller checks the pairing: only they pass `resource_filter`), and admins —
+    not for supervisors, who audit the lists."""
+    return actor.role in ("admin", "staff") or (actor.role == "liaison" and actor.unit_id == unit_id)
 
 
 def visible_task(session, actor, task_id) -> Task:
@@ -93,6 +174,25 @@ def visible_registration(session, actor, registration_id) -> Registration:
     if registration is None:
         raise NotFound(f"registration {registration_id} not found")
     return registration
+
+
+def visible_pairing(session, actor, pairing_id) -> Pairing:
+    pairing = session.scalar(select(Pairing).where(Pairing.id == pairing_id, pairing_filter(actor)))
+    if pairing is None:
+        raise NotFound(f"pairing {pairing_id} not found")
+    return pairing
+
+
+def visible_project(session, actor, project_id) -> Project:
+    project = session.scalar(select(Project).where(Project.id == project_id, project_filter(actor)))
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    return project
+
+
+def is_unit_liaison(actor, unit_id) -> bool:
+    """A liaison of this unit."""
+    return actor.role == "liaison" and unit_id is not None and actor.unit_id == unit_id
 
 
 def is_community_staff(actor, subject) -> bool:

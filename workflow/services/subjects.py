@@ -12,9 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from datetime import timedelta
+
+from ..clock import district_date, utcnow
 from ..errors import DefinitionError, InvalidInput, NotFound
-from ..models import AuditEvent, Claim, Community, Grid, Registration, Report, Task, Unit, Upload, User
-from . import recipients, registration_views, scope, views
+from ..models import (AuditEvent, Claim, Community, Grid, Pairing, Project, ProjectReport, Registration, Report, Task,
+                      Unit, Upload, User)
+from . import pairing_views, recipients, registration_views, scope, views
 from .tx import lock_one
 
 
@@ -351,8 +355,229 @@ class RegistrationKind(SubjectKind):
     def view(self, session, row, related, definition, actor, allowed):
         return registration_views.registration_view(row, definition, allowed)
 
+    def anchor(self, name):
+        if name == "end":  # the end of the term
+            return Registration.term_ends_at, []
+        return super().anchor(name)
 
-KINDS: dict[str, SubjectKind] = {kind.name: kind for kind in (ClaimKind(), TaskKind(), RegistrationKind())}
+    def anchor_value(self, row, related, name):
+        if name == "end":
+            return row.term_ends_at
+        return super().anchor_value(row, related, name)
+
+    def recipients(self, session, relation, row, related):
+        if relation == "applicant":
+            return recipients.active(session, [row.member_id])
+        return recipients.around_community(session, relation, row.community_id)
+
+
+# How far ahead a term or a project may end: pairings run at most five years (and are renewed),
+# projects at most two (issue 16's bound for a task's deadline); a project may have started up to
+# a year ago (published after the work began).
+PAIRING_YEARS, PROJECT_YEARS = 5, 2
+
+
+def _today():
+    return district_date(utcnow())
+
+
+def _check_ends_on(errors: dict, field: str, value, *, after, years: int) -> None:
+    """`value` (a date) lies after `after` and at most `years` years from today."""
+    if value is None:
+        return
+    latest = _today() + timedelta(days=366 * years)
+    if value <= after:
+        errors[field] = [f"Must be later than {after.isoformat()}."]
+    elif value > latest:
+        errors[field] = [f"Must be at most {years} years ahead."]
+
+
+def choices_of(session, field, related: dict) -> list[tuple[int, str]]:
+    """A `ref: community | unit` field's choices (a community picker narrowed to a town)."""
+    if field.ref == "community":
+        query = select(Community).order_by(Community.code)
+        if related.get("town_id") is not None:
+            query = query.where(Community.town_id == related["town_id"])
+        return [(c.id, c.short_name) for c in session.scalars(query)]
+    if field.ref == "unit":
+        return [tuple(r) for r in session.execute(select(Unit.id, Unit.name).order_by(Unit.code))]
+    return []
+
+
+class PairingKind(SubjectKind):
+    """A unit's pairing with a community (结对共建). Every trigger locks the unit's row first (FOR
+    NO KEY UPDATE), then the pairing: one unit's pairings change one at a time, so at most one
+    live pairing per unit and community (the `one_live_pairing` guard; a partial unique index
+    backs it)."""
+
+    name = "pairing"
+    model = Pairing
+
+    def scope_filter(self, actor):
+        return scope.pairing_filter(actor)
+
+    def lock(self, session, actor, ident, writes):
+        # Scope first, before any lock: the unit and the community never change on a pairing.
+        unit_id = session.scalar(select(Pairing.unit_id).where(Pairing.id == ident, scope.pairing_filter(actor)))
+        if unit_id is None:
+            raise NotFound(f"pairing {ident} not found")
+        unit = lock_unit(session, unit_id)
+        pairing, head_hash, community = session.execute(
+            select(Pairing, chain_head("pairing", Pairing), Community)
+            .join(Community, Community.id == Pairing.community_id)
+            .where(Pairing.id == ident).with_for_update(of=Pairing)
+            .execution_options(populate_existing=True)
+        ).one()
+        set_committed_value(pairing, "unit", unit)
+        set_committed_value(pairing, "community", community)
+        return Locked(pairing, {"unit": unit, "community": community}, head_hash)
+
+    def related(self, session, row):
+        return {"unit": row.unit, "community": row.community}
+
+    def relations(self, actor, row, related):
+        relations = {actor.role} if actor.role in ("liaison", "admin", "system") else set()
+        if scope.is_unit_liaison(actor, row.unit_id):
+            relations.add("unit_liaison")
+        if scope.is_community_staff(actor, row):
+            relations.add("community_staff")
+        return relations
+
+    def choices(self, session, row, related, field):
+        return choices_of(session, field, related)
+
+    def allows(self, session, row, related, field, value):
+        if field.ref == "community" and related.get("town_id") is None:
+            return session.get(Community, value) is not None
+        if field.ref == "unit":
+            return session.get(Unit, value) is not None
+        return super().allows(session, row, related, field, value)
+
+    def check_input(self, session, trigger, actor, row, related, data):
+        self.check_refs(session, trigger, row, related, data)
+        errors: dict = {}
+        if trigger.name == "renew" and row is not None:
+            _check_ends_on(errors, "ends_on", data.get("ends_on"), after=max(row.ends_on, _today()),
+                           years=PAIRING_YEARS)
+        elif "ends_on" in data and (row is None or row.id is None):  # proposing
+            _check_ends_on(errors, "ends_on", data.get("ends_on"), after=_today(), years=PAIRING_YEARS)
+        if errors:
+            raise InvalidInput(f"invalid input for {trigger.name}", errors=errors)
+
+    def view(self, session, row, related, definition, actor, allowed):
+        return pairing_views.pairing_view(row, definition, allowed)
+
+    def anchor(self, name):
+        if name == "end":
+            return Pairing.term_ends_at, []
+        return super().anchor(name)
+
+    def anchor_value(self, row, related, name):
+        if name == "end":
+            return row.term_ends_at
+        return super().anchor_value(row, related, name)
+
+    def recipients(self, session, relation, row, related):
+        if relation == "unit_liaison":
+            return recipients.unit_liaisons(session, row.unit_id)
+        return recipients.around_community(session, relation, row.community_id)
+
+
+def lock_unit(session, unit_id: int) -> Unit | None:
+    """The unit's row, locked FOR NO KEY UPDATE (rows that merely reference it are not held up):
+    what serialises one unit's pairings."""
+    return session.scalar(select(Unit).where(Unit.id == unit_id).with_for_update(key_share=True)
+                          .execution_options(populate_existing=True))
+
+
+class ProjectKind(SubjectKind):
+    """A project a paired unit leads for a community (项目清单). Its triggers lock the project
+    alone: two liaisons taking the same open project at once are serialised on its row, and the
+    second finds it taken (409)."""
+
+    name = "project"
+    model = Project
+
+    def scope_filter(self, actor):
+        return scope.project_filter(actor)
+
+    def lock(self, session, actor, ident, writes):
+        row = session.execute(
+            select(Project, chain_head("project", Project), Community)
+            .join(Community, Community.id == Project.community_id)
+            .where(Project.id == ident, scope.project_filter(actor)).with_for_update(of=Project)
+            .execution_options(populate_existing=True)
+        ).first()
+        if row is None:
+            raise NotFound(f"project {ident} not found")
+        project, head_hash, community = row
+        set_committed_value(project, "community", community)
+        return Locked(project, {"community": community}, head_hash)
+
+    def related(self, session, row):
+        return {"community": row.community}
+
+    def relations(self, actor, row, related):
+        relations = {actor.role} if actor.role in ("liaison", "admin", "system") else set()
+        if scope.is_unit_liaison(actor, row.unit_id):
+            relations.add("project_liaison")
+        if scope.is_community_staff(actor, row):
+            relations.add("community_staff")
+        return relations
+
+    def category(self, row, related):
+        return row.category
+
+    def check_input(self, session, trigger, actor, row, related, data):
+        if row is not None and row.id is not None:
+            check_photos(session, trigger, actor, row.id, data, Upload.project_id)
+        if trigger.name != "publish" and not {"starts_on", "ends_on"} & set(data):
+            return
+        errors: dict = {}
+        today = _today()
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts is not None and not today - timedelta(days=366) <= starts <= today + timedelta(days=366 * 2):
+            errors["starts_on"] = ["Must lie within a year before and two years after today."]
+        _check_ends_on(errors, "ends_on", ends, after=today - timedelta(days=1), years=PROJECT_YEARS)
+        if starts is not None and ends is not None and ends < starts and "ends_on" not in errors:
+            errors["ends_on"] = ["Must not be before the start."]
+        if errors:
+            raise InvalidInput(f"invalid input for {trigger.name}", errors=errors)
+
+    def prefill(self, session, trigger, row, related):
+        """A completion report returned for more starts from the last one (as a claim's report does)."""
+        if not any(call.name == "record_completion" for call in trigger.effects):
+            return {}
+        last = session.scalar(select(ProjectReport).where(ProjectReport.project_id == row.id,
+                                                          ProjectReport.kind == "completion")
+                              .order_by(ProjectReport.id.desc()).limit(1))
+        if last is None:
+            return {}
+        values = {"summary": last.text, "members": last.members, "member_count": last.member_count,
+                  "hours": last.hours, "photos": list(last.photo_ids or [])}
+        return {spec.name: values[spec.name] for spec in trigger.fields if spec.name in values}
+
+    def view(self, session, row, related, definition, actor, allowed):
+        return pairing_views.project_view(session, row, definition, allowed)
+
+    def anchor(self, name):
+        if name == "deadline":  # the end of its last day
+            return Project.deadline, []
+        return super().anchor(name)
+
+    def anchor_value(self, row, related, name):
+        if name == "deadline":
+            return row.deadline
+        return super().anchor_value(row, related, name)
+
+    def recipients(self, session, relation, row, related):
+        if relation == "project_liaison":
+            return recipients.unit_liaisons(session, row.unit_id)
+        return recipients.around_community(session, relation, row.community_id)
+
+
+KINDS: dict[str, SubjectKind] = {kind.name: kind for kind in (ClaimKind(), TaskKind(), RegistrationKind(),
+                                                              PairingKind(), ProjectKind())}
 
 
 def kind(name: str) -> SubjectKind:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from .. import audit, capacity, runtime
 from ..clock import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion, TransitionNotAllowed
-from ..models import Grid, HouseholdNote, Task
+from ..models import Grid, HouseholdNote, Project, Task
 from ..schemas import TaskEditSchema, TaskInputSchema
 from ..time_bounds import check_deadline
 from . import scope, transitions
@@ -58,6 +58,18 @@ def _check_grid(session, grid_id, community_id) -> None:
         select(Grid.id).where(Grid.id == grid_id, Grid.community_id == community_id)
     ) is None:
         raise InvalidInput("unknown grid", errors={"grid": ["No such grid in this community."]})
+
+
+def _check_project(session, project_id, community_id) -> None:
+    """A task belongs only to a project of its own community, and not to a cancelled one."""
+    if project_id is None:
+        return
+    state = session.scalar(select(Project.state).where(Project.id == project_id,
+                                                       Project.community_id == community_id))
+    if state is None:
+        raise InvalidInput("unknown project", errors={"project_id": ["No such project in this community."]})
+    if state == "cancelled":
+        raise InvalidInput("a cancelled project", errors={"project_id": ["That project was cancelled."]})
 
 
 def _check_deadline(data: dict, now) -> None:
@@ -105,11 +117,12 @@ def create_task(actor, data: dict, *, community_id: int | None = None, request_i
     definition = runtime.current().active("task").definition
     with write_transaction() as session:
         _check_grid(session, data["grid"], community_id)
+        _check_project(session, data["project_id"], community_id)
         task = Task(
             title=data["title"], description=data["description"], category=data["category"],
             community_id=community_id, grid_id=data["grid"], address=data["address"],
             capacity=data["capacity"], points=data["points"], deadline=data["deadline"],
-            activity_at=data["activity_at"],
+            activity_at=data["activity_at"], project_id=data["project_id"],
             status=definition.initial, version=1, definition_name=definition.name,
             definition_version=definition.version, created_by_id=actor.id, created_at=now, updated_at=now,
         )
@@ -141,6 +154,8 @@ def edit_task(task_id: int, actor, data: dict, *, expected_version=None, request
                                errors={"capacity": [f"{task.slots_taken} members have claimed it already."]})
         if "grid" in data:
             _check_grid(session, data["grid"], task.community_id)
+        if data.get("project_id") is not None and data["project_id"] != task.project_id:
+            _check_project(session, data["project_id"], task.community_id)
         note = data.pop("household_note", None) if "household_note" in data else False
         for name, value in data.items():
             setattr(task, "grid_id" if name == "grid" else name, value)

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 
 from ..clock import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
-from ..models import Claim, Upload
+from ..models import Claim, Project, Upload
 from . import scope
 from .idempotency import record as record_idempotency
 from .tx import write_transaction
@@ -146,8 +146,8 @@ def save_upload(actor, raw: bytes, upload_dir: str | Path, *, idempotency=None) 
 def save_uploads(actor, blobs: list[bytes], upload_dir: str | Path, *, idempotency=None) -> list[Upload]:
     """Store several photos at once: all are checked before any is stored, so one bad photo
     leaves nothing behind (a page form sends up to nine)."""
-    if actor.role not in ("member", "staff"):
-        raise Forbidden("only members and staff upload photos")
+    if actor.role not in ("member", "staff", "liaison"):  # liaisons: a project's progress and report
+        raise Forbidden("only members, staff and liaisons upload photos")
     images = [clean_image(raw) for raw in blobs]
     with write_transaction() as session:
         uploads = []
@@ -198,10 +198,14 @@ class Removed:
     files: int = 0
 
 
+# An upload nothing took: no claim's visit or report, no project's report.
+UNATTACHED = and_(Upload.claim_id.is_(None), Upload.project_id.is_(None))
+
+
 def _remove_unattached(session, condition, upload_dir: str | Path) -> Removed:
     """Delete the unattached upload rows matching `condition` (locked first: a check-in attaching one
     of them at this moment waits, or wins and keeps it), then every file no row names any more."""
-    rows = session.execute(select(Upload.id, Upload.sha256).where(Upload.claim_id.is_(None), condition)
+    rows = session.execute(select(Upload.id, Upload.sha256).where(UNATTACHED, condition)
                            .with_for_update()).all()
     removed = Removed(rows=len(rows))
     if not rows:
@@ -238,7 +242,7 @@ def purge_unattached(upload_dir: str | Path, *, older_than: timedelta = UNATTACH
     total = Removed()
     while True:  # in batches: each its own short transaction
         with write_transaction() as session:
-            ids = session.scalars(select(Upload.id).where(Upload.claim_id.is_(None), Upload.created_at < cutoff)
+            ids = session.scalars(select(Upload.id).where(UNATTACHED, Upload.created_at < cutoff)
                                   .order_by(Upload.id).limit(batch)).all()
             done = _remove_unattached(session, Upload.id.in_(ids), upload_dir) if ids else Removed()
         total.rows += done.rows
@@ -295,6 +299,10 @@ def visible_upload(session, actor, upload_id: int) -> Upload:
         return upload
     if upload.claim_id is not None and session.scalar(
         select(Claim.id).where(Claim.id == upload.claim_id, scope.claim_filter(actor))
+    ) is not None:
+        return upload
+    if upload.project_id is not None and session.scalar(  # a project's photos: whoever sees the project
+        select(Project.id).where(Project.id == upload.project_id, scope.project_filter(actor))
     ) is not None:
         return upload
     raise NotFound(f"upload {upload_id} not found")

@@ -1,7 +1,8 @@
 """Users: create one, or import many from CSV (all or nothing).
 
 CSV header: username,name,role,unit,community,scope,password
-- unit: a unit's code or name (members; a unit-scoped supervisor may use `scope` instead)
+- unit: a unit's code or name (members; liaisons: the unit they act for; a unit-scoped supervisor
+  may use `scope` instead)
 - community: a 12-digit community code. Staff: the community they work for. Members: where they
   are registered (报到) — a member given a community gets an active registration there, recorded
   as accepted by the importing admin (the system from the command line without --admin);
@@ -131,6 +132,11 @@ def _resolve(session, row: dict, fail, *, check_username: bool = True) -> dict:
         fail("a member needs a unit")
     if role == "staff" and not out["community_id"]:
         fail("staff need a community")
+    if role == "liaison":  # acts for one unit (its pairings, resources, projects, receipt report)
+        if not out["unit_id"]:
+            fail("a liaison needs a unit")
+        if out["community_id"]:
+            fail("a liaison acts for a unit and has no community")
     if role == "supervisor":
         if scope.startswith("town:"):
             town = session.scalar(select(Town).where(Town.code == scope[5:]))

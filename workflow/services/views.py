@@ -31,7 +31,7 @@ def task_view(task, actor, allowed: list[str]) -> dict:
         "grid": {"id": task.grid.id, "name": task.grid.name} if task.grid else None,
         "address": task.address, "capacity": task.capacity, "slots_taken": task.slots_taken,
         "free_slots": task.free_slots, "points": task.points, "deadline": task.deadline,
-        "activity_at": task.activity_at, "status": task.status,
+        "activity_at": task.activity_at, "status": task.status, "project_id": task.project_id,
         "version": task.version, "etag": etag("task", task), "created_at": task.created_at,
         "updated_at": task.updated_at, "definition": {"name": task.definition_name,
                                                       "version": task.definition_version},
