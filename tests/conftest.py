@@ -124,7 +124,8 @@ def password_hash():
 
 
 class World:
-    """A small district: one town with communities A and B, two units, one user of each kind."""
+    """A small district: one town with communities A and B, two units, one user of each kind (and
+    a liaison of each unit)."""
 
     def __init__(self, password_hash):
         with write_transaction() as s:
@@ -154,6 +155,8 @@ class World:
             self.supervisor_town = user("sup_town", "supervisor", scope_town=self.town)
             self.supervisor_other_town = user("sup_town2", "supervisor", scope_town=self.other_town)
             self.supervisor_unit = user("sup_unit", "supervisor", unit=self.unit1)
+            self.liaison = user("liaison_1", "liaison", unit=self.unit1)  # acts for unit 1 (结对共建)
+            self.liaison2 = user("liaison_2", "liaison", unit=self.unit2)
             self.admin = user("admin", "admin")
 
     def task(self, staff=None, publish=True, **fields):

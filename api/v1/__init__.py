@@ -16,15 +16,16 @@ from werkzeug.routing import Map, Rule
 from workflow import runtime
 from workflow.schemas import ReasonSchema, TaskEditSchema, TaskInputSchema
 from workflow.services import notifications as notification_service
+from workflow.services import resources as resource_service
 
-from . import (audit, auth, claims, communities, errors, household, http, me, notifications, registrations, tasks,
-               triggers, units, uploads, workflows)
+from . import (audit, auth, claims, communities, errors, household, http, me, notifications, pairings, projects,
+               registrations, tasks, triggers, units, uploads, workflows)
 from .schemas import ErrorSchema, GridInputSchema, LoginSchema
 
 # Blueprints that are the same for every app, and those made per app because their routes
 # follow the app's definitions (a subject's trigger routes).
 RESOURCES = (auth, me, notifications, household, uploads, audit, units, workflows, communities)
-PER_APP_RESOURCES = (tasks, claims, registrations)
+PER_APP_RESOURCES = (tasks, claims, registrations, pairings, projects)
 DEFAULT_TOKEN_TTL = 12 * 3600
 
 
@@ -106,8 +107,11 @@ def init_app(app) -> Api:
     spec.components.schema("MarkRead", schema=notification_service.MarkReadInput)
     registry = app.extensions[runtime.EXTENSION].registry
     spec.components.schema("GridInput", schema=GridInputSchema)
+    spec.components.schema("ResourceInput", schema=resource_service.ResourceInputSchema)
+    spec.components.schema("ResourceEdit", schema=resource_service.ResourceEditSchema)
     triggers.register_components(spec, registry)
     registrations.register_components(spec, registry)  # POST /registrations: the creating trigger's input
+    pairings.register_components(spec, registry)  # POST /pairings and /projects: their creating triggers' input
 
     blueprints = [module.make_blueprint(registry) for module in PER_APP_RESOURCES]
     blueprints += [module.blp for module in RESOURCES]

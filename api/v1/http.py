@@ -13,6 +13,7 @@ from workflow.errors import DomainError, InvalidInput
 from workflow.extensions import db
 from workflow.services import auth as auth_service
 from workflow.services import idempotency
+from workflow.models import UnitResource
 from workflow.services.subjects import KINDS
 from workflow.services.views import etag as view_etag
 
@@ -23,6 +24,8 @@ from .errors import ApiError
 PREFIX = "/api/v1"
 ETAG_RE = re.compile(r'^(?:W/)?"([a-z_]+)-(\d+)-v(\d+)"$')
 JSON_BODY_LIMIT = 1024 * 1024
+# Versioned rows an If-Match may name that are not a process's subjects.
+VERSIONED = {"resource": UnitResource}
 UPLOAD_BODY_LIMIT = 10 * 1024 * 1024 + 64 * 1024  # the photo plus the multipart envelope
 
 
@@ -163,7 +166,7 @@ def expected_version(kind: str, ident: int) -> int | None:
         if m and m.group(1) == kind and int(m.group(2)) == ident:
             versions.append(int(m.group(3)))
     if len(versions) > 1:  # several tags: the current one if listed (the service re-checks under its lock)
-        model = KINDS[kind].model
+        model = KINDS[kind].model if kind in KINDS else VERSIONED[kind]
         current = db.session.scalar(select(model.version).where(model.id == ident))
         return current if current in versions else versions[0]
     return versions[0] if versions else -1
