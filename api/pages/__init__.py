@@ -44,8 +44,9 @@ def init_pages(app) -> None:
     common.init_errors(app, is_api_request)
     common.init_templates(app)
 
-    from . import actions, admin, auth, member, notifications, privacy, registration, shared, staff, supervisor, verify
-    for module in (auth, member, shared, actions, staff, supervisor, admin, registration, verify, notifications,
+    from . import (actions, admin, auth, member, notifications, privacy, registration, shared, staff, supervisor, unit,
+                   verify)
+    for module in (auth, member, shared, actions, staff, supervisor, admin, registration, unit, verify, notifications,
                    privacy):
         app.register_blueprint(module.bp)
     notifications.init_app(app)  # the bell on every page; opening an object reads its notifications

@@ -22,7 +22,7 @@ from workflow.errors import DomainError, Forbidden, InvalidInput, NotFound
 from workflow.engine.schemas import DEFAULT_TEXT_LENGTH
 from workflow.extensions import db
 from workflow.services import claims as claim_service
-from workflow.services import household, registrations, transitions
+from workflow.services import household, pairings, projects, registrations, transitions
 from workflow.services import tasks as task_service
 from workflow.services import uploads as upload_service
 from workflow.services.subjects import kind as subject_kind
@@ -48,10 +48,13 @@ PAGES = {page.kind: page for page in (
     SubjectPage("claim", "claims", "shared.claim", "claim_id"),
     SubjectPage("task", "tasks", "shared.task", "task_id"),
     SubjectPage("registration", "registrations", "registration.detail", "registration_id"),
+    SubjectPage("pairing", "pairings", "unit.pairing", "pairing_id"),
+    SubjectPage("project", "projects", "unit.project", "project_id"),
 )}
 # How each kind's triggers are fired: tasks go through the task service (only staff and
 # admins ever manage tasks); every other kind straight through the engine.
-FIRE = {"claim": claim_service.fire, "task": task_service.fire, "registration": registrations.fire}
+FIRE = {"claim": claim_service.fire, "task": task_service.fire, "registration": registrations.fire,
+        "pairing": pairings.fire, "project": projects.fire}
 
 
 @dataclass
@@ -159,7 +162,9 @@ def _load(kind_name: str, me, ident: int):
 @bp.route("/claims/<int:subject_id>/<trigger>", methods=["GET", "POST"], defaults={"path": "claims"})
 @bp.route("/tasks/<int:subject_id>/<trigger>", methods=["GET", "POST"], defaults={"path": "tasks"})
 @bp.route("/registrations/<int:subject_id>/<trigger>", methods=["GET", "POST"], defaults={"path": "registrations"})
-@common.roles("member", "staff", "supervisor", "admin")
+@bp.route("/pairings/<int:subject_id>/<trigger>", methods=["GET", "POST"], defaults={"path": "pairings"})
+@bp.route("/projects/<int:subject_id>/<trigger>", methods=["GET", "POST"], defaults={"path": "projects"})
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def fire(path, subject_id, trigger):
     kind_name = {page.path: kind for kind, page in PAGES.items()}[path]
     return trigger_page(kind_name, subject_id, trigger)

@@ -14,7 +14,7 @@ from .forms import ActionForm, LoginForm
 bp = Blueprint("auth", __name__)
 common.page_blueprint_setup(bp)
 
-HOMES = {"staff": "staff.queue", "supervisor": "supervisor.dashboard", "admin": "admin.users"}
+HOMES = {"staff": "staff.queue", "supervisor": "supervisor.dashboard", "liaison": "unit.home", "admin": "admin.users"}
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -51,6 +51,8 @@ class TaskForm(FlaskForm):
     deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), InUTC()])
     activity_at = DateTimeLocalField(_l("Activity time (if the activity is at a set time)"), format="%Y-%m-%dT%H:%M",
                                      validators=[Optional(), InUTC()])
+    # A project of the community this task is a job of (choices: the view's, from the community's projects).
+    project_id = SelectField(_l("Project (optional)"), choices=[("", "—")], validate_choice=True)
 
 
 class CommunityForm(FlaskForm):

@@ -32,7 +32,9 @@ MAX_PAGE = 100_000
 
 # The page of each kind of subject a notification can be about: (endpoint, its id argument).
 # A new kind of subject adds its page here.
-SUBJECT_PAGES = {"claim": ("shared.claim", "claim_id"), "task": ("shared.task", "task_id")}
+SUBJECT_PAGES = {"claim": ("shared.claim", "claim_id"), "task": ("shared.task", "task_id"),
+                 "registration": ("registration.detail", "registration_id"),
+                 "pairing": ("unit.pairing", "pairing_id"), "project": ("unit.project", "project_id")}
 OPENING = {endpoint for endpoint, _arg in SUBJECT_PAGES.values()}
 
 
@@ -78,7 +80,8 @@ def unread_notifications():
 
 
 # A subject's trigger pages (api/pages/actions.py): the `path` of their URL → the subject type.
-TRIGGER_PAGES = {"claims": "claim", "tasks": "task"}
+TRIGGER_PAGES = {"claims": "claim", "tasks": "task", "registrations": "registration", "pairings": "pairing",
+                 "projects": "project"}
 
 
 def _subject_of_request() -> tuple[str | None, object]:
@@ -116,7 +119,7 @@ def _page_number() -> int:
 
 
 @bp.get("/notifications")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def inbox():
     me = common.actor()
     page = _page_number()
@@ -134,7 +137,7 @@ def _back():
 
 
 @bp.post("/notifications/<int:notification_id>/read")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def mark_one(notification_id):
     if not ActionForm().validate_on_submit():
         return common.error_page(400)
@@ -148,7 +151,7 @@ def mark_one(notification_id):
 
 
 @bp.post("/notifications/read")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def mark_all():
     if not ActionForm().validate_on_submit():
         return common.error_page(400)
@@ -163,7 +166,7 @@ MODE_LABELS = {"immediate": _l("Immediately"), "digest": _l("In a daily digest")
 
 
 @bp.route("/notifications/settings", methods=["GET", "POST"])
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def settings():
     me = common.actor()
     form = ActionForm()

@@ -12,7 +12,7 @@ from . import common
 bp = Blueprint("privacy", __name__)
 common.page_blueprint_setup(bp)
 
-EVERYONE = ("member", "staff", "supervisor", "admin")
+EVERYONE = ("member", "staff", "supervisor", "liaison", "admin")
 
 
 @bp.get("/privacy")

@@ -132,7 +132,7 @@ def mine():
 # -- one registration: its page and its receipt ---------------------------------------------------
 
 @bp.get("/registrations/<int:registration_id>")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def detail(registration_id):
     me = common.actor()
     registration = registrations.get_registration(db.session, me, registration_id)
@@ -145,7 +145,7 @@ def detail(registration_id):
 
 
 @bp.get("/registrations/<int:registration_id>/receipt")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def receipt(registration_id):
     """报到回执: printable, for the unit's files; only for a registration that was accepted."""
     registration = registrations.get_registration(db.session, common.actor(), registration_id)
@@ -243,8 +243,13 @@ READERS = ("supervisor", "admin")
 
 
 def _report_unit(me):
-    """The unit whose receipt report is asked for: `?unit=`, else a unit supervisor's own."""
+    """The unit whose receipt report is asked for: `?unit=`, else a unit supervisor's or a
+    liaison's own (a liaison reads no other unit's: 404)."""
     unit_id = request.args.get("unit", type=int)
+    if me.role == "liaison":
+        if unit_id not in (None, me.unit_id):
+            raise NotFound(f"unit {unit_id} not found")
+        return db.session.get(Unit, me.unit_id)
     if unit_id is None and me.role == "supervisor" and me.unit_id and not me.scope_town_id:
         unit_id = me.unit_id
     if unit_id is None:
@@ -253,7 +258,7 @@ def _report_unit(me):
 
 
 @bp.get("/supervisor/receipts")
-@common.roles(*READERS)
+@common.roles(*READERS, "liaison")
 def receipts_page():
     me = common.actor()
     unit = _report_unit(me)
@@ -267,7 +272,7 @@ def receipts_page():
 
 
 @bp.get("/supervisor/receipts/download")
-@common.roles(*READERS)
+@common.roles(*READERS, "liaison")
 def receipts_download():
     me = common.actor()
     fmt = request.args.get("fmt", "csv")

@@ -40,7 +40,7 @@ bp.add_app_template_global(links.map_url, "map_url")
 
 
 @bp.get("/tasks/<int:task_id>")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def task(task_id):
     me = common.actor()
     the_task = task_service.get_task(db.session, me, task_id)
@@ -55,7 +55,7 @@ def task(task_id):
         # Who claimed it (staff, admins; supervisors within their scope): the claims the reader may see.
         roster = db.session.scalars(select(Claim).where(Claim.task_id == task_id, scope.claim_filter(me))
                                     .order_by(Claim.created_at, Claim.id).limit(200)).all()
-    shown = events("task", task_id) if me.role != "member" else []
+    shown = events("task", task_id) if me.role not in ("member", "liaison") else []
     task_actions = actions(me, "task", the_task, {}) if me.role in ("staff", "admin") else []
     return render_template("member/task.html", task=the_task, refusal=refusal,
                            refusal_text=common.refusal_text(refusal), mine=mine, form=ActionForm(),
@@ -64,7 +64,7 @@ def task(task_id):
 
 
 @bp.get("/share/tasks/<int:task_id>")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def share_task(task_id):
     """A card to pass a task on to a WeChat group: its essentials, its address and a QR code
     of it (a screenshot of the card, or the QR code saved as a picture, is what is shared)."""
@@ -75,7 +75,7 @@ def share_task(task_id):
 
 
 @bp.get("/share/tasks/<int:task_id>/qr.png")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def share_task_qr(task_id):
     task_service.get_task(db.session, common.actor(), task_id)  # scope: 404 outside it
     data = links.qr_png(links.public_url(url_for("shared.task", task_id=task_id)))
@@ -105,7 +105,7 @@ def claim(claim_id):
 
 
 @bp.post("/uploads")
-@common.roles("member", "staff")
+@common.roles("member", "staff", "liaison")
 def new_upload():
     """A photo chosen in a form, uploaded at once by the page's script (so a form sent back
     with an error keeps it): JSON with its id and thumbnail address, or the field error."""
@@ -129,7 +129,7 @@ def _visible_upload(upload_id):
 
 
 @bp.get("/uploads/<int:upload_id>")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def upload(upload_id):
     item, data = _visible_upload(upload_id)
     response = current_app.response_class(data, mimetype=item.content_type)
@@ -139,7 +139,7 @@ def upload(upload_id):
 
 
 @bp.get("/uploads/<int:upload_id>/thumb")
-@common.roles("member", "staff", "supervisor", "admin")
+@common.roles("member", "staff", "supervisor", "liaison", "admin")
 def thumb(upload_id):
     """A small JPEG for lists (slow networks): the full photo is one tap away."""
     item, data = _visible_upload(upload_id)

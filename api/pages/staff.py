@@ -12,12 +12,13 @@ from workflow.clock import utcnow
 from workflow.errors import InvalidInput
 from workflow.extensions import db
 from workflow.models import CATEGORIES, Task, Upload
-from workflow.services import household, places, review, scope
+from workflow.services import household, places, review, scope, unit_work
 from workflow.services import tasks as task_service
 
 from . import common, messages
 from .actions import actions, batch_triggers, decision
 from .forms import CommunityForm, TaskForm
+from .unit import resource_prefill_for_task
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 common.page_blueprint_setup(bp)
@@ -37,13 +38,20 @@ def tasks():
                            actions={t.id: actions(me, "task", t, {}, next_url=here) for t in rows})
 
 
+def _project_choices(form, me) -> None:
+    """The task form's project select: the community's projects that are not cancelled."""
+    form.project_id.choices = [("", "—")] + [(str(p.id), p.title) for p in
+                                             unit_work.projects_of_community(db.session, me.community_id)]
+
+
 def _task_data(form, note_before=None) -> dict:
     deadline = to_utc(form.deadline.data) if form.deadline.data else None
     activity = to_utc(form.activity_at.data) if form.activity_at.data else None
     data = {"title": form.title.data, "category": form.category.data, "description": form.description.data or "",
             "address": form.address.data or "", "capacity": form.capacity.data, "points": form.points.data,
             "deadline": deadline.isoformat() + "Z" if deadline else None,
-            "activity_at": activity.isoformat() + "Z" if activity else None}
+            "activity_at": activity.isoformat() + "Z" if activity else None,
+            "project_id": int(form.project_id.data) if form.project_id.data else None}
     note = (form.household_note.data or "").strip() or None
     if note != note_before:
         data["household_note"] = note
@@ -53,10 +61,24 @@ def _task_data(form, note_before=None) -> dict:
 @bp.route("/tasks/new", methods=["GET", "POST"])
 @common.roles("staff")
 def new_task():
+    """A new draft; `?project=` starts it as a job of that project, `?resource=` from a paired unit's
+    resource line (its title and description, and its category when tasks have it)."""
+    me = common.actor()
     form = TaskForm()
+    _project_choices(form, me)
     if request.method == "GET":
         form.deadline.data = to_user_timezone(utcnow() + timedelta(days=14)).replace(tzinfo=None, second=0,
                                                                                        microsecond=0)
+        project = common.query_int("project")
+        if project is not None and str(project) in {value for value, _label in form.project_id.choices}:
+            form.project_id.data = str(project)
+        prefill = resource_prefill_for_task(me)
+        if prefill:
+            form.title.data, form.description.data = prefill["title"], prefill["description"]
+            if prefill["category"] in CATEGORIES:
+                form.category.data = prefill["category"]
+            flash(_("Prefilled from the resource “%(title)s” of %(unit)s.", title=prefill["title"],
+                    unit=prefill["unit"]), "success")
     if form.validate_on_submit():
         try:
             created = task_service.create_task(common.actor(), _task_data(form), request_id=common.request_id())
@@ -77,7 +99,9 @@ def edit_task(task_id):
     note = household.read_household_note(me, the_task, purpose="edit task")
     the_task = task_service.get_task(db.session, me, task_id)
     form = TaskForm(obj=None if request.method == "POST" else the_task)
+    _project_choices(form, me)
     if request.method == "GET":
+        form.project_id.data = str(the_task.project_id) if the_task.project_id else ""
         form.household_note.data = note or ""
         form.deadline.data = common.local_input_time(the_task.deadline)
         form.activity_at.data = common.local_input_time(the_task.activity_at)

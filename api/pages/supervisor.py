@@ -54,8 +54,8 @@ def verify():
         kind, ident = audit.parse_subject(subject)
     except ValueError:
         return common.error_page(404)
-    if kind not in ("claim", "task", "registration"):  # the security log's chains: the admin pages;
-        return common.error_page(404)                   # a member's record: verify-chain
+    if kind not in ("claim", "task", "registration", "pairing", "project"):  # the security log's chains: the
+        return common.error_page(404)                   # admin pages; a member's record: verify-chain
     me = common.actor()
     if kind == "claim":
         scope.visible_claim(db.session, me, ident)
@@ -63,9 +63,15 @@ def verify():
     elif kind == "task":
         scope.visible_task(db.session, me, ident)
         target = url_for("shared.task", task_id=ident)
-    else:
+    elif kind == "registration":
         scope.visible_registration(db.session, me, ident)
         target = url_for("registration.detail", registration_id=ident)
+    elif kind == "pairing":
+        scope.visible_pairing(db.session, me, ident)
+        target = url_for("unit.pairing", pairing_id=ident)
+    else:
+        scope.visible_project(db.session, me, ident)
+        target = url_for("unit.project", project_id=ident)
     result = audit.verify(db.session, subject=subject)
     if result.ok:
         flash(_("Chain verified: %(n)s events, every hash matches.", n=result.checked), "success")
