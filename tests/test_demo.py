@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 
 from workflow import audit
 from workflow.clock import utcnow
-from workflow.models import Claim, Community, Grid, Registration, Task, Town, Unit, User
+from workflow.models import Claim, Community, Grid, Pairing, Project, Registration, Task, Town, Unit, UnitResource, User
 from workflow.services import receipts
 
 
@@ -55,6 +55,20 @@ def test_demo_data_loads_through_the_services(app, session):
         report = receipts.receipt(session, unit)
         if report.lines:
             assert 1 <= report.unregistered <= 4, (unit.name, report.unregistered)
+    # The unit's 报到: liaison1 of 区委组织部 (member1's unit), paired with 东升社区; a proposal waiting for
+    # staff1; projects in every state; resources for several units; a task of a project.
+    liaison1 = session.scalar(select(User).where(User.username == "liaison1"))
+    assert liaison1.role == "liaison" and liaison1.unit_id == accounts["member1"].unit_id
+    assert liaison1.check_password("baodao-demo")
+    assert session.scalar(select(Pairing.state).where(Pairing.unit_id == liaison1.unit_id,
+                                                      Pairing.community_id == dongsheng)) == "active"
+    assert session.scalar(select(func.count(Pairing.id)).where(Pairing.community_id == dongsheng,
+                                                               Pairing.state == "proposed")) >= 1
+    assert {"active", "proposed", "declined", "ended"} <= set(session.scalars(select(Pairing.state).distinct()))
+    assert {"open", "taken", "reported", "done", "cancelled"} <= set(session.scalars(
+        select(Project.state).where(Project.community_id == dongsheng).distinct()))
+    assert session.scalar(select(func.count(func.distinct(UnitResource.unit_id)))) >= 3
+    assert session.scalar(select(func.count(Task.id)).where(Task.project_id.is_not(None))) >= 1
     assert audit.verify(session).ok
 
     again = runner.invoke(args=["demo-data", "--if-empty"])

@@ -72,7 +72,7 @@ def test_the_household_note_reads_and_staffs_actions_are_theirs(app, world, sess
 
 def test_the_api_and_the_page_give_the_same_file_for_every_role(app, world, lives):
     api = ApiClient(app)
-    for user in (world.member, world.staff, world.supervisor, world.admin):
+    for user in (world.member, world.staff, world.supervisor, world.liaison, world.admin):
         response = api.get("/api/v1/me/export", user)
         assert response.status_code == 200 and response.mimetype == "application/json"
         assert response.headers["Content-Disposition"].startswith('attachment; filename="baodao-personal-data-')
@@ -110,7 +110,7 @@ def test_the_export_shows_erased_texts_as_erased(app, world, session, lives):
 
 
 def test_the_my_data_page_is_in_every_roles_menu(app, world):
-    for user in (world.member, world.staff, world.supervisor, world.admin):
+    for user in (world.member, world.staff, world.supervisor, world.liaison, world.admin):
         browser = Browser(app)
         browser.login(user.username)
         assert 'href="/me/data"' in browser.get("/", follow_redirects=True).get_data(as_text=True)
@@ -182,3 +182,32 @@ def test_the_members_registrations_and_notifications_are_in_their_export_only(ap
     # member1 was told of the approval of their report; member3 of nothing about it
     assert any(n["kind"] == "claim_approved" for n in others["notifications"]["items"])
     assert not any(n["kind"] == "claim_approved" for n in doc["notifications"]["items"])
+
+
+def test_what_a_liaison_proposed_wrote_and_listed_is_in_their_export_only(app, world, session):
+    """A liaison's export: the pairings they proposed, the reports they wrote, the resource lines
+    they added (with the contact); their steps on the unit's pairings and projects as actions. The
+    other unit's liaison and the staff who decided have none of it."""
+    from datetime import timedelta
+
+    from workflow.clock import district_date, utcnow
+    from workflow.services import pairings, projects, resources
+
+    day = lambda n: (district_date(utcnow()) + timedelta(days=n)).isoformat()  # noqa: E731
+    pairing = pairings.propose(world.liaison, {"community_id": world.a.id, "agreement": "共建党课", "ends_on": day(90)})
+    pairings.fire(pairing.id, "accept", world.staff, {})
+    project = projects.publish(world.staff, {"title": "图书角", "description": "d", "category": "教育培训",
+                                             "starts_on": day(0), "ends_on": day(30)})
+    projects.fire(project.id, "take", world.liaison, {})
+    projects.fire(project.id, "report_progress", world.liaison, {"text": "我写的进展"})
+    resources.add_resource(world.liaison, world.unit1.id, {"title": "党课辅导", "category": "政策宣讲",
+                                                            "contact": "王老师 13800000001"})
+    doc = personal_data.export(session, world.liaison)
+    assert [p["id"] for p in doc["pairings"]] == [pairing.id] and doc["pairings"][0]["agreement"] == "共建党课"
+    assert [r["text"] for r in doc["project_reports"]] == ["我写的进展"]
+    assert doc["resources"][0]["contact"] == "王老师 13800000001"
+    assert {a["subject"] for a in doc["actions"]} >= {f"pairing:{pairing.id}", f"project:{project.id}"}
+    other = json.dumps(personal_data.export(session, world.liaison2), ensure_ascii=False)
+    assert "我写的进展" not in other and "王老师" not in other and "共建党课" not in other
+    staff = personal_data.export(session, world.staff)
+    assert staff["pairings"] == [] and staff["project_reports"] == [] and staff["resources"] == []

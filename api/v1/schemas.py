@@ -714,6 +714,7 @@ class ExportUpload(Schema):
     size = fields.Integer()
     created_at = UTCDateTime()
     claim_id = fields.Integer(allow_none=True)
+    project_id = fields.Integer(allow_none=True, metadata={"description": "a project's report that used it"})
     erased_at = UTCDateTime(allow_none=True)
     url = fields.String(allow_none=True, metadata={"description": "GET it with your token (null once erased)"})
     page_url = fields.String(allow_none=True, metadata={"description": "the same, for a logged-in page session"})
@@ -814,6 +815,12 @@ class PersonalDataSchema(Schema):
     actions = fields.List(fields.Nested(ExportAction), metadata={
         "description": "audit events you caused on others' subjects: what and when, without the input"})
     tasks_created = fields.List(fields.Nested(ExportTask))
+    pairings = fields.List(fields.Dict(), metadata={
+        "description": "liaisons: the pairings you proposed for your unit (community, agreement, term, state)"})
+    project_reports = fields.List(fields.Dict(), metadata={
+        "description": "liaisons: the progress and completion reports you wrote on your unit's projects"})
+    resources = fields.List(fields.Dict(), metadata={
+        "description": "liaisons: the lines you added to your unit's resource list, with their contact"})
     sessions = fields.List(fields.Nested(ExportSession))
     logins = fields.List(fields.Nested(ExportLogin), metadata={"description": "your account's login records"})
     idempotent_requests = fields.List(fields.Nested(ExportIdempotent))

@@ -8,7 +8,14 @@ over the last two months. Deterministic: the same seed gives the same data.
 Fixed accounts (password BAODAO_DEMO_PASSWORD, default baodao-demo):
 admin; supervisor (district); supervisor_town (凤城街道); supervisor_unit (区教育和体育局);
 staff1 (东升社区, 凤城街道); member1, member2 (members registered to 东升社区, different units);
-member3 (lives in 东升社区, of 区教育和体育局, not registered yet).
+member3 (lives in 东升社区, of 区教育和体育局, not registered yet); liaison1 (区委组织部, member1's
+unit), liaison2 (区教育和体育局) and a few more units' liaisons.
+
+The unit's 报到 (pairings, projects, resources), through the services as well: 区委组织部 is paired
+with 东升社区 (active) and another 凤城街道 community; 区教育和体育局's proposal to 东升社区 waits for
+staff1; other units are paired with other staffed communities (one declined, one ended); 东升社区
+has projects in every state (open, under way with progress reports and a task of its own,
+reported, done, cancelled); several units list their resources.
 
 Registrations (报到), also through the services: every staffed community has grids (第一网格,
 第二网格, …); most members applied to the community they live in and were accepted into a grid;
@@ -30,7 +37,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import CATEGORIES, SYSTEM, AuditEvent, Community, Town, Unit, User
 from . import claims as claim_service
-from . import expiry, grids, places, registrations, security_log
+from . import expiry, grids, pairings, places, projects, registrations, resources, security_log
 from . import tasks as task_service
 from .tx import write_transaction
 
@@ -81,6 +88,7 @@ def load(password: str = "baodao-demo", *, seed: int = 370116, members: int = 40
     people = _people(rng, password, members)
     counts = _registrations(rng, people, now)
     counts.update(_history(rng, people, now, tasks, progress))
+    counts.update(_unit_work(people, now))
     run = expiry.expire_claims(now=now)
     counts["expired"], counts["registrations lapsed"] = run.expired, run.registrations_lapsed
     counts["users"] = sum(len(v) if isinstance(v, list) else 1 for v in people.values())
@@ -129,6 +137,10 @@ def _people(rng, password, members) -> dict:
             ],
             "homes": {"member1": dongsheng, "member2": dongsheng},
         }
+        # The units' liaisons (联络员): liaison1 acts for 区委组织部 (member1's unit), liaison2 for 区教育和体育局.
+        people["liaisons"] = [
+            user(f"liaison{i}", f"{unit_name}联络员", "liaison", unit=next(u for u in units if u.name == unit_name))
+            for i, unit_name in enumerate(LIAISON_UNITS, start=1)]
         for i, community in enumerate(staffed[1:], start=2):
             people["staff"].append(user(f"staff{i}", f"{community.short_name} {_name(rng)}", "staff",
                                         community=community))
@@ -145,6 +157,7 @@ def _people(rng, password, members) -> dict:
 
 
 GRID_NAMES = ("第一网格", "第二网格", "第三网格", "第四网格")
+LIAISON_UNITS = ("区委组织部", "区教育和体育局", "区司法局", "区卫生健康局", "区民政局", "区文化和旅游局")
 
 
 def _registrations(rng, people, now) -> dict:
@@ -317,3 +330,108 @@ def _fixed_open_tasks(staff1, now) -> None:
             "activity_at": (now + timedelta(days=3)).replace(hour=1, minute=0, second=0, microsecond=0).isoformat(),
         }, now=now - timedelta(hours=2))
         task_service.publish_task(task.id, staff1, now=now - timedelta(hours=1))
+
+
+# -- the unit's 报到: pairings, resources, projects ---------------------------------------------------
+
+RESOURCES = {
+    "区委组织部": [("党课辅导进社区", "政策宣讲", "由部机关党员讲授专题党课，结合基层党建实际。", "每季度一次"),
+               ("周末党员志愿服务队", "志愿服务", "部机关在职党员周末参加社区志愿服务，每次 10 人左右。", "每月两次")],
+    "区教育和体育局": [("青少年课业辅导", "教育培训", "教师党员为社区青少年辅导作业、开展阅读活动。", "寒暑假每周一次"),
+                 ("全民健身指导", "文化文艺", "体育教师指导广场舞、太极拳等健身活动。", "每月一次")],
+    "区司法局": [("法律咨询进社区", "法律服务", "律师、公证员到社区坐诊，解答婚姻家庭、邻里纠纷、劳动争议等问题。", "每月一次")],
+    "区卫生健康局": [("家庭医生健康义诊", "医疗健康", "测血压血糖、慢病随访、用药指导。", "每月一次"),
+                ("急救知识培训", "医疗健康", "心肺复苏与海姆立克急救法现场教学。", "每季度一次")],
+    "区民政局": [("养老服务政策解读", "政策宣讲", "高龄津贴、特困供养、居家养老服务补贴申领讲解。", "按需")],
+}
+
+
+def _unit_work(people, now) -> dict:
+    """Pairings of the demo units with staffed communities, their resources and projects (see the
+    module's docstring). Times are spread over the last weeks, before `now`."""
+    liaison = {u.unit.name: u for u in people["liaisons"]}
+    staffed, staff = people["staffed"], people["staff"]
+    staff_of = {s.community_id: s for s in staff}
+    dongsheng, staff1 = staffed[0], staff[0]
+    ago = lambda days: now - timedelta(days=days)  # noqa: E731
+    year_end = (ago(0) + timedelta(days=540)).date().isoformat()
+
+    def pair(unit, community, *, days_back, outcome="accept", reason=None):
+        proposal = pairings.propose(liaison[unit], {"community_id": community.id, "ends_on": year_end,
+                                                    "agreement": AGREEMENTS[unit]}, now=ago(days_back))
+        if outcome == "accept":
+            pairings.fire(proposal.id, "accept", staff_of[community.id], {"comment": "欢迎结对共建。"},
+                          now=ago(days_back - 2))
+        elif outcome == "decline":
+            pairings.fire(proposal.id, "decline", staff_of[community.id], {"reason": reason}, now=ago(days_back - 2))
+        elif outcome == "end":
+            pairings.fire(proposal.id, "accept", staff_of[community.id], {}, now=ago(days_back - 2))
+            pairings.fire(proposal.id, "end", liaison[unit], {"reason": reason}, now=ago(days_back - 20))
+        return proposal
+
+    pair("区委组织部", dongsheng, days_back=50)
+    pair("区委组织部", staffed[1], days_back=45)
+    pair("区教育和体育局", dongsheng, days_back=1, outcome=None)  # waiting for staff1
+    pair("区司法局", staffed[2], days_back=40)
+    pair("区卫生健康局", staffed[3], days_back=35)
+    pair("区卫生健康局", dongsheng, days_back=30)
+    pair("区民政局", staffed[4], days_back=30, outcome="decline", reason="本年度结对单位已满，明年再议。")
+    pair("区文化和旅游局", staffed[5], days_back=60, outcome="end", reason="单位职能调整，改由其他单位结对。")
+    counts = {"pairings": 8, "resources": 0}
+    for unit, lines in RESOURCES.items():
+        for title, category, description, frequency in lines:
+            resources.add_resource(liaison[unit], liaison[unit].unit_id, {
+                "title": title, "category": category, "description": description, "frequency": frequency,
+                "contact": f"{unit}办公室 0634-62{len(title):02d}{len(unit):03d}"}, now=ago(40))
+            counts["resources"] += 1
+
+    def publish(title, description, category, *, days_back, weeks, outcome="", staff_member=staff1):
+        today = (now + timedelta(hours=8)).date()  # Beijing's
+        project = projects.publish(staff_member, {
+            "title": title, "description": description, "category": category,
+            "expected_outcome": "形成可持续的共建机制，居民满意。",
+            "starts_on": (today - timedelta(days=min(days_back, 300))).isoformat(),
+            "ends_on": (today + timedelta(weeks=weeks)).isoformat()}, now=ago(days_back))
+        return project.id
+
+    org = liaison["区委组织部"]
+    publish("社区老年大学书法班", "每周二下午开设书法课，需要单位选派有书法特长的党员授课。", "文化文艺", days_back=6, weeks=10)
+    publish("楼道环境整治月", "组织党员清理 3 个老旧小区楼道杂物，张贴文明标语。", "环境整治", days_back=3, weeks=4)
+    under_way = publish("“红色管家”物业服务提升", "协助老旧小区成立业主委员会，建立物业服务议事机制。", "其他",
+                        days_back=40, weeks=8)
+    projects.fire(under_way, "take", org, {}, now=ago(38))
+    projects.fire(under_way, "report_progress", org, {"text": "已走访 2 个小区，召开居民议事会 1 次，收集意见 36 条。"},
+                  now=ago(25))
+    projects.fire(under_way, "report_progress", org, {"text": "协助 1 个小区完成业委会选举筹备。"}, now=ago(10))
+    task = task_service.create_task(staff1, {
+        "title": "协助业委会选举入户宣传", "category": "政策宣讲", "description": "“红色管家”项目的入户宣传，发放选举须知。",
+        "address": "东升社区党群服务中心集合", "capacity": 4, "points": 10,
+        "deadline": (now + timedelta(days=20)).isoformat(), "project_id": under_way}, now=ago(9))
+    task_service.publish_task(task.id, staff1, now=ago(9))
+    reported = publish("党员志愿者助老服务", "为辖区 20 户独居老人提供每周上门探访。", "助老助残", days_back=70, weeks=2)
+    projects.fire(reported, "take", org, {}, now=ago(68))
+    projects.fire(reported, "report_progress", org, {"text": "结对探访独居老人 20 户，建立联系卡。"}, now=ago(40))
+    projects.fire(reported, "report", org, {"summary": "完成 20 户独居老人每周探访，协助解决就医、代购等需求 15 件。",
+                                            "members": "部机关党员 12 人", "member_count": 12, "hours": 96}, now=ago(2))
+    done = publish("社区党课进万家", "面向居民党员开设专题党课 4 次。", "政策宣讲", days_back=90, weeks=1)
+    projects.fire(done, "take", org, {}, now=ago(88))
+    projects.fire(done, "report", org, {"summary": "开展专题党课 4 次，覆盖居民党员 160 人次。",
+                                        "members": "部机关党员 6 人", "member_count": 6, "hours": 32}, now=ago(30))
+    projects.fire(done, "approve", staff1, {"comment": "效果很好。"}, now=ago(28))
+    cancelled = publish("社区菜园建设", "利用闲置空地建设社区菜园。", "乡村振兴帮扶", days_back=50, weeks=6)
+    projects.fire(cancelled, "cancel", staff1, {"reason": "用地规划调整，暂缓建设。"}, now=ago(45))
+    health = publish("慢病管理健康讲座", "为社区高血压、糖尿病患者开展健康讲座并建立随访台账。", "医疗健康",
+                     days_back=20, weeks=6, staff_member=staff_of[staffed[3].id])
+    projects.fire(health, "take", liaison["区卫生健康局"], {}, now=ago(18))
+    counts["projects"] = 7
+    return counts
+
+
+AGREEMENTS = {
+    "区委组织部": "共同开展党课进社区、党员志愿服务；部机关在职党员到社区报到服务，每年牵头实施 1–2 个共建项目。",
+    "区教育和体育局": "开展青少年课业辅导与全民健身指导，寒暑假组织教师党员进社区服务。",
+    "区司法局": "每月一次法律咨询进社区，协助化解邻里纠纷。",
+    "区卫生健康局": "家庭医生签约服务、健康义诊与急救知识培训。",
+    "区民政局": "养老服务政策宣讲，困难群众走访慰问。",
+    "区文化和旅游局": "社区文化活动指导，送戏下乡。",
+}

@@ -35,8 +35,8 @@ from sqlalchemy import and_, select
 from .. import runtime
 from ..clock import iso, utcnow
 from ..models import (ApiToken, AuditEvent, Certificate, Claim, HouseholdNoteRead, IdempotencyKey, LoginAttempt,
-                      Notification, NotificationPreference, NotificationSettings, PointsEntry, Registration, Task,
-                      Unit, UnitFeedback, Upload)
+                      Notification, NotificationPreference, NotificationSettings, Pairing, PointsEntry, Project,
+                      ProjectReport, Registration, Task, Unit, UnitFeedback, UnitResource, Upload)
 from . import timeline
 from .views import erased, place, report_view, visit_view
 
@@ -201,7 +201,7 @@ def uploads(ctx: ExportContext) -> list[dict]:
     (logged in) while it is kept."""
     rows = ctx.session.scalars(select(Upload).where(Upload.uploader_id == ctx.user.id).order_by(Upload.id)).all()
     return [{"id": u.id, "sha256": u.sha256, "content_type": u.content_type, "width": u.width, "height": u.height,
-             "size": u.size, "created_at": iso(u.created_at), "claim_id": u.claim_id,
+             "size": u.size, "created_at": iso(u.created_at), "claim_id": u.claim_id, "project_id": u.project_id,
              "erased_at": iso(u.erased_at) if u.erased_at else None,
              "url": None if u.erased_at else f"/api/v1/uploads/{u.id}",
              "page_url": None if u.erased_at else f"/uploads/{u.id}"} for u in rows]
@@ -238,6 +238,43 @@ def tasks_created(ctx: ExportContext) -> list[dict]:
     rows = ctx.session.execute(select(Task.id, Task.title, Task.status, Task.created_at)
                                .where(Task.created_by_id == ctx.user.id).order_by(Task.id)).all()
     return [{"id": r.id, "title": r.title, "status": r.status, "created_at": iso(r.created_at)} for r in rows]
+
+
+# -- what a liaison did for their unit: the unit's data, in so far as it is the person's ------------------
+# A pairing or a project is the unit's, not the person's; what the person did on them is listed
+# in `actions` (what and when). What they themselves wrote or proposed is theirs: the pairings
+# they proposed, the reports they wrote, the resource lines they added (a contact is often their
+# own phone number).
+
+@section("pairings")
+def pairings(ctx: ExportContext) -> list[dict]:
+    """The pairings the person proposed (a liaison, for their unit; an admin, for a unit)."""
+    rows = ctx.session.scalars(select(Pairing).where(Pairing.proposed_by_id == ctx.user.id).order_by(Pairing.id)).all()
+    return [_plain({"id": p.id, "unit": place(p.unit), "community": place(p.community), "agreement": p.agreement,
+                    "ends_on": p.ends_on.isoformat(), "state": p.state, "created_at": p.created_at,
+                    "accepted_at": p.accepted_at, "last_reason": p.last_reason}) for p in rows]
+
+
+@section("project_reports")
+def project_reports(ctx: ExportContext) -> list[dict]:
+    """The progress and completion reports the person wrote, with the project they are about."""
+    rows = ctx.session.execute(select(ProjectReport, Project.title, Project.state)
+                               .join(Project, Project.id == ProjectReport.project_id)
+                               .where(ProjectReport.author_id == ctx.user.id).order_by(ProjectReport.id)).all()
+    return [_plain({"id": r.id, "project": {"id": r.project_id, "title": title, "state": state}, "kind": r.kind,
+                    "text": r.text, "members": r.members or None, "member_count": r.member_count, "hours": r.hours,
+                    "photos": list(r.photo_ids or []), "created_at": r.created_at}) for r, title, state in rows]
+
+
+@section("resources")
+def resources(ctx: ExportContext) -> list[dict]:
+    """The lines the person added to their unit's resource list, as they stand now."""
+    rows = ctx.session.scalars(select(UnitResource).where(UnitResource.created_by_id == ctx.user.id)
+                               .order_by(UnitResource.id)).all()
+    return [_plain({"id": r.id, "unit_id": r.unit_id, "title": r.title, "category": r.category,
+                    "description": r.description, "frequency": r.frequency, "contact": r.contact,
+                    "retired_at": r.retired_at, "created_at": r.created_at, "updated_at": r.updated_at})
+            for r in rows]
 
 
 @section("sessions")
