@@ -1,12 +1,12 @@
 """Registration under real concurrency (threads with their own connections), both databases:
 one member's two applications at once leave exactly one live registration; two staff
-accepting one application at once make exactly one event; two lapse runs lapse once."""
+accepting one application at once make exactly one event; two timers runs lapse each once."""
 from sqlalchemy import func, select
 
 from workflow import audit
 from workflow.errors import TransitionNotAllowed
 from workflow.models import AuditEvent, Registration, User
-from workflow.services import registrations
+from workflow.services import registrations, timers
 from workflow.services.transitions import TransitionResult
 from workflow.services.tx import write_transaction
 
@@ -46,7 +46,7 @@ def test_two_staff_accepting_one_application_at_once_make_one_event(app, world, 
 def test_two_lapse_runs_at_once_lapse_each_registration_once(app, world, session):
     regs = [active(world), active(world, world.member2)]
     new_year = beijing(2027, 1, 1, 0, 1)
-    results = race(app, [lambda: registrations.lapse_due(now=new_year) for _ in range(2)])
+    results = race(app, [lambda: timers.run(now=new_year).fired[("registration", "lapse")] for _ in range(2)])
     assert sorted(results) in ([0, 2], [1, 1]), results
     lapses = session.scalar(select(func.count(AuditEvent.id)).where(
         AuditEvent.subject_type == "registration", AuditEvent.trigger == "lapse"))

@@ -1,6 +1,6 @@
 """Registration (报到): the process's trigger table, one live registration per member, terms and
 their lapse, the receipt report, grids — through the services, on both databases."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -9,7 +9,7 @@ from workflow import audit
 from workflow.clock import DISTRICT_TZ, as_utc_naive
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, TransitionNotAllowed
 from workflow.models import AuditEvent, Grid, Registration, User
-from workflow.services import expiry, grids, receipts, registrations
+from workflow.services import expiry, grids, receipts, registrations, timers
 from workflow.services.tx import write_transaction
 
 
@@ -182,10 +182,10 @@ def test_lapse_fires_exactly_once_when_a_term_ends_without_renewal(app, world, s
     kept = active(world)
     lapsing = active(world, world.member2)
     registrations.fire(kept.id, "renew", world.member, {}, now=beijing(2026, 12, 2))
-    assert registrations.lapse_due(now=beijing(2026, 12, 31, 23, 59)) == 0  # not yet
+    assert lapsed_by_timers(beijing(2026, 12, 31, 23, 59)) == 0  # not yet
     new_year = beijing(2027, 1, 1, 0, 0)
-    assert registrations.lapse_due(now=new_year) == 1
-    assert registrations.lapse_due(now=new_year) == 0  # once
+    assert lapsed_by_timers(new_year) == 1
+    assert lapsed_by_timers(new_year) == 0  # once
     session.expire_all()
     assert session.get(Registration, lapsing.id).state == "lapsed"
     assert session.get(Registration, kept.id).state == "active"
@@ -193,6 +193,38 @@ def test_lapse_fires_exactly_once_when_a_term_ends_without_renewal(app, world, s
     lapse = events_of(session, lapsing.id)[-1]
     assert (lapse.trigger, lapse.actor_role, lapse.to_state) == ("lapse", "system", "lapsed")
     assert applied(world, world.member2, now=new_year).state == "applied"  # may apply again
+
+
+def lapsed_by_timers(now) -> int:
+    """The timers run (the registration definition's `lapse` timer, due at the term's end)."""
+    return timers.run(now=now).fired[("registration", "lapse")]
+
+
+def test_registration_timers_and_notifications(app, world, session):
+    """Declared in registration/v1.yaml: an application waiting 3 days → the community's staff;
+    30 days before the term ends → the member; accepted / declined → the member; applied → staff."""
+    from workflow.models import Notification
+
+    def told(kind):
+        session.rollback()
+        return sorted(session.scalars(select(Notification.user_id).where(Notification.kind == kind)))
+
+    waiting = applied(world, now=NOV)
+    assert told("registration_applied") == [world.staff.id]
+    assert timers.run(now=NOV + timedelta(days=2, hours=23)).by_timer["registration@1:application_waiting"] == 0
+    assert timers.run(now=NOV + timedelta(days=3, minutes=1)).by_timer["registration@1:application_waiting"] == 1
+    assert timers.run(now=NOV + timedelta(days=4)).by_timer["registration@1:application_waiting"] == 0  # once
+    assert told("registration_waiting") == [world.staff.id]
+    registrations.fire(waiting.id, "accept", world.staff, {"grid_id": world.grid_a.id}, now=NOV + timedelta(days=4))
+    assert told("registration_accepted") == [world.member.id]
+    declined = applied(world, world.member3, community=world.c, now=NOV)
+    registrations.fire(declined.id, "decline", world.staff_c, {"reason": "不在本社区居住"}, now=NOV)
+    assert told("registration_declined") == [world.member3.id]
+    notice = beijing(2026, 12, 2, 0, 1)  # 30 days before 1 January 2027, Beijing time
+    assert timers.run(now=notice).by_timer["registration@1:lapse_notice"] == 1
+    assert told("registration_lapsing") == [world.member.id]
+    text = session.scalar(select(Notification).where(Notification.kind == "registration_lapsing")).params
+    assert text["day"] == "2026-12-31" and text["community"] == "东升社区"
 
 
 def test_the_scheduled_run_lapses_registrations(app, world, session):
@@ -275,8 +307,9 @@ def test_a_grid_with_members_cannot_be_deleted(app, world, session):
 def test_verify_chain_covers_registrations(app, world, session):
     reg = active(world)
     assert audit.verify(session).ok
+    assert audit.parse_subject("pairing:1") == ("pairing", 1)  # the unit's processes have chains too
     with pytest.raises(ValueError):
-        audit.parse_subject("pairing:1")
+        audit.parse_subject("household:1")
     # A registration whose chain is gone is reported by the whole-log check.
     with write_transaction() as s:
         orphan = Registration(member_id=world.member2.id, community_id=world.a.id, state="active", version=1,
