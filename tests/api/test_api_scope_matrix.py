@@ -5,8 +5,9 @@ The route list comes from the app's url_map: a new route without a row here fail
 tests/security/test_scope_matrix_pages.py). The machinery is shared: tests/security/scope_matrix.py. Each row says, per actor, the status for the
 in-scope object and for the out-of-scope one (None where the route has no object).
 Actors: member (unit 1, community A), staff of A, a town supervisor (town of A and B),
-a unit supervisor (unit 1), an admin. Out of scope: community C's objects, another
-member's claim, a draft, a nonexistent id for the admin.
+a unit supervisor (unit 1), unit 1's liaison, an admin. Out of scope: community C's objects,
+another member's claim, a draft, unit 2's pairings, projects and resources (with community C),
+a nonexistent id for the admin.
 """
 import pytest
 from api_helpers import PASSWORD, make_jpeg
@@ -110,9 +111,75 @@ MATRIX = {
     "GET /api/v1/units/<int:unit_id>/registrations": {"member": (403, 403), "staff": (403, 403),
                                                       "sup_town": (404, 404), "sup_unit": (200, 404),
                                                       "admin": (200, 404)},
+    # -- the unit's 报到: pairings, projects, resources (404 for another unit's liaison, other communities'
+    # staff, other towns' and units' supervisors, and members, who see none of them)
+    "GET /api/v1/pairings": dict.fromkeys(ACTORS, (200, None)),
+    "POST /api/v1/pairings": {**dict.fromkeys(ACTORS, (403, None)), "liaison": (201, None), "admin": (201, None)},
+    "GET /api/v1/pairings/<int:pairing_id>": {**dict.fromkeys(ACTORS, (200, 404)), "member": (404, 404)},
+    "GET /api/v1/pairings/<int:pairing_id>/events": {**dict.fromkeys(ACTORS, (200, 404)), "member": (404, 404)},
+    **{f"POST /api/v1/pairings/<int:pairing_id>/{t}": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "staff": (200, 404)} for t in ("accept", "decline")},
+    "POST /api/v1/pairings/<int:pairing_id>/withdraw": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "liaison": (200, 404), "admin": (200, 404)},
+    "POST /api/v1/pairings/<int:pairing_id>/renew": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "liaison": (200, 404), "staff": (200, 404)},
+    "POST /api/v1/pairings/<int:pairing_id>/end": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "liaison": (200, 404), "staff": (200, 404),
+        "admin": (200, 404)},
+    "GET /api/v1/projects": dict.fromkeys(ACTORS, (200, None)),
+    "POST /api/v1/projects": {**dict.fromkeys(ACTORS, (403, None)), "staff": (201, None)},
+    "GET /api/v1/projects/<int:project_id>": {**dict.fromkeys(ACTORS, (200, 404)), "member": (404, 404)},
+    "GET /api/v1/projects/<int:project_id>/events": {**dict.fromkeys(ACTORS, (200, 404)), "member": (404, 404)},
+    # an open project is every liaison's list, no unit's yet: a unit supervisor does not see it
+    "POST /api/v1/projects/<int:project_id>/take": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "sup_unit": (404, 404), "liaison": (200, 404)},
+    **{f"POST /api/v1/projects/<int:project_id>/{t}": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "liaison": (200, 404)}
+       for t in ("report_progress", "report")},
+    **{f"POST /api/v1/projects/<int:project_id>/{t}": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "staff": (200, 404)} for t in ("approve", "return")},
+    # (every liaison sees every open project: the unit's liaison may not cancel one, in or out of its
+    # scope; an open project is no unit's yet, so not a unit supervisor's)
+    "POST /api/v1/projects/<int:project_id>/cancel": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "staff": (200, 404), "admin": (200, 404),
+        "liaison": (403, 403), "sup_unit": (404, 404)},
+    "GET /api/v1/units/<int:unit_id>/resources": {**dict.fromkeys(ACTORS, (200, 404)), "member": (404, 404)},
+    "POST /api/v1/units/<int:unit_id>/resources": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "liaison": (201, 404), "admin": (201, 404)},
+    "PATCH /api/v1/units/<int:unit_id>/resources/<int:resource_id>": {
+        **dict.fromkeys(ACTORS, (403, 404)), "member": (404, 404), "liaison": (200, 404), "admin": (200, 404)},
     "GET /api/v1/workflows": dict.fromkeys(ACTORS, (200, None)),
     "GET /api/v1/workflows/<name>/<int:version>": dict.fromkeys(ACTORS, (200, 404)),
 }
+
+# Unit 1's liaison on the routes of the other roles: no claims or their photos (their members' work
+# reaches them as the receipt report), no task management, no grids, no audit checks; their own
+# unit's receipt report (another unit's: 404), not its feedback (supervisors'); uploads (a
+# project's photos); published tasks, as members read them.
+LIAISON_ON_OTHER_ROUTES = {
+    "GET /api/v1/audit/verify": (403, 403),
+    "GET /api/v1/claims/<int:claim_id>": (404, 404),
+    "GET /api/v1/claims/<int:claim_id>/events": (404, 404),
+    "GET /api/v1/claims/<int:claim_id>/household_note": (404, 404),
+    **{f"POST /api/v1/claims/<int:claim_id>/{t}": (404, 404)
+       for t in ("approve", "check_in", "reject", "return", "submit_report", "withdraw")},
+    "GET /api/v1/communities/<int:community_id>/grids": (403, 403),
+    "POST /api/v1/communities/<int:community_id>/grids": (403, 403),
+    "GET /api/v1/me/points": (403, None),
+    "GET /api/v1/units/<int:unit_id>/feedback": (403, 403),
+    "GET /api/v1/units/<int:unit_id>/registrations": (200, 404),
+    "GET /api/v1/uploads/<int:upload_id>": (404, 404),  # a claim's photo
+    "POST /api/v1/uploads": (201, None),
+    "POST /api/v1/registrations": (403, None),
+    **{f"POST /api/v1/registrations/<int:registration_id>/{t}": (403, 404)
+       for t in ("accept", "decline", "end", "move_grid", "renew", "withdraw")},
+    "POST /api/v1/tasks": (403, None),
+    "PATCH /api/v1/tasks/<int:task_id>": (403, 403),
+    **{f"POST /api/v1/tasks/<int:task_id>/{t}": (403, 403)
+       for t in ("cancel", "claims", "close", "publish", "reopen_closed")},
+}
+for _route, _statuses in LIAISON_ON_OTHER_ROUTES.items():
+    MATRIX[_route] = {**MATRIX[_route], "liaison": _statuses}
 
 TRIGGER_STATE = {"check_in": "claimed", "submit_report": "visiting", "withdraw": "claimed",
                  "approve": "reported", "return": "reported", "reject": "reported"}
@@ -127,6 +194,17 @@ REGISTRATION_CASES = {"accept": ("applied", None), "decline": ("applied", {"reas
                       "end": ("active", {"reason": "moved"}), "events": ("active", None)}
 
 
+# pairing trigger → the state its in-scope object is in, its body
+PAIRING_CASES = {"accept": ("proposed", {"comment": "欢迎"}), "decline": ("proposed", {"reason": "名额已满"}),
+                 "withdraw": ("proposed", {}), "renew": ("active", None), "end": ("active", {"reason": "调整"}),
+                 "events": ("active", None), "": ("active", None)}
+# project trigger → the state its in-scope object is in, its body
+PROJECT_CASES = {"take": ("open", None), "report_progress": ("taken", {"text": "已开展第一次活动"}),
+                 "report": ("taken", {"summary": "完成", "members": "张三、李四", "member_count": 2, "hours": 6}),
+                 "approve": ("reported", {"comment": "好"}), "return": ("reported", {"reason": "补充照片"}),
+                 "cancel": ("open", {"reason": "需求变化"}), "events": ("taken", None), "": ("taken", None)}
+
+
 def case(route: str, actor: str, objs: Objects, app):
     """(in-scope request, out-of-scope request or None): each a (path, json body) pair."""
     method, rule = route.split(" ", 1)
@@ -137,7 +215,7 @@ def case(route: str, actor: str, objs: Objects, app):
                 "/api/v1/tasks/<int:task_id>/cancel", "/api/v1/tasks/<int:task_id>/events",
                 "/api/v1/tasks/<int:task_id>/reopen_closed"):
         inside = objs.task(True)
-        outside = NOWHERE if admin else (objs.task(False, publish=actor != "sup_unit" and actor != "member").id)
+        outside = NOWHERE if admin else (objs.task(False, publish=actor not in ("sup_unit", "member", "liaison")).id)
         body = {"title": "改后的标题"} if method == "PATCH" else ({"reason": "取消"} if "cancel" in rule else None)
         base = "/api/v1/tasks/{}" + rule.split("<int:task_id>")[1]
         return (base.format(inside.id), body), (base.format(outside), body)
@@ -186,6 +264,63 @@ def case(route: str, actor: str, objs: Objects, app):
         inside, outside = w.a.id, NOWHERE if admin else w.c.id
         body = {"name": f"网格-{actor}"} if method == "POST" else None
         return (f"/api/v1/communities/{inside}/grids", body), (f"/api/v1/communities/{outside}/grids", body)
+    if rule.startswith("/api/v1/pairings/<int:pairing_id>"):
+        tail = rule.split("<int:pairing_id>")[1]
+        state, body = PAIRING_CASES[tail.lstrip("/")]
+        if tail == "/renew":
+            from datetime import timedelta
+
+            from workflow.clock import district_date, utcnow
+            body = {"ends_on": (district_date(utcnow()) + timedelta(days=400)).isoformat()}
+        inside = objs.pairing(True, state)
+        outside = NOWHERE if admin else objs.pairing(False, state).id
+        return (f"/api/v1/pairings/{inside.id}{tail}", body), (f"/api/v1/pairings/{outside}{tail}", body)
+    if rule == "/api/v1/pairings" and method == "POST":
+        from datetime import timedelta
+
+        from workflow.clock import district_date, utcnow
+        community = [w.a, w.b][actor == "admin"]  # a community unit 1 has no live pairing with
+        if actor == "liaison":
+            objs.pairing(True, "proposed")  # then withdrawn: the liaison's proposal below is the live one
+            from workflow.services import pairings as pairing_service
+            from workflow.extensions import db
+            from workflow.models import Pairing
+            live = db.session.scalar(db.select(Pairing.id).where(Pairing.unit_id == w.unit1.id,
+                                                                 Pairing.community_id == w.a.id,
+                                                                 Pairing.state == "proposed"))
+            db.session.rollback()
+            pairing_service.fire(live, "withdraw", w.liaison, {})
+        body = {"community_id": community.id, "agreement": "共建党课",
+                "ends_on": (district_date(utcnow()) + timedelta(days=200)).isoformat()}
+        if actor == "admin":
+            body["unit_id"] = w.unit2.id
+        return (rule, body), None
+    if rule.startswith("/api/v1/projects/<int:project_id>"):
+        tail = rule.split("<int:project_id>")[1]
+        state, body = PROJECT_CASES[tail.lstrip("/")]
+        inside = objs.project(True, state)
+        if tail == "/take":
+            objs.active_pairing(True)
+            outside = NOWHERE if admin else objs.project(False, "taken").id  # another unit's: out of sight
+        else:
+            outside = NOWHERE if admin else objs.project(False, state).id
+        return (f"/api/v1/projects/{inside.id}{tail}", body), (f"/api/v1/projects/{outside}{tail}", body)
+    if rule == "/api/v1/projects" and method == "POST":
+        from datetime import timedelta
+
+        from workflow.clock import district_date, utcnow
+        today = district_date(utcnow())
+        return (rule, {"title": "村小图书角", "description": "建图书角", "category": "教育培训",
+                       "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat()}), None
+    if rule.startswith("/api/v1/units/<int:unit_id>/resources"):
+        tail = rule.split("<int:unit_id>/resources")[1]
+        inside, outside = objs.resource(True), objs.resource(False)
+        unit_in, unit_out = w.unit1.id, (NOWHERE if admin else w.unit2.id)
+        if tail:  # PATCH one line
+            return ((f"/api/v1/units/{unit_in}/resources/{inside['id']}", {"frequency": "每月两次"}),
+                    (f"/api/v1/units/{unit_out}/resources/{outside['id']}", {"frequency": "每月两次"}))
+        body = {"title": "健康义诊", "category": "医疗健康", "contact": "李医生"} if method == "POST" else None
+        return (f"/api/v1/units/{unit_in}/resources", body), (f"/api/v1/units/{unit_out}/resources", body)
     if rule == "/api/v1/workflows/<name>/<int:version>":
         return ("/api/v1/workflows/dual_reporting/1", None), ("/api/v1/workflows/dual_reporting/99", None)
     if rule == "/api/v1/tasks" and method == "POST":
@@ -208,6 +343,8 @@ def test_the_matrix_covers_every_route(app):
 
 @pytest.mark.parametrize("route", sorted(MATRIX))
 def test_scope_matrix(route, api, world, app):
+    from workflow import runtime
+    runtime.current().policy.settings.open_claim_limit = 1000  # one member, a claim per caller here
     objs = Objects(world, app.config["BAODAO_UPLOAD_DIR"])
     method = route.split(" ")[0]
     failures = []

@@ -3,7 +3,7 @@ for the API's rows, tests/security/test_scope_matrix_pages.py for the pages' and
 
 - `all_routes(app)`: every "METHOD rule" of the app's url_map (HEAD/OPTIONS aside), ids written
   `<int:…>` — the list a matrix must cover exactly, so a new route without a row fails.
-- `ACTORS`, `Objects`: the five callers and the objects in and out of their scope, built through
+- `ACTORS`, `Objects`: the six callers and the objects in and out of their scope, built through
   the services in the state a route needs.
 """
 from datetime import datetime
@@ -11,12 +11,15 @@ from datetime import datetime
 from workflow.clock import DISTRICT_TZ, as_utc_naive, district_year, utcnow
 from workflow.services import claims as claim_service
 from workflow.services import grids as grid_service
+from workflow.services import pairings as pairing_service
+from workflow.services import projects as project_service
 from workflow.services import registrations as registration_service
+from workflow.services import resources as resource_service
 from workflow.services import uploads as upload_service
 
 from tests.api.api_helpers import make_jpeg
 
-ACTORS = ("member", "staff", "sup_town", "sup_unit", "admin")
+ACTORS = ("member", "staff", "sup_town", "sup_unit", "liaison", "admin")
 NOWHERE = 999_999
 
 
@@ -56,7 +59,7 @@ class Objects:
     def actor(self, name):
         w = self.w
         return {"member": w.member, "staff": w.staff, "sup_town": w.supervisor_town, "sup_unit": w.supervisor_unit,
-                "admin": w.admin}[name]
+                "liaison": w.liaison, "admin": w.admin}[name]
 
     def task(self, inside: bool, publish=True):
         return self.w.task(staff=self.w.staff if inside else self.w.staff_c, publish=publish)
@@ -119,3 +122,66 @@ class Objects:
         if getattr(self, "_second_grid", None) is None:
             self._second_grid = grid_service.add_grid(self.w.staff, self.w.a.id, "第二网格").grid
         return self._second_grid
+
+    # -- the unit's 报到: inside, unit 1 (liaison_1, the unit supervisor's) with community A (staff_a,
+    # the town supervisor's); outside, unit 2 (liaison_2) with community C (staff_c, another town).
+
+    def _sides(self, inside: bool):
+        w = self.w
+        return (w.liaison, w.a, w.staff) if inside else (w.liaison2, w.c, w.staff_c)
+
+    def pairing(self, inside: bool, state="proposed"):
+        """A pairing of the side's unit and community in `state` (proposed or active); a live one
+        of theirs is ended or withdrawn first (one live pairing per unit and community)."""
+        from datetime import timedelta
+
+        from workflow.clock import district_date, utcnow
+        from workflow.extensions import db
+        from workflow.models import Pairing
+
+        liaison, community, staff = self._sides(inside)
+        live = db.session.scalar(db.select(Pairing).where(Pairing.unit_id == liaison.unit_id,
+                                                          Pairing.community_id == community.id,
+                                                          Pairing.state.in_(("proposed", "active"))))
+        db.session.rollback()
+        if live is not None:
+            trigger, data = ("withdraw", {}) if live.state == "proposed" else ("end", {"reason": "重新结对"})
+            pairing_service.fire(live.id, trigger, liaison, data)
+        ends = (district_date(utcnow()) + timedelta(days=200)).isoformat()
+        row = pairing_service.propose(liaison, {"community_id": community.id, "agreement": "共建", "ends_on": ends})
+        if state == "active":
+            row = pairing_service.fire(row.id, "accept", staff, {})
+        return row
+
+    def active_pairing(self, inside: bool):
+        """The side's unit and community paired (made once, kept)."""
+        key = f"_paired_{inside}"
+        if getattr(self, key, None) is None:
+            setattr(self, key, self.pairing(inside, "active"))
+        return getattr(self, key)
+
+    def project(self, inside: bool, state="open"):
+        """A project of the side's community in `state`: open, taken (by the side's unit), reported, done."""
+        from datetime import timedelta
+
+        from workflow.clock import district_date, utcnow
+
+        liaison, community, staff = self._sides(inside)
+        today = district_date(utcnow())
+        row = project_service.publish(staff, {"title": "村小图书角", "description": "建图书角", "category": "教育培训",
+                                              "starts_on": today.isoformat(),
+                                              "ends_on": (today + timedelta(days=30)).isoformat()})
+        if state != "open":
+            self.active_pairing(inside)
+            row = project_service.fire(row.id, "take", liaison, {})
+        if state in ("reported", "done"):
+            row = project_service.fire(row.id, "report", liaison, {"summary": "建成", "members": "张三",
+                                                                   "member_count": 1, "hours": 4})
+        return row
+
+    def resource(self, inside: bool):
+        """A line of the side's unit's resource list (its unit paired with the side's community)."""
+        liaison, _community, _staff = self._sides(inside)
+        self.active_pairing(inside)
+        return resource_service.add_resource(liaison, liaison.unit_id, {"title": "法律咨询", "category": "法律服务",
+                                                                        "contact": "王老师 0634-1234567"})
