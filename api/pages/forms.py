@@ -52,7 +52,7 @@ class TaskForm(FlaskForm):
     activity_at = DateTimeLocalField(_l("Activity time (if the activity is at a set time)"), format="%Y-%m-%dT%H:%M",
                                      validators=[Optional(), InUTC()])
     # A project of the community this task is a job of (choices: the view's, from the community's projects).
-    project_id = SelectField(_l("Project (optional)"), choices=[("", "—")], validate_choice=True)
+    project_id = SelectField(_l("Project (optional)"), choices=[("", "—")], default="", validate_choice=True)
 
 
 class CommunityForm(FlaskForm):

@@ -154,11 +154,16 @@ class Objects:
         return row
 
     def active_pairing(self, inside: bool):
-        """The side's unit and community paired (made once, kept)."""
-        key = f"_paired_{inside}"
-        if getattr(self, key, None) is None:
-            setattr(self, key, self.pairing(inside, "active"))
-        return getattr(self, key)
+        """The side's unit and community paired: the active pairing they have, or a new one."""
+        from workflow.extensions import db
+        from workflow.models import Pairing
+
+        liaison, community, _staff = self._sides(inside)
+        active = db.session.scalar(db.select(Pairing).where(Pairing.unit_id == liaison.unit_id,
+                                                            Pairing.community_id == community.id,
+                                                            Pairing.state == "active"))
+        db.session.rollback()
+        return active if active is not None else self.pairing(inside, "active")
 
     def project(self, inside: bool, state="open"):
         """A project of the side's community in `state`: open, taken (by the side's unit), reported, done."""

@@ -37,6 +37,7 @@ def both(inside: dict, outside: dict):
 
 READERS_IN = only({"sup_town": 200, "sup_unit": 200, "admin": 200})
 STAFF_IN = only({"staff": 200})
+LIAISON_IN = only({"liaison": 200})
 ADMIN_IN = only({"admin": 200})
 NONE = ALL(ACTORS, None)
 
@@ -142,6 +143,39 @@ MATRIX = {
     "GET /supervisor/receipts/download": both(only({"sup_town": 404, "sup_unit": 200, "admin": 200}),
                                               only({"sup_town": 404, "sup_unit": 404, "admin": 404})),
     "GET /supervisor/registrations": both(only({"sup_town": 200, "sup_unit": 302, "admin": 200}), NONE),
+    # -- the unit's 报到 (pairings, projects, resources) ---------------------------------------------------
+    "GET /liaison/": both(LIAISON_IN, NONE),
+    "GET /liaison/projects": both(LIAISON_IN, NONE),
+    "GET /liaison/year": both(LIAISON_IN, NONE),
+    "GET /liaison/resources/new": both(LIAISON_IN, NONE),
+    "POST /liaison/resources/new": both(only({"liaison": 302}), NONE),
+    "GET /liaison/resources/<int:resource_id>/edit": both(LIAISON_IN, only({"liaison": 404})),
+    "POST /liaison/resources/<int:resource_id>/edit": both(only({"liaison": 302}), only({"liaison": 404})),
+    "POST /liaison/resources/<int:resource_id>/retire": both(only({"liaison": 302}), only({"liaison": 404})),
+    "GET /pairings/new": both(only({"liaison": 200, "admin": 200}), NONE),
+    "POST /pairings/new": both(only({"liaison": 302, "admin": 302}), NONE),
+    # members: not a member's page (403); another unit's, community's, town's: 404
+    "GET /pairings/<int:pairing_id>": both(only({"staff": 200, "sup_town": 200, "sup_unit": 200, "liaison": 200,
+                                                 "admin": 200}), only({"member": 403}, 404)),
+    "GET /projects/<int:project_id>": both(only({"staff": 200, "sup_town": 200, "sup_unit": 200, "liaison": 200,
+                                                 "admin": 200}), only({"member": 403}, 404)),
+    # staff accept, the liaison withdraws, an admin ends; supervisors see it and change nothing
+    "GET /pairings/<int:subject_id>/<trigger>": both(only({"member": 404, "staff": 200, "liaison": 200, "admin": 200}),
+                                                     ALL(ACTORS, 404)),
+    "POST /pairings/<int:subject_id>/<trigger>": both(only({"member": 404, "staff": 302, "liaison": 302,
+                                                            "admin": 302}), ALL(ACTORS, 404)),
+    # staff approve, the liaison reports progress, an admin cancels
+    "GET /projects/<int:subject_id>/<trigger>": both(only({"member": 404, "staff": 200, "liaison": 200, "admin": 200}),
+                                                     ALL(ACTORS, 404)),
+    "POST /projects/<int:subject_id>/<trigger>": both(only({"member": 404, "staff": 302, "liaison": 302,
+                                                            "admin": 302}), ALL(ACTORS, 404)),
+    "GET /staff/pairings": both(STAFF_IN, NONE),
+    "GET /staff/projects": both(STAFF_IN, NONE),
+    "GET /staff/projects/new": both(STAFF_IN, NONE),
+    "POST /staff/projects/new": both(only({"staff": 302}), NONE),
+    "GET /supervisor/pairings": both(READERS_IN, NONE),
+    "GET /supervisor/pairings/download": both(READERS_IN, NONE),
+    "GET /supervisor/projects": both(READERS_IN, NONE),
     # -- admins ----------------------------------------------------------------------------------
     "GET /admin/": both(ADMIN_IN, NONE),
     "GET /admin/import": both(ADMIN_IN, NONE),
@@ -159,6 +193,29 @@ MATRIX = {
     "GET /admin/security": both(ADMIN_IN, NONE),
     "GET /admin/audit": both(ADMIN_IN, NONE),
 }
+
+
+# Unit 1's liaison on the pages of other roles: a claim's page is not theirs (403), nor are its photos
+# (404: not theirs to see); a trigger page of a claim they cannot see is 404; tasks they read as
+# members do (a published task of another community: 403 on its staff's pages); their own unit's
+# receipt report, reached through the supervisors' page (another unit's: 404); photo uploads (a
+# project's reports).
+LIAISON_ON_OTHER_PAGES = {
+    "GET /claims/<int:claim_id>": (403, 403),
+    "GET /claims/<int:subject_id>/<trigger>": (404, 404),
+    "POST /claims/<int:subject_id>/<trigger>": (404, 404),
+    "POST /claims/<int:subject_id>": (403, 403),
+    "GET /tasks/<int:subject_id>/<trigger>": (403, 403),
+    "POST /tasks/<int:subject_id>/<trigger>": (403, 403),
+    "POST /tasks/<int:subject_id>": (403, 403),
+    "GET /uploads/<int:upload_id>": (404, 404),
+    "GET /uploads/<int:upload_id>/thumb": (404, 404),
+    "POST /uploads": (201, None),
+    "GET /supervisor/receipts": (200, 404),
+    "GET /supervisor/receipts/download": (200, 404),
+}
+for _route, _statuses in LIAISON_ON_OTHER_PAGES.items():
+    MATRIX[_route] = {**MATRIX[_route], "liaison": _statuses}
 
 
 def test_one_matrix_covers_every_route_of_the_app(app):
@@ -301,6 +358,48 @@ def case(route, actor, objs, app):
         inside, outside = objs.claim(True)[0].id, NOWHERE if admin else objs.claim(False)[0].id
         return ((method, "/supervisor/verify", {"subject": f"claim:{inside}"}),
                 (method, "/supervisor/verify", {"subject": f"claim:{outside}"}))
+    if rule.startswith("/liaison/resources/<int:resource_id>"):
+        tail = rule.split("<int:resource_id>")[1]
+        data = None
+        if method == "POST":
+            data = {"title": "法律咨询", "category": "法律服务", "description": "", "frequency": "每月",
+                    "contact": "王老师"} if tail == "/edit" else {}
+        return pair("/liaison/resources/{}" + tail, objs.resource(True)["id"], objs.resource(False)["id"], data)
+    if rule == "/liaison/resources/new" and method == "POST":
+        return (method, rule, {"title": "健康义诊", "category": "医疗健康", "description": "", "frequency": "",
+                               "contact": ""}), None
+    if rule == "/pairings/new" and method == "POST":
+        from workflow.clock import district_date
+        data = {"town": w.town.code, "community_id": str(w.b.id), "agreement": "共建",
+                "ends_on": (district_date(utcnow()) + timedelta(days=100)).isoformat()}
+        if actor == "admin":
+            data["unit_id"] = str(w.unit2.id)
+        return (method, rule, data), None
+    if rule in ("/pairings/<int:pairing_id>", "/projects/<int:project_id>"):
+        if rule.startswith("/pairings"):
+            inside, outside = objs.pairing(True, "active").id, objs.pairing(False, "active").id
+        else:
+            inside, outside = objs.project(True, "taken").id, objs.project(False, "taken").id
+        return pair(rule.split("<")[0] + "{}", inside, NOWHERE if admin else outside)
+    if rule == "/pairings/<int:subject_id>/<trigger>":
+        trigger, state, data = {"staff": ("accept", "proposed", {"comment": ""}),
+                                "liaison": ("withdraw", "proposed", {})}.get(
+            actor, ("end", "active", {"reason": "调整"}))
+        inside, outside = objs.pairing(True, state).id, objs.pairing(False, state).id
+        return pair("/pairings/{}/" + trigger, inside, NOWHERE if admin else outside, data)
+    if rule == "/projects/<int:subject_id>/<trigger>":
+        trigger, state, data = {"staff": ("approve", "reported", {"comment": ""}),
+                                "admin": ("cancel", "open", {"reason": "需求变化"})}.get(
+            actor, ("report_progress", "taken", {"text": "进展"}))
+        inside, outside = objs.project(True, state).id, objs.project(False, "taken").id
+        return pair("/projects/{}/" + trigger, inside, NOWHERE if admin else outside, data)
+    if rule == "/staff/projects/new" and method == "POST":
+        from workflow.clock import district_date
+        today = district_date(utcnow())
+        return (method, rule, {"title": "图书角", "description": "建图书角", "category": "教育培训", "expected_outcome": "",
+                               "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat()}), None
+    if rule == "/supervisor/pairings/download":
+        return (method, rule + "?by=community&fmt=csv", None), None
     if rule == "/admin/import" and method == "POST":
         from io import BytesIO
         csv = "username,name,role,unit,community,password\nimported1,导入,member,lw001,370116001001,pass-word-1\n"
@@ -378,7 +477,7 @@ def test_pages_scope_matrix(app, world):  # both databases
                 got.append(response.status_code)
                 if response.status_code != expected:
                     failures.append(f"{actor}/{label}: {req[0]} {req[1]} → {response.status_code}, expected "
-                                    f"{expected}: {response.get_data(as_text=True)[:160]!r}")
+                                    f"{expected}: {response.get_data()[:160]!r}")
                 assert response.status_code < 500
             observed.setdefault(route, {})[actor] = tuple(got)
     if os.environ.get("BAODAO_SCOPE_DISCOVER"):
