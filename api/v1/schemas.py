@@ -22,6 +22,16 @@ class UTCDateTime(UTCDateTimeField):
         return iso(value) if value is not None else None
 
 
+class Day(fields.Date):
+    """A calendar day (YYYY-MM-DD): a pairing's end date, a project's first and last day. A stored
+    answer's view (an idempotent replay) holds it as text already."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 # -- inputs the API itself owns -----------------------------------------------------------------
 
 class LoginSchema(Schema):
@@ -313,7 +323,7 @@ class PairingSchema(Schema):
     state_label = fields.String()
     final = fields.Boolean()
     agreement = fields.String(metadata={"description": "共建内容: what the two sides agree to do"})
-    ends_on = fields.Date(metadata={"description": "the last day of the term (Beijing calendar)"})
+    ends_on = Day(metadata={"description": "the last day of the term (Beijing calendar)"})
     term_ends_at = UTCDateTime(metadata={"description": "when the term is over: 00:00 Beijing time the next day"})
     proposed_by = fields.Nested(PersonRef, allow_none=True)
     accepted_by = fields.Nested(PersonRef, allow_none=True)
@@ -335,8 +345,8 @@ class ProjectSchema(Schema):
     expected_outcome = fields.String()
     community = fields.Nested(CommunityRef)
     town = fields.Nested(PlaceRef)
-    starts_on = fields.Date()
-    ends_on = fields.Date()
+    starts_on = Day()
+    ends_on = Day()
     deadline = UTCDateTime(metadata={"description": "when the last day is over: 00:00 Beijing time the next day"})
     state = fields.String()
     state_label = fields.String()

@@ -158,5 +158,5 @@ def test_admin_users_import_places_and_workflow(app, world, browse):
     assert "未导入任何用户" in html and "line 2" in html
     assert "凤城街道" in b.get("/admin/places").get_data(as_text=True)
     workflow = b.get("/admin/workflow").get_data(as_text=True)
-    assert workflow.count('<svg class="diagram"') == 5 and "dual_reporting@2" in workflow and "stateDiagram" in workflow
-    assert "registration@1" in workflow
+    assert workflow.count('<svg class="diagram"') == 7 and "dual_reporting@2" in workflow and "stateDiagram" in workflow
+    assert "registration@1" in workflow and "pairing@1" in workflow and "project@1" in workflow

@@ -492,8 +492,10 @@ def lock_unit(session, unit_id: int) -> Unit | None:
 
 class ProjectKind(SubjectKind):
     """A project a paired unit leads for a community (项目清单). Its triggers lock the project
-    alone: two liaisons taking the same open project at once are serialised on its row, and the
-    second finds it taken (409)."""
+    alone, with the caller's scope in the locking query: two liaisons taking the same open project
+    at once are serialised on its row, and for the second it has become another unit's project —
+    out of their scope, so 404, on both databases (PostgreSQL re-checks the condition on the row
+    it waited for; SQLite's immediate transaction starts after the first one committed)."""
 
     name = "project"
     model = Project
