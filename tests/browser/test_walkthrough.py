@@ -131,7 +131,7 @@ def test_admin_pages(login, shots):
     assert page.url.endswith("/admin/")
     shots(page, "12-admin-users")
     page.goto("/admin/workflow")
-    assert page.locator("svg.diagram").count() == 5  # dual_reporting v1 and v2, task v1 and v2, registration v1
+    assert page.locator("svg.diagram").count() == 7  # dual_reporting v1, v2, task v1, v2, registration, pairing, project v1
     shots(page, "13-admin-workflow")
 
 
