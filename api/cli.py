@@ -252,7 +252,8 @@ def retention_run():
     c = result.counts()
     click.echo(f"retention run {result.run_id}: erased {c['household_notes']} household notes; "
                f"the records of {c['claims']} claims ({c['visits']} visits, {c['reports']} reports, "
-               f"{c['photos']} photos, {c['photo_files']} files) and {c['tasks']} tasks; "
+               f"{c['photos']} photos, {c['photo_files']} files), {c['tasks']} tasks, {c['projects']} projects "
+               f"({c['project_reports']} reports), {c['pairings']} pairings and {c['resources']} resource contacts; "
                f"{c['fields_erased']} personal fields of audit events erased, {c['fields_withheld']} withheld; "
                f"{c['idempotency_keys']} stored answers deleted")
 

@@ -260,3 +260,40 @@ def test_resources_on_their_own_chain(world, session):
 def test_date_helpers():
     from workflow.clock import day_end
     assert day_end(date(2026, 12, 31)).isoformat() == "2026-12-31T16:00:00"
+
+
+def test_the_retention_run_erases_project_and_pairing_texts_and_the_chains_still_verify(app, world, session):
+    """record_days after a project or pairing ended (and a resource line was retired): report texts,
+    members, reasons, comments and contacts are erased, in the rows and in the audit events; counts,
+    hours and the agreement stay; verify-chain counts the fields as erased."""
+    from workflow.models import UnitResource
+    from workflow.services import erasure, resources
+
+    pairing = active_pairing(world)
+    project = publish(world)
+    projects.fire(project.id, "take", world.liaison, {})
+    projects.fire(project.id, "report_progress", world.liaison, {"text": "走访了王大爷家"})
+    projects.fire(project.id, "report", world.liaison, {"summary": "完成", "members": "张伟、李娜", "member_count": 2,
+                                                        "hours": 8})
+    projects.fire(project.id, "approve", world.staff, {"comment": "李娜表现很好"})
+    pairings.fire(pairing.id, "end", world.liaison, {"reason": "书记调任"})
+    line = resources.add_resource(world.liaison, world.unit1.id, {"title": "t", "category": "其他",
+                                                                  "contact": "王老师 13800000001"})
+    resources.edit_resource(world.liaison, world.unit1.id, line["id"], {"retired": True})
+    assert erasure.run(now=utcnow() + timedelta(days=1094)).projects == 0  # not yet
+    result = erasure.run(now=utcnow() + timedelta(days=1096))
+    assert (result.projects, result.project_reports, result.pairings, result.resources) == (1, 2, 1, 1)
+    session.rollback()
+    reports = session.scalars(select(ProjectReport).where(ProjectReport.project_id == project.id)).all()
+    assert {(r.text, r.members) for r in reports} == {("", "")} and all(r.erased_at for r in reports)
+    row = session.get(Project, project.id)
+    assert (row.member_count, row.hours, row.state) == (2, 8, "done")
+    assert session.get(Pairing, pairing.id).last_reason is None
+    assert session.get(Pairing, pairing.id).agreement == "每季度开展一次政策宣讲"
+    assert session.get(UnitResource, line["id"]).contact == ""
+    check = audit.verify(session)
+    assert check.ok and check.erased >= 6
+    from workflow.services.timeline import events
+    texts = str([e["input"] for e in events(session, "project", project.id, world.admin)])
+    assert "王大爷" not in texts and "李娜" not in texts
+    assert erasure.run(now=utcnow() + timedelta(days=1097)).nothing_done

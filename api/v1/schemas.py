@@ -377,6 +377,8 @@ class ProjectReportSchema(Schema):
     photos = fields.List(fields.Integer(), metadata={"description": "upload ids (GET /uploads/{id})"})
     author = fields.Nested(PersonRef, allow_none=True)
     created_at = UTCDateTime()
+    erased = fields.Nested(ErasedSchema, allow_none=True, metadata={
+        "description": "text and members erased under the retention rules (null: nothing erased)"})
 
 
 class LinkedTaskSchema(Schema):

@@ -6,7 +6,8 @@
   (workflow/definitions/project/), and the unit's progress and completion reports;
 - unit_resources: the unit's list of what it can offer;
 - tasks.project_id: a task may be a concrete job of a project of its community;
-- uploads.project_id: a photo used by a project's report belongs to that project.
+- uploads.project_id: a photo used by a project's report belongs to that project;
+- erased_at on each new table: when the retention run erased its personal texts.
 
 Liaisons (role `liaison`) need no column: they act for their unit (users.unit_id).
 
@@ -42,6 +43,7 @@ def upgrade():
     sa.Column('last_reason', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('erased_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['accepted_by_id'], ['users.id'], name=op.f('fk_pairings_accepted_by_id_users')),
     sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_pairings_community_id_communities')),
     sa.ForeignKeyConstraint(['proposed_by_id'], ['users.id'], name=op.f('fk_pairings_proposed_by_id_users')),
@@ -82,6 +84,7 @@ def upgrade():
     sa.Column('last_reason', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('erased_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_projects_community_id_communities')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_projects_created_by_id_users')),
     sa.ForeignKeyConstraint(['pairing_id'], ['pairings.id'], name=op.f('fk_projects_pairing_id_pairings')),
@@ -104,6 +107,7 @@ def upgrade():
     sa.Column('photo_ids', sa.JSON(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('erased_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_project_reports_author_id_users')),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_reports_project_id_projects')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_project_reports'))
@@ -124,6 +128,7 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('erased_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_unit_resources_created_by_id_users')),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_unit_resources_unit_id_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_unit_resources'))

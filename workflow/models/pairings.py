@@ -62,6 +62,8 @@ class Pairing(db.Model):
     last_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the retention run erased its personal texts (reasons, comments): services/erasure.py.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     unit: Mapped[Unit] = relationship()
     community: Mapped[Community] = relationship()
@@ -113,6 +115,8 @@ class Project(db.Model):
     last_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the retention run erased its records' personal texts and photos.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     community: Mapped[Community] = relationship()
     unit: Mapped[Unit | None] = relationship()
@@ -143,6 +147,8 @@ class ProjectReport(db.Model):
     photo_ids: Mapped[list] = mapped_column(JSON, default=list)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the retention run erased its text and members (then ""); count and hours stay.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     author: Mapped[User | None] = relationship()
 
@@ -166,6 +172,8 @@ class UnitResource(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the retention run erased a retired line's contact.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     unit: Mapped[Unit] = relationship()
 

@@ -14,6 +14,15 @@ Rules, each applied in batches of rows, one transaction per batch:
   unit's feedback stay: they are the record of the work, not personal text.
 - **task records**: `record_days` after the task ended: the personal fields of its events (a
   cancel's reason).
+- **project records**: `record_days` after the project ended (done or cancelled: its last
+  change). Progress and completion reports' texts and the names of the members who took part,
+  the project's last reason, its photos, and every personal field of its events. The member
+  count, hours and dates stay (the record of the unit's work).
+- **pairing records**: `record_days` after the pairing ended (declined, withdrawn, ended or
+  lapsed): its last reason and the personal fields of its events (reasons, comments). The
+  agreement (共建内容) is the two organisations' text, not personal: it stays.
+- **resource contacts**: `record_days` after a resource line was retired: its contact, and the
+  personal fields of its events (the contact it was given).
 - **stored idempotent answers**: `idempotency_days` (30) after they were stored (they may hold
   a claim's last reason; they exist for retries, not as records).
 
@@ -45,8 +54,8 @@ from ..audit import digest_of
 from ..clock import iso, utcnow
 from ..errors import DefinitionError
 from ..extensions import db
-from ..models import (AuditErasure, AuditEvent, AuditPersonalValue, Claim, HouseholdNote, IdempotencyKey,
-                      Report, RetentionRun, Task, Upload, Visit)
+from ..models import (AuditErasure, AuditEvent, AuditPersonalValue, Claim, HouseholdNote, IdempotencyKey, Pairing,
+                      Project, ProjectReport, Report, RetentionRun, Task, UnitResource, Upload, Visit)
 from ..models.personal import ERASED, WITHHELD
 from .tx import write_transaction
 from .uploads import storage_path
@@ -69,6 +78,10 @@ class RunResult:
     photos: int = 0
     photo_files: int = 0  # files deleted (several uploads may share one)
     tasks: int = 0
+    projects: int = 0
+    project_reports: int = 0
+    pairings: int = 0
+    resources: int = 0
     fields_erased: int = 0  # personal fields of events: values deleted, erasure recorded
     fields_withheld: int = 0  # personal fields of older events, inside their hashed payload
     idempotency_keys: int = 0
@@ -264,6 +277,72 @@ def _task_records(result: RunResult, periods, now: datetime, run_id: int) -> Non
         result.fields_withheld += withheld
 
 
+def _final_states(subject: str) -> tuple[str, ...]:
+    return tuple(sorted({s for c in runtime.registry().all(subject) for s in c.definition.final_states}))
+
+
+def _project_records(result: RunResult, periods, now: datetime, run_id: int) -> None:
+    cutoff = now - timedelta(days=periods.record_days)
+    condition = and_(Project.erased_at.is_(None), Project.state.in_(_final_states("project")),
+                     Project.updated_at <= cutoff)
+    reason = f"retention: project records are kept {periods.record_days} days after the project ended"
+    for ids in _batches(select(Project.id).where(condition), Project.id):
+        with write_transaction() as session:
+            done = _lock_then_recheck(session, Project, ids, condition)
+            if not done:
+                continue
+            result.project_reports += session.execute(
+                update(ProjectReport).where(ProjectReport.project_id.in_(done), ProjectReport.erased_at.is_(None))
+                .values(text="", members="", erased_at=now)).rowcount
+            photos = set(session.scalars(select(Upload.sha256).where(Upload.project_id.in_(done),
+                                                                     Upload.erased_at.is_(None))))
+            result.photos += session.execute(
+                update(Upload).where(Upload.project_id.in_(done), Upload.erased_at.is_(None))
+                .values(erased_at=now)).rowcount
+            session.execute(update(Project).where(Project.id.in_(done)).values(last_reason=None, erased_at=now))
+            erased, withheld = erase_events(session, "project", done, run_id=run_id, now=now, reason=reason)
+            still_shown = set(session.scalars(select(Upload.sha256).where(
+                Upload.sha256.in_(photos), Upload.erased_at.is_(None)))) if photos else set()
+        result.projects += len(done)
+        result.fields_erased += erased
+        result.fields_withheld += withheld
+        result.photo_files += _delete_files(photos - still_shown)
+
+
+def _pairing_records(result: RunResult, periods, now: datetime, run_id: int) -> None:
+    cutoff = now - timedelta(days=periods.record_days)
+    condition = and_(Pairing.erased_at.is_(None), Pairing.state.in_(_final_states("pairing")),
+                     Pairing.updated_at <= cutoff)
+    reason = f"retention: pairing records are kept {periods.record_days} days after the pairing ended"
+    for ids in _batches(select(Pairing.id).where(condition), Pairing.id):
+        with write_transaction() as session:
+            ended = _lock_then_recheck(session, Pairing, ids, condition)
+            if not ended:
+                continue
+            session.execute(update(Pairing).where(Pairing.id.in_(ended)).values(last_reason=None, erased_at=now))
+            erased, withheld = erase_events(session, "pairing", ended, run_id=run_id, now=now, reason=reason)
+        result.pairings += len(ended)
+        result.fields_erased += erased
+        result.fields_withheld += withheld
+
+
+def _resource_contacts(result: RunResult, periods, now: datetime, run_id: int) -> None:
+    cutoff = now - timedelta(days=periods.record_days)
+    condition = and_(UnitResource.erased_at.is_(None), UnitResource.retired_at.is_not(None),
+                     UnitResource.retired_at <= cutoff)
+    reason = f"retention: a retired resource's contact is kept {periods.record_days} days"
+    for ids in _batches(select(UnitResource.id).where(condition), UnitResource.id):
+        with write_transaction() as session:
+            retired = _lock_then_recheck(session, UnitResource, ids, condition)
+            if not retired:
+                continue
+            session.execute(update(UnitResource).where(UnitResource.id.in_(retired)).values(contact="", erased_at=now))
+            erased, withheld = erase_events(session, "resource", retired, run_id=run_id, now=now, reason=reason)
+        result.resources += len(retired)
+        result.fields_erased += erased
+        result.fields_withheld += withheld
+
+
 def _idempotency_keys(result: RunResult, periods, now: datetime) -> None:
     cutoff = now - timedelta(days=periods.idempotency_days)
     for ids in _batches(select(IdempotencyKey.id).where(IdempotencyKey.created_at <= cutoff), IdempotencyKey.id):
@@ -301,6 +380,9 @@ def run(*, now: datetime | None = None, node: str | None = None) -> RunResult:
         _household_notes(result, periods, now)
         _claim_records(result, periods, now, result.run_id)
         _task_records(result, periods, now, result.run_id)
+        _project_records(result, periods, now, result.run_id)
+        _pairing_records(result, periods, now, result.run_id)
+        _resource_contacts(result, periods, now, result.run_id)
         _idempotency_keys(result, periods, now)
         with write_transaction() as session:
             session.execute(update(RetentionRun).where(RetentionRun.id == result.run_id)

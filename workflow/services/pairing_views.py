@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ..models import Claim, ProjectReport, Task, Unit
 from . import scope
 from .registration_views import community_ref, ref
-from .views import etag
+from .views import erased, etag
 
 
 def unit_ref(unit) -> dict | None:
@@ -39,9 +39,14 @@ def pairing_view(pairing, definition, allowed: list[str]) -> dict:
 
 
 def report_view(report) -> dict:
-    return {"id": report.id, "kind": report.kind, "text": report.text, "members": report.members or None,
-            "member_count": report.member_count, "hours": report.hours, "photos": list(report.photo_ids or []),
-            "author": ref(report.author) if report.author_id else None, "created_at": report.created_at}
+    """A progress or completion report; its text and members are null once erased under the
+    retention rules (`erased` says which and when), count, hours and photo ids stay."""
+    gone = report.erased_at is not None
+    return {"id": report.id, "kind": report.kind, "text": None if gone else report.text,
+            "members": None if gone else (report.members or None), "member_count": report.member_count,
+            "hours": report.hours, "photos": list(report.photo_ids or []),
+            "author": ref(report.author) if report.author_id else None, "created_at": report.created_at,
+            "erased": erased(["text", "members"], report.erased_at)}
 
 
 def linked_tasks(session, actor, project_id: int) -> list[dict]:
