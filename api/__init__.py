@@ -48,7 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # app's own, read by the services through workflow.runtime.current().
     app.extensions[runtime.EXTENSION] = runtime.build(
         claim_process=app.config["BAODAO_WORKFLOW"], processes=app.config["BAODAO_WORKFLOWS"],
-        extra_dirs=tuple(app.config["BAODAO_DEFINITIONS_DIRS"]),
+        extra_dirs=tuple(app.config["BAODAO_DEFINITIONS_DIRS"]), upload_dir=app.config["BAODAO_UPLOAD_DIR"],
         policy=runtime.Policy(settings=Settings(open_claim_limit=app.config["BAODAO_OPEN_CLAIM_LIMIT"]),
                               stats_inline_ms=app.config["BAODAO_STATS_INLINE_MS"],
                               stats_max_age_s=app.config["BAODAO_STATS_MAX_AGE"],

@@ -209,7 +209,7 @@ notify_cli = AppGroup("notify", help="Notifications through external channels (e
 @notify_cli.command("deliver")
 def notify_deliver():
     """Send what the outbox has due (digests included), retrying with back-off; safe on every node."""
-    from workflow.services.channels import EmailChannel
+    from .email_channel import EmailChannel
 
     from .pages.notifications import external_links
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from workflow.clock import DISTRICT_TZ, utcnow
 from workflow.models import OutboxMessage, User
 from workflow.services import claims, delivery, notifications, outbox, preferences
-from workflow.services.channels import EmailChannel
+from api.email_channel import EmailChannel
 from workflow.services.tx import write_transaction
 
 from tests.mail_server import SmtpServer, free_port

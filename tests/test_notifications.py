@@ -9,7 +9,6 @@ and in English on request.
 from datetime import timedelta
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from workflow import audit
@@ -42,8 +41,7 @@ def reported_claim(world, task=None, member=None):
 
 
 def render(app, kind, params, locale="zh_CN"):
-    with app.test_request_context(), force_locale(locale):
-        return notifications.text(kind, params)
+    return notifications.text(kind, params, locale)
 
 
 def test_staff_are_told_of_a_report_and_the_claimant_of_its_return_approval_and_rejection(app, world, session):

@@ -1,9 +1,10 @@
-"""The database handle shared by the models and services.
+"""The database handle shared by the models and services, e-mail, and the app's own runtime.
 
 Flask-SQLAlchemy gives us the scoped session bound to the application context; the
 models declare themselves against `db.Model`. The SQLite-specific connection setup
 (WAL, busy timeout, immediate write transactions) lives in `workflow.db_setup`.
 """
+from flask import current_app
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,3 +29,9 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 # E-mail (services/channels.py), configured from BAODAO_SMTP_URL by create_app.
 mail = Mail()
+
+
+def app_extension(name: str):
+    """What the app whose context is active keeps under `name` in its extensions (its runtime:
+    workflow/runtime.py). The one place the domain reaches the app, as the session does."""
+    return current_app.extensions[name]

@@ -8,9 +8,9 @@ different settings each see their own.
 """
 from dataclasses import dataclass, field
 
-from flask import current_app
 
 from .engine import CompiledDefinition, DefinitionRegistry, Settings
+from .extensions import app_extension
 from .errors import DefinitionError
 
 EXTENSION = "baodao"
@@ -69,9 +69,10 @@ def parse_ref(text: str) -> tuple[str, int]:
 
 
 class Runtime:
-    def __init__(self, registry: DefinitionRegistry, policy: Policy | None = None):
+    def __init__(self, registry: DefinitionRegistry, policy: Policy | None = None, *, upload_dir: str = ""):
         self.registry = registry
         self.policy = policy or Policy()
+        self.upload_dir = upload_dir  # the photo store (BAODAO_UPLOAD_DIR), for scheduled work
         self._active: dict[str, int] = {}  # process name → version new instances start under
 
     def activate(self, ref: str) -> None:
@@ -119,13 +120,13 @@ class Runtime:
 
 
 def build(*, claim_process: str | None = None, processes: str = "", extra_dirs: tuple[str, ...] = (),
-          policy: Policy | None = None) -> Runtime:
+          policy: Policy | None = None, upload_dir: str = "") -> Runtime:
     """A runtime from configuration text: BAODAO_WORKFLOW (the claim process, name@version),
     BAODAO_WORKFLOWS (comma-separated name@version, any process) and BAODAO_DEFINITIONS_DIRS.
     Without BAODAO_WORKFLOW the claim process is the one BAODAO_WORKFLOWS names, else
     dual_reporting. A reference to a definition that is not loaded, or two versions named for
     one process, stops start-up."""
-    runtime = Runtime(DefinitionRegistry.from_directories(*extra_dirs), policy)
+    runtime = Runtime(DefinitionRegistry.from_directories(*extra_dirs), policy, upload_dir=upload_dir)
     refs = [parse_ref(r) for r in processes.split(",") if r.strip()]
     named: dict[str, int] = {}
     for name, version in refs + ([parse_ref(claim_process)] if claim_process else []):
@@ -145,7 +146,7 @@ def build(*, claim_process: str | None = None, processes: str = "", extra_dirs: 
 
 def current() -> Runtime:
     """The runtime of the app whose context is active."""
-    return current_app.extensions[EXTENSION]
+    return app_extension(EXTENSION)
 
 
 def registry() -> DefinitionRegistry:

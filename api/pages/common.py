@@ -211,7 +211,7 @@ def domain_message(exc: DomainError) -> str:
     if isinstance(exc, TransitionNotAllowed):
         if exc.reason:
             return refusal_text((exc.reason, exc.message))
-        return _("This action is not possible in the claim's current state.")
+        return _("This action is not possible in its current state.")
     return exc.message
 
 

@@ -125,7 +125,7 @@ def inbox():
     page = _page_number()
     unread_only = request.args.get("unread") == "1"
     rows = notifications.inbox(db.session, me.id, unread_only=unread_only, offset=(page - 1) * PAGE, limit=PAGE + 1)
-    items = [{"id": n.id, "text": notifications.text(n.kind, n.params), "title": notifications.title(n.kind),
+    items = [{"id": n.id, "text": notifications.text(n.kind, n.params, _locale()), "title": notifications.title(n.kind, _locale()),
               "created_at": n.created_at, "unread": n.read_at is None,
               "href": subject_path(n.subject_type, n.subject_id)} for n in rows[:PAGE]]
     return render_template("notify/inbox.html", items=items, page=page, more=len(rows) > PAGE,
@@ -194,7 +194,7 @@ def settings():
         prefs.modes.update({k.name: request.form.get(f"mode_{k.name}", prefs.modes[k.name]) for k in prefs.kinds})
     return render_template("notify/settings.html", prefs=prefs, form=form, errors=errors,
                            mode_labels={m: str(label) for m, label in MODE_LABELS.items()},
-                           titles={k.name: notifications.title(k.name) for k in prefs.kinds},
+                           titles={k.name: notifications.title(k.name, _locale()) for k in prefs.kinds},
                            languages=LANGUAGES, email=me.email,
                            email_on=bool(current_app.config.get("BAODAO_SMTP_URL")),
                            quiet_form=(request.form if request.method == "POST" else None))
@@ -231,3 +231,8 @@ def retry():
     count = delivery.retry_failed(ids)
     flash(_("%(count)s messages will be sent again.", count=count), "success")
     return redirect(url_for("notify.outbox"))
+
+
+def _locale() -> str:
+    """The page's language as the notification texts take it."""
+    return "en" if common.is_english() else "zh_CN"

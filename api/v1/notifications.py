@@ -5,7 +5,6 @@ Each item's `text` is rendered now, in the language the caller's `Accept-Languag
 Only the caller's own notifications exist here; nobody reads or marks another's.
 """
 from flask import request
-from flask_babel import force_locale
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -58,10 +57,9 @@ def list_notifications(args, pagination_parameters):
     query = notifications.inbox_query(actor.id, unread_only=args["unread"])
     rows, headers = listing.page(query, pagination_parameters, order_by=Notification.id.desc())
     locale = api_locale()
-    with force_locale(locale):
-        items = [{"id": n.id, "kind": n.kind, "subject_type": n.subject_type, "subject_id": n.subject_id,
-                  "text": notifications.text(n.kind, n.params), "created_at": n.created_at, "read_at": n.read_at}
-                 for n in rows]
+    items = [{"id": n.id, "kind": n.kind, "subject_type": n.subject_type, "subject_id": n.subject_id,
+              "text": notifications.text(n.kind, n.params, locale), "created_at": n.created_at, "read_at": n.read_at}
+             for n in rows]
     headers["Content-Language"] = "en" if locale == "en" else "zh-CN"
     return items, 200, headers
 

@@ -43,7 +43,7 @@ def test_the_bell_counts_a_return_and_the_inbox_links_to_the_claim(login, shots)
     staff.goto("/staff/queue")
     assert bell_count(staff) >= 1  # the report was announced to the community's staff
     card = staff.locator(f"#claim-{claim_id}")
-    card.locator(f"#return-{claim_id}-reason").fill("请补充清理后的照片。")
+    card.locator(f"#decide-{claim_id}-text").fill("请补充清理后的照片。")
     card.locator("button:has-text('退回补充')").click()
     staff.wait_for_url(re.compile(r"/staff/queue$"))
 

@@ -26,11 +26,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask_babel import force_locale, gettext
 from sqlalchemy import or_, select, update
 
 from ..clock import utcnow
 from ..extensions import db
+from ..i18n import gettext
 from ..models import Notification, NotificationSettings, OutboxMessage, User
 from . import notifications
 from .channels import DeliveryFailure, Outgoing
@@ -110,21 +110,22 @@ def _take(user_id: int, channel: str, worker: str, now) -> tuple[Outgoing | None
 
 def compose(envelope: Outgoing, items: list[_Item], link) -> Outgoing:
     """The message in the person's language: one notification, or a digest listing them all."""
-    with force_locale(envelope.language):
-        lines = []
-        for item in items:
-            where = link(item.subject_type, item.subject_id) if link else None
-            lines.append(notifications.text(item.kind, item.params) + (f"\n{where}" if where else ""))
-        if len(items) == 1:
-            subject = gettext("[Baodao] %(title)s", title=notifications.title(items[0].kind))
-            body = lines[0]
-        else:
-            subject = gettext("[Baodao] %(count)s updates", count=len(items))
-            body = gettext("What happened since the last message:") + "\n\n" + "\n\n".join(
-                f"{n}. {line}" for n, line in enumerate(lines, 1))
-        settings = link("settings", None) if link else None
-        footer = gettext("You receive these messages from Baodao. How and when: your notification settings.")
-        body += "\n\n--\n" + footer + (f"\n{settings}" if settings else "")
+    language = envelope.language
+    lines = []
+    for item in items:
+        where = link(item.subject_type, item.subject_id) if link else None
+        lines.append(notifications.text(item.kind, item.params, language) + (f"\n{where}" if where else ""))
+    if len(items) == 1:
+        subject = gettext("[Baodao] %(title)s", locale=language, title=notifications.title(items[0].kind, language))
+        body = lines[0]
+    else:
+        subject = gettext("[Baodao] %(count)s updates", locale=language, count=len(items))
+        body = gettext("What happened since the last message:", locale=language) + "\n\n" + "\n\n".join(
+            f"{n}. {line}" for n, line in enumerate(lines, 1))
+    settings = link("settings", None) if link else None
+    footer = gettext("You receive these messages from Baodao. How and when: your notification settings.",
+                     locale=language)
+    body += "\n\n--\n" + footer + (f"\n{settings}" if settings else "")
     envelope.subject, envelope.body = subject, body
     return envelope
 

@@ -246,11 +246,9 @@ def _claim_records(result: RunResult, periods, now: datetime, run_id: int) -> No
 def _delete_files(digests: set[str]) -> int:
     """After the commit: the files of erased photos that no unerased upload shares. A file that
     cannot be deleted is logged; its upload is erased all the same (no page or answer serves it)."""
-    from flask import current_app
-
     deleted = 0
     for digest in sorted(digests):
-        path = storage_path(current_app.config["BAODAO_UPLOAD_DIR"], digest)
+        path = storage_path(runtime.current().upload_dir, digest)
         try:
             path.unlink()
             deleted += 1

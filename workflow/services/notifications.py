@@ -10,17 +10,17 @@ never prose — and queues the external channel's messages (services/outbox.py).
 
 Reading — the inbox (newest first, paged), the unread count for the bell (at most
 UNREAD_CAP counted: one small index range), marking one, several or all read, and the text of
-a notification rendered with Flask-Babel in the current locale (callers choose it with
-`flask_babel.force_locale`). A stored kind or parameter that no longer fits renders as the
-kind's title rather than failing the page.
+a notification rendered in the reader's language (`locale`, Chinese by default: workflow/i18n.py,
+the pages' own catalogue). A stored kind or parameter that no longer fits renders as the kind's
+title rather than failing the page.
 """
 from datetime import datetime
 
-from flask_babel import format_datetime, gettext
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, insert, select, update
 
 from ..clock import utcnow
+from ..i18n import DEFAULT_LOCALE, format_datetime, gettext
 from ..engine.notification_kinds import NOTIFICATION_KINDS, NoticeContext
 from ..errors import InvalidInput
 from ..models import Notification
@@ -164,29 +164,29 @@ class _Params(dict):
         return "…"
 
 
-def _time_text(value) -> str:
+def _time_text(value, locale: str) -> str:
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError:
+        return format_datetime(moment, "yyyy-MM-dd HH:mm", locale=locale)
+    except (ValueError, OverflowError):
         return str(value)
-    return format_datetime(moment, "yyyy-MM-dd HH:mm")
 
 
-def title(kind_name: str) -> str:
+def title(kind_name: str, locale: str = DEFAULT_LOCALE) -> str:
     spec = NOTIFICATION_KINDS.get(kind_name)
-    return gettext(spec.title) if spec is not None else kind_name
+    return gettext(spec.title, locale=locale) if spec is not None else kind_name
 
 
-def text(kind_name: str, params: dict | None) -> str:
-    """A notification's words in the current locale (Chinese unless told otherwise)."""
+def text(kind_name: str, params: dict | None, locale: str = DEFAULT_LOCALE) -> str:
+    """A notification's words in the reader's language (Chinese unless told otherwise)."""
     spec = NOTIFICATION_KINDS.get(kind_name)
     if spec is None:  # a kind no longer registered: say what it was rather than fail
         return kind_name
     values = _Params(params if isinstance(params, dict) else {})
     for name in spec.times:
         if name in values:
-            values[name] = _time_text(values[name])
+            values[name] = _time_text(values[name], locale)
     try:
-        return gettext(spec.text) % values
+        return gettext(spec.text, locale=locale) % values
     except (TypeError, ValueError):
-        return gettext(spec.title)
+        return gettext(spec.title, locale=locale)
