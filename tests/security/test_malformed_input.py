@@ -103,7 +103,7 @@ TASK_FIELDS = {"title": TEXT_REQUIRED, "description": STR, "category": CATEGORY,
 
 def test_every_api_input_schema_refuses_malformed_input_and_stores_nothing(app, world):
     api = ApiClient(app)
-    for user in (world.member, world.staff):
+    for user in (world.member, world.staff, world.liaison):
         api.token(user)
     task = world.task()
     deadline = (utcnow() + timedelta(days=5)).isoformat() + "Z"
@@ -129,8 +129,41 @@ def test_every_api_input_schema_refuses_malformed_input_and_stores_nothing(app, 
     placed = registrations.apply(world.member3, {"community_id": world.a.id})
     placed = registrations.fire(placed.id, "accept", world.staff, {"grid_id": world.grid_a.id})
 
+    # The unit's 报到: unit 1 paired with community B (so its liaison's proposal to A is new), a project
+    # of B taken by unit 1 (to report on), an open one of A (to publish beside), a resource line.
+    from workflow.clock import district_date
+    from workflow.services import pairings, projects, resources
+    today = district_date(utcnow())
+    paired = pairings.propose(world.liaison, {"community_id": world.b.id, "agreement": "共建",
+                                              "ends_on": (today + timedelta(days=90)).isoformat()})
+    paired = pairings.fire(paired.id, "accept", world.staff_b, {})
+    dates = {"starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat()}
+    taken = projects.publish(world.staff_b, {"title": "t", "description": "d", "category": "其他", **dates})
+    taken = projects.fire(taken.id, "take", world.liaison, {})
+    line = resources.add_resource(world.liaison, world.unit1.id, {"title": "法律咨询", "category": "法律服务"})
+    project_fields = {"title": TEXT_REQUIRED, "description": TEXT_REQUIRED, "category": CATEGORY,
+                      "expected_outcome": STR, "starts_on": DATE, "ends_on": DATE}
+    resource_fields = {"title": TEXT_REQUIRED, "category": CATEGORY, "description": STR, "frequency": STR,
+                       "contact": STR}
+
     failures = []
     cases = [
+        (world.liaison, "POST", "/api/v1/pairings", {"community_id": INT, "agreement": TEXT_REQUIRED, "ends_on": DATE},
+         {"community_id": world.a.id, "agreement": "共建", "ends_on": (today + timedelta(days=60)).isoformat()}, 201),
+        (world.liaison, "POST", f"/api/v1/pairings/{paired.id}/renew", {"ends_on": DATE},
+         {"ends_on": (today + timedelta(days=200)).isoformat()}, 200),
+        (world.staff, "POST", "/api/v1/projects", project_fields,
+         {"title": "图书角", "description": "d", "category": "教育培训", **dates}, 201),
+        (world.liaison, "POST", f"/api/v1/projects/{taken.id}/report_progress", {"text": TEXT_REQUIRED,
+                                                                                "photos": PHOTOS},
+         {"text": "进展"}, 200),
+        (world.liaison, "POST", f"/api/v1/projects/{taken.id}/report",
+         {"summary": TEXT_REQUIRED, "members": TEXT_REQUIRED, "member_count": INT, "hours": FLOAT, "photos": PHOTOS},
+         {"summary": "完成", "members": "张三", "member_count": 1, "hours": 3}, 200),
+        (world.liaison, "POST", f"/api/v1/units/{world.unit1.id}/resources", resource_fields,
+         {"title": "健康义诊", "category": "医疗健康"}, 201),
+        (world.liaison, "PATCH", f"/api/v1/units/{world.unit1.id}/resources/{line['id']}", resource_fields,
+         {"frequency": "每月一次"}, 200),
         (None, "POST", "/api/v1/auth/token", {"username": TEXT_REQUIRED, "password": TEXT_REQUIRED},
          {"username": "member_a1", "password": PASSWORD}, 200),
         (world.staff, "POST", f"/api/v1/tasks?community={world.a.code}", TASK_FIELDS, valid_task, 201),
@@ -189,6 +222,7 @@ def test_page_forms_answer_malformed_input_with_a_readable_message(app, world, b
     """Page forms: a 4xx page or the form again with a message — never a 500, nothing stored."""
     staff = browse("staff_a")
     member = browse("member_a1")
+    liaison = browse("liaison_1")
     task = world.task()
     claim = claim_service.start_claim(task.id, world.member)
     visiting = claim_service.start_claim(world.task().id, world.member)
@@ -223,6 +257,20 @@ def test_page_forms_answer_malformed_input_with_a_readable_message(app, world, b
         (staff, "/staff/grids", {"name": "a\u0000b"}),
         (staff, "/staff/grids", {"name": HUGE[:500]}),
         (staff, f"/staff/grids/{world.grid_a.id}/rename", {"name": "abc\u202edcba"}),
+        # the unit's 报到: a proposal with NUL, a far date, an id beyond 32 bits; a project whose end is before
+        # its start; a resource line with a control character
+        (liaison, "/pairings/new", {"town": "370116001", "community_id": str(world.a.id), "agreement": "a\u0000b",
+                                    "ends_on": "2027-01-01"}),
+        (liaison, "/pairings/new", {"town": "370116001", "community_id": str(world.a.id), "agreement": "共建",
+                                    "ends_on": "9999-12-31"}),
+        (liaison, "/pairings/new", {"town": "370116001", "community_id": str(2**63), "agreement": "共建",
+                                    "ends_on": "2027-01-01"}),
+        (staff, "/staff/projects/new", {"title": "t", "description": "d", "category": "其他",
+                                        "starts_on": "2030-01-10", "ends_on": "2030-01-01"}),
+        (staff, "/staff/projects/new", {"title": "t", "description": HUGE[:5000], "category": "打卡",
+                                        "starts_on": "yesterday", "ends_on": "2026-02-30"}),
+        (liaison, "/liaison/resources/new", {"title": "a\x07b", "category": "其他"}),
+        (liaison, "/liaison/resources/new", {"title": HUGE[:500], "category": "不存在"}),
     ]
     failures = []
     for who, path, data in cases:
