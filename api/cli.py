@@ -357,14 +357,15 @@ def checkpoint(export_file):
 @click.option("--members", default=50_000, show_default=True)
 @click.option("--tasks", default=100_000, show_default=True)
 @click.option("--claims", default=1_000_000, show_default=True)
+@click.option("--projects", default=None, type=int, help="projects of paired units (default: one per 50 tasks)")
 @click.option("--seed", default=370116, show_default=True)
-def bench_data(members, tasks, claims, seed):
+def bench_data(members, tasks, claims, projects, seed):
     """Fill an EMPTY database with district-scale data whose chains verify (for bench/)."""
     from bench import data as generator  # the benchmarks' own module: not part of the service
 
     try:
         with click.progressbar(length=tasks, label="tasks, claims and events") as bar:
-            counts = generator.generate(members=members, tasks=tasks, claims=claims, seed=seed,
+            counts = generator.generate(members=members, tasks=tasks, claims=claims, projects=projects, seed=seed,
                                         progress=bar.update)
     except ValueError as exc:
         _fail(str(exc))

@@ -11,6 +11,12 @@ claims have their points and unit feedback. Deterministic for a given seed.
 Shape: three years of tasks (one per staffed community in turn), ~10 claims per task;
 tasks whose deadline has passed are closed and their claims final (verified, rejected,
 withdrawn, expired); the newest tasks are open with live claims in every live state.
+
+The unit's 报到 (`unit_work`): each unit pairs with about as many staffed communities as there are
+per unit (every staffed community has a paired unit), a few of those pairings ended or still
+proposed; projects (`--projects`, default one per 50 tasks) spread over the staffed communities,
+each taken by a unit paired there, in every state (open, under way with progress reports,
+reported, done, cancelled), with their events on their chains as the engine writes them.
 """
 import random
 from dataclasses import dataclass
@@ -19,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from workflow import audit, runtime
-from workflow.clock import district_month, iso, utcnow
+from workflow.clock import day_end, district_date, district_month, iso, utcnow
 from workflow.extensions import db
 from workflow.identity import username_key
 from workflow.models import (Community, Task, Unit, User)
@@ -29,6 +35,15 @@ from workflow.services.tx import write_transaction
 
 DEFINITION = "dual_reporting@1"
 TASK_DEFINITION = "task@1"
+PAIRING_DEFINITION = "pairing@1"
+PROJECT_DEFINITION = "project@1"
+# (share, final state, triggers after `publish`) of projects; `take` is by a unit paired with the community
+PROJECT_PATHS = [(0.15, "open", []), (0.25, "taken", ["take", "report_progress"]),
+                 (0.10, "reported", ["take", "report_progress", "report"]),
+                 (0.40, "done", ["take", "report_progress", "report", "approve"]),
+                 (0.10, "cancelled", ["cancel"])]
+PROJECT_DEST = {"publish": "open", "take": "taken", "report_progress": "taken", "report": "reported",
+                "approve": "done", "cancel": "cancelled"}
 # (share, final state, triggers after `claim`) for claims on tasks whose deadline passed
 PAST = [(0.65, "verified", ["check_in", "submit_report", "approve"]),
         (0.05, "rejected", ["check_in", "submit_report", "reject"]),
@@ -47,6 +62,9 @@ class Ids:
 
     claim: int = 1
     event: int = 1
+    pairing: int = 1
+    project: int = 1
+    project_report: int = 1
     visit: int = 1
     report: int = 1
     points: int = 1
@@ -56,8 +74,8 @@ class Ids:
 class Writer:
     """Buffers rows per table and writes them in bulk: COPY on PostgreSQL, executemany on SQLite."""
 
-    ORDER = ("tasks", "claims", "visits", "reports", "points_entries", "unit_feedback", "audit_events",
-             "audit_personal_values")
+    ORDER = ("tasks", "claims", "visits", "reports", "points_entries", "unit_feedback", "pairings", "projects",
+             "project_reports", "audit_events", "audit_personal_values")
 
     def __init__(self, session, rng: random.Random):
         self.session = session
@@ -118,8 +136,8 @@ def _chain_event(w: Writer, ids: Ids, heads: dict, *, subject_type, subject_id, 
     heads[key] = (seq + 1, digest)
 
 
-def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk: int = 500,
-             progress=None) -> dict:
+def generate(*, members: int, tasks: int, claims: int, projects: int | None = None, seed: int = 370116,
+             chunk: int = 500, progress=None) -> dict:
     """Fill an empty database. `progress(n)` is called with the tasks written."""
     session = db.session
     if session.scalar(select(func.count(User.id))):
@@ -146,6 +164,9 @@ def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk
         for i, c in enumerate(staffed):
             user_rows.append(dict(username=f"staff{i + 1}", name=f"{c.short_name}工作人员", role="staff",
                                   community_id=c.id, password_hash=pw.password_hash, active=True, created_at=now))
+        for i, unit in enumerate(units):  # each unit's liaison (联络员): the unit's pairings and projects
+            user_rows.append(dict(username=f"liaison{i + 1}", name=f"{unit.name}联络员", role="liaison",
+                                  unit_id=unit.id, password_hash=pw.password_hash, active=True, created_at=now))
         for i in range(members):
             user_rows.append(dict(username=f"member{i + 1}",
                                   name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
@@ -158,6 +179,8 @@ def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk
                                                 for r in user_rows[start:start + 5000]])
         staff = {row.community_id: row.id for row in session.execute(
             select(User.community_id, User.id).where(User.role == "staff"))}
+        liaisons = {row.unit_id: row.id for row in session.execute(
+            select(User.unit_id, User.id).where(User.role == "liaison"))}
         residents: dict[int, list[tuple[int, int]]] = {}
         for row in session.execute(select(User.id, User.unit_id, User.community_id).where(User.role == "member")):
             residents.setdefault(row.community_id, []).append((row.id, row.unit_id))
@@ -229,11 +252,16 @@ def generate(*, members: int, tasks: int, claims: int, seed: int = 370116, chunk
         w.flush()
         if progress:
             progress(tasks % chunk)
+    with write_transaction():
+        w = Writer(session, rng)
+        counts.update(unit_work(w, ids, rng, units=[u.id for u in units], staffed=[c.id for c in staffed],
+                                staff=staff, liaisons=liaisons, now=now, projects=tasks // 50 if projects is None else projects))
+        w.flush()
         counts["events"] = ids.event - 1
     if db.engine.dialect.name == "postgresql":
         with write_transaction():
             for table in ("tasks", "claims", "visits", "reports", "points_entries", "unit_feedback", "audit_events",
-                          "users", "units"):
+                          "users", "units", "pairings", "projects", "project_reports"):
                 session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"COALESCE((SELECT max(id) FROM {table}), 1))"))
             session.execute(text("ANALYZE"))
@@ -288,3 +316,115 @@ def _claim(w, ids, heads, rng, task_id, staff_id, member_id, unit_id, state, pat
           version=len(events), definition_name="dual_reporting", definition_version=1, last_reason=last_reason,
           visit_count=sum(1 for e in events if e[0] == "check_in"),
           created_at=start, updated_at=t)
+
+
+def unit_work(w: Writer, ids: Ids, rng, *, units: list[int], staffed: list[int], staff: dict, liaisons: dict, now,
+              projects: int) -> dict:
+    """Pairings of every unit with staffed communities, and projects taken by paired units, written as
+    the pairing and project processes write them (rows and their chains), the units' liaisons acting."""
+    heads: dict = {}
+    today = district_date(now)
+    per_unit = max(3, -(-len(staffed) // max(len(units), 1)))
+    paired: dict[int, list[tuple[int, int]]] = {}  # community → [(unit, pairing)] active
+    counts = {"pairings": 0, "projects": 0}
+    for u, unit_id in enumerate(units):
+        for k in range(per_unit):
+            community_id = staffed[(u * per_unit + k) % len(staffed)]
+            if any(unit == unit_id for unit, _ in paired.get(community_id, [])):
+                continue
+            roll = rng.random()
+            state = "proposed" if roll < 0.05 else "ended" if roll < 0.12 else "active"
+            created = now - timedelta(days=rng.uniform(30, 700))
+            ends_on = today + timedelta(days=rng.randint(60, 900))
+            pairing_id, ids.pairing = ids.pairing, ids.pairing + 1
+            staff_id = staff[community_id]
+            t = created
+            _chain_event(w, ids, heads, subject_type="pairing", subject_id=pairing_id, trigger="propose",
+                         from_state="new", to_state="proposed", actor_id=liaisons[unit_id], actor_role="liaison", at=t,
+                         payload={"community_id": community_id, "agreement": "共建党课、志愿服务",
+                                  "ends_on": ends_on.isoformat(), "unit_id": unit_id},
+                         definition=PAIRING_DEFINITION)
+            version, accepted_at, reason = 1, None, None
+            if state != "proposed":
+                t = accepted_at = t + timedelta(days=2)
+                _chain_event(w, ids, heads, subject_type="pairing", subject_id=pairing_id, trigger="accept",
+                             from_state="proposed", to_state="active", actor_id=staff_id, actor_role="staff", at=t,
+                             payload={}, definition=PAIRING_DEFINITION)
+                version += 1
+            if state == "ended":
+                t, reason = t + timedelta(days=20), "单位职能调整"
+                _chain_event(w, ids, heads, subject_type="pairing", subject_id=pairing_id, trigger="end",
+                             from_state="active", to_state="ended", actor_id=staff_id, actor_role="staff", at=t,
+                             payload={"reason": reason}, definition=PAIRING_DEFINITION)
+                version += 1
+            w.add("pairings", id=pairing_id, unit_id=unit_id, community_id=community_id, state=state, version=version,
+                  definition_name="pairing", definition_version=1, agreement="共建党课、志愿服务", ends_on=ends_on,
+                  term_ends_at=day_end(ends_on), proposed_by_id=liaisons[unit_id], accepted_by_id=staff_id if accepted_at else None,
+                  accepted_at=accepted_at, last_reason=reason, created_at=created, updated_at=t)
+            counts["pairings"] += 1
+            if state == "active":
+                paired.setdefault(community_id, []).append((unit_id, pairing_id))
+    hosts = [c for c in staffed if c in paired]
+    for n in range(projects if hosts else 0):
+        community_id = hosts[n % len(hosts)]
+        unit_id, pairing_id = paired[community_id][n % len(paired[community_id])]
+        roll, acc = rng.random(), 0.0
+        for share, state, path in PROJECT_PATHS:
+            acc += share
+            if roll <= acc:
+                break
+        _project(w, ids, heads, rng, community_id, staff[community_id], (unit_id, liaisons[unit_id]), pairing_id, state,
+                 path, now, today)
+        counts["projects"] += 1
+    return counts
+
+
+def _project(w, ids, heads, rng, community_id, staff_id, unit, pairing_id, state, path, now, today):
+    (unit_id, liaison_id), (project_id, ids.project) = unit, (ids.project, ids.project + 1)
+    created = now - timedelta(days=rng.uniform(20, 300))
+    starts_on, ends_on = district_date(created), today + timedelta(days=rng.randint(10, 120))
+    t = created
+    publish = {"title": "结对共建项目", "description": "由结对单位牵头实施", "category": "志愿服务",
+               "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()}
+    _chain_event(w, ids, heads, subject_type="project", subject_id=project_id, trigger="publish", from_state="new",
+                 to_state="open", actor_id=staff_id, actor_role="staff", at=t, payload=publish,
+                 definition=PROJECT_DEFINITION)
+    current, values = "open", {"member_count": None, "hours": None, "reported_at": None, "done_at": None,
+                               "last_reason": None, "taken_at": None}
+    for trigger in path:
+        t = min(t + timedelta(days=rng.uniform(1, 10)), now - timedelta(minutes=1))
+        actor = (staff_id, "staff") if trigger in ("approve", "cancel") else (liaison_id, "liaison")
+        payload = {}
+        if trigger == "take":
+            payload, values["taken_at"] = {"unit_id": unit_id, "pairing_id": pairing_id}, t
+        elif trigger in ("report_progress", "report"):
+            kind = "progress" if trigger == "report_progress" else "completion"
+            text_field = "text" if kind == "progress" else "summary"
+            hours = float(rng.choice((8, 16, 24, 40)))
+            w.add("project_reports", id=ids.project_report, project_id=project_id, kind=kind, text="已开展活动",
+                  members="" if kind == "progress" else "党员志愿者", member_count=None if kind == "progress" else 5,
+                  hours=None if kind == "progress" else hours, photo_ids=[], author_id=liaison_id, created_at=t)
+            payload = {text_field: "已开展活动", "report_id": ids.project_report}
+            if kind == "completion":
+                payload.update(members="党员志愿者", member_count=5, hours=hours)
+                values.update(member_count=5, hours=hours, reported_at=t)
+            ids.project_report += 1
+        elif trigger == "approve":
+            values["done_at"] = t
+        elif trigger == "cancel":
+            payload = {"reason": "需求变化"}
+            values["last_reason"] = "需求变化"
+        _chain_event(w, ids, heads, subject_type="project", subject_id=project_id, trigger=trigger,
+                     from_state=current, to_state=PROJECT_DEST[trigger], actor_id=actor[0], actor_role=actor[1], at=t,
+                     payload=payload, definition=PROJECT_DEFINITION)
+        current = PROJECT_DEST[trigger]
+    taken = "take" in path
+    w.add("projects", id=project_id, community_id=community_id, title=publish["title"],
+          description=publish["description"], category=publish["category"], expected_outcome="",
+          starts_on=starts_on, ends_on=ends_on, deadline=day_end(ends_on), state=state, version=len(path) + 1,
+          definition_name="project", definition_version=1, created_by_id=staff_id,
+          unit_id=unit_id if taken else None, pairing_id=pairing_id if taken else None,
+          taken_by_id=liaison_id if taken else None,
+          taken_at=values["taken_at"], member_count=values["member_count"], hours=values["hours"],
+          reported_at=values["reported_at"], done_at=values["done_at"], last_reason=values["last_reason"],
+          created_at=created, updated_at=t)
