@@ -127,3 +127,43 @@ def test_a_member_registered_elsewhere_is_a_line_error(app, world, session, tmp_
     assert moved.exit_code == 1
     assert "line 3: zhang3 is registered with 东升社区 (active); end or withdraw that registration first" in moved.output
     assert session.scalar(select(User.id).where(User.username == "li4")) is None  # all or nothing
+
+
+def test_admins_create_liaisons_by_import_command_and_page(app, world, session, tmp_path):
+    """A liaison (联络员) acts for one unit: created by CSV (role liaison and the unit), by create-user
+    and on the admin's user form; without a unit, or with a community or a scope, it is refused."""
+    result, _path = run_import(app, tmp_path, "lian1,组织部联络员,liaison,区委组织部,,,lantern-ferry-42\n")
+    assert result.exit_code == 0, result.output
+    lian1 = session.scalar(select(User).where(User.username == "lian1"))
+    assert (lian1.role, lian1.unit.name, lian1.community_id) == ("liaison", "区委组织部", None)
+    before = count(session)
+    result, _path = run_import(app, tmp_path, (
+        "lian2,无单位,liaison,,,,lantern-ferry-42\n"
+        "lian3,带社区,liaison,lw001,370116001001,,lantern-ferry-42\n"
+        "lian4,带范围,liaison,lw001,,district,lantern-ferry-42\n"))
+    assert result.exit_code == 1
+    assert "line 2: a liaison needs a unit" in result.output
+    assert "line 3: a liaison acts for a unit and has no community" in result.output
+    assert "line 4: only supervisors have a scope" in result.output
+    assert count(session) == before
+    made = app.test_cli_runner().invoke(args=["create-user", "--username", "lian5", "--role", "liaison",
+                                              "--unit", "lw002"], input="lantern-ferry-42\nlantern-ferry-42\n")
+    assert made.exit_code == 0, made.output
+    session.rollback()
+    assert session.scalar(select(User.unit_id).where(User.username == "lian5")) == world.unit2.id
+
+    from tests.pages.conftest import Browser
+    admin = Browser(app)
+    admin.login("admin")
+    form = admin.get("/admin/users/new").get_data(as_text=True)
+    assert 'value="liaison"' in form and "单位联络员" in form
+    created = admin.post("/admin/users/new", {"username": "lian6", "name": "教体局联络员", "role": "liaison",
+                                              "unit": "lw002", "community": "", "scope": "",
+                                              "password": "lantern-ferry-42"})
+    assert created.status_code == 302
+    session.rollback()
+    lian6 = session.scalar(select(User).where(User.username == "lian6"))
+    assert (lian6.role, lian6.unit_id) == ("liaison", world.unit2.id)
+    liaison = Browser(app)
+    liaison.login("lian6", "lantern-ferry-42")
+    assert "区教育和体育局" in liaison.get("/", follow_redirects=True).get_data(as_text=True)

@@ -128,3 +128,26 @@ def test_supervisor_rates_and_exports(world, session, browse):
     assert browse("sup_town2").get(f"/projects/{project.id}").status_code == 404
     assert browse("sup_town").get(f"/projects/{project.id}").status_code == 200
     assert session.scalar(select(Task.id)) is None
+
+
+def test_the_inbox_links_to_the_pairing_and_the_project_and_opening_them_reads(world, session, browse):
+    from workflow.models import Notification
+
+    proposal = pairings.propose(world.liaison, {"community_id": world.a.id, "agreement": "共建", "ends_on": day(90)})
+    staff = browse("staff_a")
+    inbox = staff.get("/notifications").get_data(as_text=True)
+    assert f'href="/pairings/{proposal.id}"' in inbox and "区委组织部申请与东升社区结对共建" in inbox
+    assert staff.get(f"/pairings/{proposal.id}/accept").status_code == 200  # acting on it reads it
+    session.rollback()
+    assert session.scalar(select(Notification.read_at).where(Notification.user_id == world.staff.id)) is not None
+    liaison = browse("liaison_1")
+    pairings.fire(proposal.id, "decline", world.staff, {"reason": "名额已满"})
+    page = liaison.get("/notifications").get_data(as_text=True)
+    assert f'href="/pairings/{proposal.id}"' in page and "名额已满" in page
+    liaison.get(f"/pairings/{proposal.id}")
+    session.rollback()
+    assert session.scalar(select(Notification.read_at).where(Notification.user_id == world.liaison.id)) is not None
+    # A registration's notification links to the registration's page.
+    from workflow.services import registrations
+    registrations.apply(world.member3, {"community_id": world.a.id})
+    assert "/registrations/" in staff.get("/notifications").get_data(as_text=True)
