@@ -151,3 +151,16 @@ def test_the_inbox_links_to_the_pairing_and_the_project_and_opening_them_reads(w
     from workflow.services import registrations
     registrations.apply(world.member3, {"community_id": world.a.id})
     assert "/registrations/" in staff.get("/notifications").get_data(as_text=True)
+
+
+def test_the_pages_in_english(world, session, browse):
+    proposal = pairings.propose(world.liaison, {"community_id": world.a.id, "agreement": "共建", "ends_on": day(90)})
+    liaison = browse("liaison_1")
+    home = liaison.get("/liaison/?lang=en").get_data(as_text=True)
+    assert "Propose a pairing" in home and "What our unit can offer" in home and "Proposed" in home
+    page = liaison.get(f"/pairings/{proposal.id}").get_data(as_text=True)  # the language is remembered
+    assert "What the two sides agree to do" in page and "Withdraw the proposal" in page
+    staff = browse("staff_a")
+    assert "Proposals waiting" in staff.get("/staff/pairings?lang=en").get_data(as_text=True)
+    assert "Publish a project" in staff.get("/staff/projects/new").get_data(as_text=True)
+    assert "Pairings & projects" in browse("admin").get("/supervisor/pairings?lang=en").get_data(as_text=True)
