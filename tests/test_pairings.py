@@ -181,6 +181,10 @@ def test_project_table(world, session):
         Notification.subject_type == "project"))}
     assert told == {"project_taken": world.staff.id, "project_reported": world.staff.id,
                     "project_returned": world.liaison.id, "project_approved": world.liaison.id}
+    params = {n.kind: n.params for n in session.scalars(select(Notification).where(
+        Notification.subject_type == "project"))}
+    assert params["project_taken"] == {"project": "村小图书角建设", "unit": "区委组织部"}
+    assert params["project_returned"]["reason"] == "请补充活动照片"
 
 
 def test_project_scope_and_one_unit(world, session):
