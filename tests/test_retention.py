@@ -255,6 +255,8 @@ def test_pages_api_and_exports_show_erased_texts(app, world, session, records):
         shown = str(events) + str(body)  # (the task's household note is still kept: B is live on it)
         assert not any(word in shown for word in ERASED_WORDS)
     missing = api.get(f"/api/v1/uploads/{records['photo'].id}", world.member)
+    assert missing.status_code == 404 and "照片已按保存期限删除" in missing.get_json()["message"]
+    missing = api.get(f"/api/v1/uploads/{records['photo'].id}", world.member, headers={"Accept-Language": "en"})
     assert missing.status_code == 404 and "erased" in missing.get_json()["message"]
     assert api.get(f"/api/v1/claims/{records['b'].id}", world.member2).get_json()["visits"][0]["note"] == "李奶奶家"
 

@@ -13,15 +13,16 @@ from markupsafe import Markup, escape
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from workflow import messages as wf_messages
 from workflow import runtime
 from workflow.clock import utcnow
-from workflow.errors import DefinitionError, DomainError, InvalidInput, TransitionNotAllowed
+from workflow.errors import DefinitionError, DomainError, InvalidInput
 from workflow.extensions import db
 from workflow.models import User
 
 from ..requests import request_id  # noqa: F401  (re-exported for the page views)
 from ..routing import INT32_MAX
-from .messages import field_message
+from .messages import error_message, field_message, page_locale
 
 LOCALES = ("zh_CN", "en")
 LANG_COOKIE = "lang"
@@ -183,36 +184,16 @@ def person_labels() -> dict:
 
 
 def refusal_text(refusal) -> str:
-    """A guard's refusal, in the reader's language (guards speak English)."""
+    """A guard's refusal, in the reader's language (guards speak English; workflow/messages.py)."""
     if refusal is None:
         return ""
     name, message = refusal
-    texts = {
-        "role": _("Only Party members claim tasks."),
-        "task_open": _("This task is not open for claims."),
-        "free_slot": _("No free place: the task is full."),
-        "before_deadline": _("The deadline has passed."),
-        "one_live_claim_per_task": _("You already have a claim on this task."),
-        "open_claim_limit": _("You have reached the limit of open claims. Finish or withdraw one first."),
-        "not_claimant": _("Nobody may verify their own claim."),
-        "min_visits": _("Check in at a visit before you submit the report."),
-        "one_live_registration": _("You are already registered with a community (or your application is waiting). "
-                                   "To move, end that registration first."),
-        "renewal_open": _("Renewal for next year opens on 1 December."),
-        "term_over": _("The term has not ended yet."),
-        "one_live_pairing": _("Your unit already has a pairing with this community (proposed or active)."),
-        "paired_with_community": _("Your unit has no active pairing with this community: propose one first, and take "
-                                   "its projects once the community has accepted it."),
-    }
-    return texts.get(name, message)
+    return wf_messages.refusal(name, message, page_locale())
 
 
 def domain_message(exc: DomainError) -> str:
-    if isinstance(exc, TransitionNotAllowed):
-        if exc.reason:
-            return refusal_text((exc.reason, exc.message))
-        return _("This action is not possible in its current state.")
-    return exc.message
+    """A domain error's message in the page's language (its stable code when the words are unknown)."""
+    return error_message(exc.code, exc.message, getattr(exc, "reason", None))
 
 
 def flash_errors(exc: InvalidInput, form=None) -> None:
@@ -224,9 +205,9 @@ def flash_errors(exc: InvalidInput, form=None) -> None:
         if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors) + texts
         else:
-            flash(f"{name}: {'; '.join(texts)}", "error")
+            flash("; ".join(texts), "error")
     if not exc.errors:
-        flash(exc.message, "error")
+        flash(domain_message(exc), "error")
 
 
 # --- query strings -----------------------------------------------------------------------

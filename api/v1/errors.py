@@ -3,7 +3,9 @@
     {"code": 409, "status": "Conflict", "message": "...", "errors": {...},
      "error": "transition_not_allowed", "request_id": "...", ...details}
 
-`code`, `status`, `message` and `errors` are flask-smorest's shape; `errors` maps an
+`code`, `status`, `message` and `errors` are flask-smorest's shape; `message` and the field
+messages are in the language the caller's `Accept-Language` prefers (Chinese by default, English
+for `en`; workflow/messages.py), and the response says which in `Content-Language`; `errors` maps an
 input location (json, query, files, headers) to field messages. `error` is a stable
 machine-readable code; `request_id` is the X-Request-ID of the response. Domain errors
 add their details (409: `state`, `allowed_triggers`, `reason`; 412: `current_version`;
@@ -19,6 +21,7 @@ from flask import current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
+from workflow import messages
 from workflow.errors import DomainError, InvalidInput
 from workflow.faults import database_unavailable
 from workflow.extensions import db
@@ -69,9 +72,24 @@ class ApiError(HTTPException):
         self.details = details
 
 
+def api_locale() -> str:
+    """zh_CN unless the caller's Accept-Language prefers English (outside a request: Chinese)."""
+    if not request:
+        return "zh_CN"
+    for tag, _quality in request.accept_languages:  # best first; en-US counts as English, zh-TW as Chinese
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary in ("en", "zh"):
+            return "en" if primary == "en" else "zh_CN"
+    return "zh_CN"
+
+
 def payload(status: int, message: str, *, error: str, errors: dict | None = None, **details) -> dict:
-    body = {"code": status, "status": STATUS_NAMES.get(status, "Error"), "message": message,
-            "errors": errors or {}, "error": error, "request_id": g.get("request_id")}
+    """The one shape, its message and field messages in the caller's language (the codes stay)."""
+    locale = api_locale()
+    body = {"code": status, "status": STATUS_NAMES.get(status, "Error"),
+            "message": messages.error_message(error, message, locale, reason=details.get("reason")),
+            "errors": messages.field_messages(errors or {}, locale), "error": error,
+            "request_id": g.get("request_id")}
     body.update({k: v for k, v in details.items() if k not in body})
     return body
 
@@ -127,6 +145,8 @@ def handle(exc: Exception):
             db.session.rollback()
         status = 500
         body = payload(500, "internal error; quote the request id when reporting it", error="internal_error")
+    headers = dict(headers)
+    headers["Content-Language"] = "en" if api_locale() == "en" else "zh-CN"
     return body, status, headers
 
 

@@ -4,7 +4,7 @@ Each item's `text` is rendered now, in the language the caller's `Accept-Languag
 (Chinese unless English is preferred): notifications are stored as a kind and parameters.
 Only the caller's own notifications exist here; nobody reads or marks another's.
 """
-from flask import request
+
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -13,6 +13,7 @@ from workflow.models import Notification
 from workflow.services import notifications
 
 from . import http, listing
+from .errors import api_locale
 from .schemas import UTCDateTime
 
 blp = Blueprint("v1_notifications", __name__, url_prefix="/api/v1/me/notifications",
@@ -38,11 +39,6 @@ class MarkReadResultSchema(Schema):
     unread = fields.Integer(metadata={"description": f"unread ones left (counted up to "
                                                      f"{notifications.UNREAD_CAP})"})
 
-
-def api_locale() -> str:
-    """zh_CN unless the caller's Accept-Language prefers English."""
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN")
-    return "en" if best == "en" else "zh_CN"
 
 
 @blp.route("", methods=["GET"])

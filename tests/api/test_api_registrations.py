@@ -80,7 +80,10 @@ def test_bad_registration_input_is_a_422_naming_the_field(api, world):
     ident = api.post("/api/v1/registrations", world.member, json={"community_id": world.a.id}).get_json()["id"]
     error = assert_error(api.post(f"/api/v1/registrations/{ident}/accept", world.staff,
                                   json={"grid_id": elsewhere.id}), 422, "invalid_input")
-    assert error["errors"]["json"] == {"grid_id": ["Not one of the options here."]}
+    assert error["errors"]["json"] == {"grid_id": ["请从选项中选择。"]}  # Chinese unless Accept-Language says en
+    error = assert_error(api.post(f"/api/v1/registrations/{ident}/accept", world.staff, json={"grid_id": elsewhere.id},
+                                  headers={"Accept-Language": "en"}), 422, "invalid_input")
+    assert error["errors"]["json"] == {"grid_id": ["Choose one of the options."]}
     assert_error(api.post(f"/api/v1/registrations/{ident}/end", world.member, json={"reason": "moved"}), 409,
                  "transition_not_allowed")
 
