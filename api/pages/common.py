@@ -367,7 +367,8 @@ def init_templates(app) -> None:
     app.jinja_env.filters.update(dt=fmt_dt, countdown=countdown, percent=percent, nl2br=nl2br, duration=duration)
     app.jinja_env.globals.update(state_label=state_label, trigger_label=trigger_label,
                                  task_status_label=task_status_label, role_label=role_label, event_label=event_label,
-                                 is_english=is_english, get_locale=get_locale, lang_url=lang_url)
+                                 is_english=is_english, get_locale=get_locale, lang_url=lang_url,
+                                 field_message=field_message, domain_message=domain_message)
 
     @app.context_processor
     def _page_context():

@@ -14,7 +14,7 @@ from workflow.services import exports
 from workflow.services import points as points_service
 from workflow.services import receipts, scope, security_log
 
-from . import charts, common
+from . import charts, common, messages
 from .forms import ExportForm, SubjectForm
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
@@ -86,10 +86,11 @@ def exports_page():
     return _exports_page(ExportForm(request.args))
 
 
-def _exports_page(form):
+def _exports_page(form, *, month: str | None = None, unit_id: int | None = None, month_errors=()):
     return render_template("supervisor/exports.html", form=form,
                            units=dashboard_service.feedback_units(db.session, common.actor()),
-                           month=utcnow().strftime("%Y-%m"))
+                           month=month if month is not None else utcnow().strftime("%Y-%m"), unit_id=unit_id,
+                           month_errors=list(month_errors))
 
 
 @bp.get("/exports/download")
@@ -130,7 +131,11 @@ def feedback():
     if unit_id is None:
         return redirect(url_for("supervisor.exports_page"))
     unit = points_service.visible_unit(db.session, me, unit_id)
-    report = points_service.unit_month(db.session, unit, month)
+    try:
+        report = points_service.unit_month(db.session, unit, month)
+    except InvalidInput as exc:  # a month that is no month: the form again, the message under the month field
+        texts = [messages.field_message(str(t)) for t in exc.errors.get("month", [])] or [common.domain_message(exc)]
+        return _exports_page(ExportForm(formdata=None), month=month[:40], unit_id=unit.id, month_errors=texts), 422
     registration = receipts.month_section(db.session, unit, report.month)
     if request.args.get("format") == "xlsx":
         security_log.record_export(me, "download_feedback", {"unit": unit.code, "month": month},
