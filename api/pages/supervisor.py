@@ -111,13 +111,15 @@ def download():
     security_log.record_export(me, "export", {"kind": kind, "format": fmt, "start": request.args.get("start") or None,
                                               "end": request.args.get("end") or None},
                                request_id=g.get("request_id"))
-    stamp = utcnow().strftime("%Y%m%d-%H%M")
-    name = f"baodao-{kind}-{stamp}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    locale = messages.page_locale()
+    name, fallback = exports.download_name(kind, fmt, locale)
+    headers = {"Content-Disposition": exports.content_disposition(name, fallback), "Cache-Control": "no-store",
+               "Content-Language": "en" if locale == "en" else "zh-CN"}
     if fmt == "csv":
-        body = exports.csv_chunks(exports.KINDS[kind], exports.rows(db.session, me, kind, lo, hi))
+        body = exports.csv_chunks(exports.header(kind, locale), exports.rows(db.session, me, kind, lo, hi, locale))
         return Response(stream_with_context(body), mimetype="text/csv", headers=headers)
-    path = exports.write_xlsx(exports.KINDS[kind], exports.rows(db.session, me, kind, lo, hi), sheet=kind)
+    path = exports.write_xlsx(exports.header(kind, locale), exports.rows(db.session, me, kind, lo, hi, locale),
+                              sheet=exports.gettext(exports.FILE_TITLES[kind], locale=locale))
     return Response(exports.file_chunks(path), headers=headers,
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -140,8 +142,13 @@ def feedback():
     if request.args.get("format") == "xlsx":
         security_log.record_export(me, "download_feedback", {"unit": unit.code, "month": month},
                                    request_id=g.get("request_id"))
-        path = exports.feedback_xlsx(report, registration)
+        locale = messages.page_locale()
+        path = exports.feedback_xlsx(report, registration, locale)
+        title = exports.gettext(exports.FILE_TITLES["feedback"], locale=locale)
+        name = f"{unit.name}-{exports.month_words(month, locale)}-{title}.xlsx"
         return Response(exports.file_chunks(path),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="feedback-{unit.code}-{month}.xlsx"'})
-    return render_template("supervisor/feedback.html", report=report, month=month, registration=registration)
+                        headers={"Content-Disposition": exports.content_disposition(
+                            name, f"feedback-{unit.code}-{month}.xlsx"), "Cache-Control": "no-store"})
+    return render_template("supervisor/feedback.html", report=report, month=month, registration=registration,
+                           title=exports.feedback_title(report.unit.name, month, messages.page_locale()))

@@ -99,7 +99,7 @@ def test_supervisor_pages_dashboard_timeline_verify_anomalies_exports_feedback(a
     anomalies = b.get("/supervisor/anomalies").get_data(as_text=True)
     assert "认领后几分钟内即提交报告" in anomalies and f"#{claim.id}" in anomalies  # reported within a minute
     csv = b.get("/supervisor/exports/download?kind=claims&fmt=csv").get_data(as_text=True)
-    assert csv.startswith("\ufeffclaim_id,state") and f"\n{claim.id},verified," in csv.replace("\r", "")
+    assert csv.startswith("\ufeff认领编号,状态") and f"\n{claim.id},已核实," in csv.replace("\r", "")
     events = b.get("/supervisor/exports/download?kind=events&fmt=csv&start=2000-01-01&end=2099-12-31")
     assert events.get_data(as_text=True).count("claim:") == 4
     xlsx = b.get("/supervisor/exports/download?kind=claims&fmt=xlsx")

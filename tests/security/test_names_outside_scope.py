@@ -82,9 +82,9 @@ def test_the_events_export_shows_another_units_member_as_a_role_without_id(app, 
     b = browse("sup_unit")
     text = b.get("/supervisor/exports/download?kind=events&fmt=csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    task_rows = {(r["trigger"], r["actor"], r["actor_id"]) for r in rows if r["subject"] == f"task:{task.id}"}
-    assert ("fill", OTHER_UNIT, "") in task_rows and ("reopen", OTHER_UNIT, "") in task_rows
-    assert ("fill", "member_a1", str(world.member.id)) in task_rows
+    task_rows = {(r["操作"], r["操作人"], r["操作人编号"]) for r in rows if r["对象"] == f"task:{task.id}"}
+    assert ("名额已满", OTHER_UNIT, "") in task_rows and ("重新开放", OTHER_UNIT, "") in task_rows
+    assert ("名额已满", "member_a1", str(world.member.id)) in task_rows
     assert "member_a2" not in text and f",{world.member2.id},member" not in text
     xlsx = _xlsx_text(b.get("/supervisor/exports/download?kind=events&fmt=xlsx").get_data())
     assert OTHER_UNIT in xlsx and "member_a2" not in xlsx

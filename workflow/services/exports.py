@@ -1,5 +1,11 @@
 """Exports of claims and audit events (CSV and XLSX), and the monthly unit feedback as XLSX.
 
+Files an office can file (issue 15): headers in the reader's language (Chinese, or English when the
+page is in English: `header(kind, locale)`), states and triggers in the definitions' words, times
+in Beijing time to the minute (claims) or second (audit events) — never microseconds, hours and
+points of the verified work, and file names in local time (`download_name`, sent with
+`content_disposition`: RFC 5987 `filename*` plus an ASCII fallback).
+
 Rows are read in batches (`yield_per`) and written as they come, so an export of the whole
 district never sits in memory: CSV is yielded chunk by chunk; XLSX is written by XlsxWriter
 in constant-memory mode to a temporary file that the caller streams and then deletes.
@@ -14,24 +20,140 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import xlsxwriter
 from sqlalchemy import and_, or_, select, true
 
-from ..clock import iso
+from ..clock import DISTRICT_TZ, utcnow
 from ..errors import InvalidInput
+from ..i18n import DEFAULT_LOCALE, gettext
 from ..time_bounds import check_query_time
-from ..models import AuditEvent, Claim, Community, Registration, Task, Town, Unit, User
+from ..models import AuditEvent, Claim, Community, Registration, Task, Town, Unit, UnitFeedback, User
 from . import scope
 from .event_input import read_inputs
 from .names import ShownNames
 
-CLAIM_COLUMNS = ["claim_id", "state", "task_id", "task_title", "category", "community", "town", "member",
-                 "unit", "points", "deadline", "definition", "created_at", "updated_at", "last_reason"]
-EVENT_COLUMNS = ["event_id", "subject", "seq", "trigger", "from_state", "to_state", "actor_id", "actor", "actor_role",
-                 "created_at", "payload", "definition", "hash"]
+
+
+def _l(msgid: str) -> str:
+    """Marks a msgid for pybabel (`-k _l`); translated when a header is written."""
+    return msgid
+
+
+# (key, header msgid): the key names the column for programs and tests, the header is for people.
+CLAIM_COLUMNS = [("claim_id", _l("Claim no.")), ("state", _l("State")), ("task_id", _l("Task no.")),
+                 ("task_title", _l("Task")), ("category", _l("Category")), ("community", _l("Community")),
+                 ("town", _l("Town or street")), ("member", _l("Member")), ("unit", _l("Unit")),
+                 ("hours", _l("Hours (verified)")), ("households", _l("Households served")),
+                 ("points", _l("Points awarded")), ("deadline", _l("Task deadline")), ("created_at", _l("Claimed at")),
+                 ("updated_at", _l("Last change")), ("last_reason", _l("Reason given (return or rejection)"))]
+EVENT_COLUMNS = [("event_id", _l("Event no.")), ("subject", _l("Subject")), ("seq", _l("No. in its record")),
+                 ("trigger", _l("Action")), ("from_state", _l("State before")), ("to_state", _l("State after")),
+                 ("actor_id", _l("Actor no.")), ("actor", _l("Actor")), ("actor_role", _l("Role")),
+                 ("created_at", _l("Time")), ("payload", _l("Input")), ("definition", _l("Process version")),
+                 ("hash", _l("Hash"))]
 KINDS = {"claims": CLAIM_COLUMNS, "events": EVENT_COLUMNS}
+# What a file is called, in the reader's language (ASCII for the fallback name).
+FILE_TITLES = {"claims": _l("Service records"), "events": _l("Audit log"), "feedback": _l("Service feedback")}
+ROLE_WORDS = {"member": _l("Party member"), "staff": _l("Community staff"), "supervisor": _l("Supervisor"),
+              "liaison": _l("Unit liaison"), "admin": _l("Administrator"), "system": _l("System")}
+MINUTES, SECONDS = "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"
+
+
+def header(kind_or_columns, locale: str = DEFAULT_LOCALE) -> list[str]:
+    """The header row of an export in the reader's language."""
+    columns = KINDS[kind_or_columns] if isinstance(kind_or_columns, str) else kind_or_columns
+    return [gettext(msgid, locale=locale) for _key, msgid in columns]
+
+
+def keys(kind: str) -> list[str]:
+    return [key for key, _msgid in KINDS[kind]]
+
+
+def _stamp(value: datetime, fmt: str) -> str:
+    text = f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
+    return text + f":{value.second:02d}" if fmt == SECONDS else text
+
+
+def local_time(value: datetime | None, fmt: str = MINUTES) -> str:
+    """A stored (naive UTC) time in Beijing time, without microseconds (`fmt`: MINUTES or SECONDS); a
+    time the zone cannot hold (the calendar's ends) in UTC, marked so — a stored value never breaks an export."""
+    if value is None:
+        return ""
+    try:
+        return _stamp(value.replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ), fmt)
+    except (OverflowError, ValueError):
+        return _stamp(value, fmt) + " UTC"
+
+
+class Words:
+    """States, triggers and roles in the definitions' words, looked up once per definition version."""
+
+    def __init__(self, locale: str = DEFAULT_LOCALE):
+        from .. import runtime  # the app's loaded definitions
+
+        self.english = str(locale).startswith("en")
+        self.locale = locale
+        self.registry = runtime.registry()
+        self._cache: dict = {}
+
+    def _definition(self, name: str | None, version: int | None):
+        key = (name, version)
+        if key not in self._cache:
+            try:
+                self._cache[key] = self.registry.get(name, version).definition if name and version else None
+            except Exception:  # noqa: BLE001 - a definition no longer loaded: the codes stand
+                self._cache[key] = None
+        return self._cache[key]
+
+    def state(self, state: str | None, name: str | None, version: int | None) -> str:
+        if not state:
+            return ""
+        definition = self._definition(name, version)
+        try:
+            spec = definition.state(state) if definition is not None else None
+        except KeyError:
+            spec = None
+        if spec is None:
+            return state
+        return (spec.label_en or state) if self.english else (spec.label or state)
+
+    def trigger(self, trigger: str, name: str | None, version: int | None) -> str:
+        definition = self._definition(name, version)
+        spec = definition.trigger(trigger) if definition is not None else None
+        if spec is None:
+            words = {"create": ("创建", "Created"), "edit": ("编辑", "Edited")}.get(trigger)
+            return (words[1] if self.english else words[0]) if words else trigger
+        return (spec.label_en or trigger) if self.english else (spec.label or trigger)
+
+    def role(self, role: str | None) -> str:
+        return gettext(ROLE_WORDS[role], locale=self.locale) if role in ROLE_WORDS else (role or "")
+
+
+def _ascii_words(title: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
+
+
+def download_name(kind: str, ext: str, locale: str = DEFAULT_LOCALE, *, now: datetime | None = None,
+                  prefix: str = "") -> tuple[str, str]:
+    """(the file's name in the reader's language, an ASCII fallback), in Beijing time:
+    服务记录-2026-11-27-1530.xlsx and service-records-2026-11-27-1530.xlsx."""
+    stamp = (now or utcnow()).replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ).strftime("%Y-%m-%d-%H%M")
+    title = gettext(FILE_TITLES[kind], locale=locale)
+    local = "-".join(p for p in (prefix, title, stamp) if p) + f".{ext}"
+    fallback = "-".join(p for p in (_ascii_words(FILE_TITLES[kind]), stamp) if p) + f".{ext}"
+    return local, fallback
+
+
+def content_disposition(name: str, fallback: str, disposition: str = "attachment") -> str:
+    """RFC 6266 with RFC 5987: `filename*` carries the UTF-8 name, `filename` an ASCII one for old clients."""
+    from urllib.parse import quote
+
+    safe_fallback = "".join(c for c in fallback if c.isascii() and c.isprintable() and c not in '"\\') or "export"
+    return f"{disposition}; filename=\"{safe_fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 BATCH = 1000
 
 
@@ -64,23 +186,27 @@ def _between(column, lo, hi):
     return and_(*conditions) if conditions else true()
 
 
-def claim_rows(session, actor, lo=None, hi=None) -> Iterator[list]:
+def claim_rows(session, actor, lo=None, hi=None, locale: str = DEFAULT_LOCALE) -> Iterator[list]:
+    words = Words(locale)
     query = (
         select(Claim.id, Claim.state, Task.id, Task.title, Task.category, Community.name, Town.name, User.name,
-               Unit.name, Task.points, Task.deadline, Claim.definition_name, Claim.definition_version,
-               Claim.created_at, Claim.updated_at, Claim.last_reason)
+               Unit.name, UnitFeedback.hours, UnitFeedback.households, UnitFeedback.points, Task.deadline,
+               Claim.definition_name, Claim.definition_version, Claim.created_at, Claim.updated_at, Claim.last_reason)
         .join(Task, Task.id == Claim.task_id).join(Community, Community.id == Task.community_id)
         .join(Town, Town.id == Community.town_id).join(User, User.id == Claim.member_id)
         .outerjoin(Unit, Unit.id == Claim.unit_id)
+        .outerjoin(UnitFeedback, UnitFeedback.claim_id == Claim.id)  # one per verified claim
         .where(scope.claim_filter(actor), _between(Claim.created_at, lo, hi))
         .order_by(Claim.id)
     )
     for r in session.execute(query.execution_options(yield_per=BATCH)):
-        yield [r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] or "", r[9], iso(r[10]),
-               f"{r[11]}@{r[12]}", iso(r[13]), iso(r[14]), r[15] or ""]
+        yield [r[0], words.state(r[1], r[13], r[14]), r[2], r[3], r[4], r[5], r[6], r[7], r[8] or "",
+               "" if r[9] is None else r[9], "" if r[10] is None else r[10], "" if r[11] is None else r[11],
+               local_time(r[12]), local_time(r[15]), local_time(r[16]), r[17] or ""]
 
 
-def event_rows(session, actor, lo=None, hi=None) -> Iterator[list]:
+def event_rows(session, actor, lo=None, hi=None, locale: str = DEFAULT_LOCALE) -> Iterator[list]:
+    words = Words(locale)
     visible = or_(
         and_(AuditEvent.subject_type == "claim",
              AuditEvent.subject_id.in_(select(Claim.id).where(scope.claim_filter(actor)))),
@@ -100,17 +226,20 @@ def event_rows(session, actor, lo=None, hi=None) -> Iterator[list]:
             readable = inputs[e.id]
             payload = dict(readable.input, _erased=readable.erased) if readable.erased else readable.input
             hidden = names.hidden(e.actor_id)
-            yield [e.id, e.subject, e.seq, e.trigger, e.from_state or "", e.to_state or "",
-                   "" if hidden or e.actor_id is None else e.actor_id, names.get(e.actor_id, "system"),
-                   e.actor_role, iso(e.created_at), json.dumps(payload, ensure_ascii=False, sort_keys=True),
-                   e.definition or "", e.hash]
+            name, _sep, version = (e.definition or "").partition("@")
+            version = int(version) if version.isdigit() else None
+            yield [e.id, e.subject, e.seq, words.trigger(e.trigger, name, version),
+                   words.state(e.from_state, name, version), words.state(e.to_state, name, version),
+                   "" if hidden or e.actor_id is None else e.actor_id, names.get(e.actor_id, words.role("system")),
+                   words.role(e.actor_role), local_time(e.created_at, SECONDS),
+                   json.dumps(payload, ensure_ascii=False, sort_keys=True), e.definition or "", e.hash]
 
 
-def rows(session, actor, kind: str, lo=None, hi=None) -> Iterator[list]:
+def rows(session, actor, kind: str, lo=None, hi=None, locale: str = DEFAULT_LOCALE) -> Iterator[list]:
     if kind == "claims":
-        return claim_rows(session, actor, lo, hi)
+        return claim_rows(session, actor, lo, hi, locale)
     if kind == "events":
-        return event_rows(session, actor, lo, hi)
+        return event_rows(session, actor, lo, hi, locale)
     raise InvalidInput("unknown export", errors={"kind": ["claims or events"]})
 
 
@@ -171,21 +300,40 @@ def file_chunks(path: str, size: int = 64 * 1024) -> Iterator[bytes]:
             pass
 
 
-FEEDBACK_COLUMNS = ["member", "verified_claims", "hours", "households", "points"]
+FEEDBACK_COLUMNS = [("member", _l("Member")), ("verified_claims", _l("Verified services")),
+                    ("hours", _l("Hours")), ("households", _l("Households served")), ("points", _l("Points"))]
 
 
-def feedback_xlsx(report, registration=None) -> str:
+def month_words(month: str, locale: str = DEFAULT_LOCALE) -> str:
+    """"2026-11" as 2026年11月, or November 2026."""
+    year, number = int(month[:4]), int(month[5:7])
+    if str(locale).startswith("en"):
+        return f"{date(year, number, 1):%B} {year}"
+    return f"{year}年{number}月"
+
+
+def feedback_title(unit_name: str, month: str, locale: str = DEFAULT_LOCALE) -> str:
+    """The monthly feedback's title: 区教育和体育局 2026年11月 在职党员服务情况反馈."""
+    return gettext("%(unit)s %(month)s in-service Party members' service report", locale=locale,
+                   unit=unit_name, month=month_words(month, locale))
+
+
+def feedback_xlsx(report, registration=None, locale: str = DEFAULT_LOCALE) -> str:
     """The monthly unit feedback (a points.UnitMonth) as an .xlsx file path (alphabetical, not ranked);
     with its registration section (a receipts.MonthRegistrations) below it when given."""
+    def t(msgid):
+        return gettext(msgid, locale=locale)
+
     body = ([m.name, m.verified_claims, m.hours, m.households, m.points] for m in report.members)
-    totals = [["total", report.verified_claims, report.hours, sum(m.households for m in report.members),
+    totals = [[t(_l("Total")), report.verified_claims, report.hours, sum(m.households for m in report.members),
                report.points]]
     rows = list(body) + totals
     if registration is not None:
-        rate = "" if registration.rate is None else round(registration.rate, 4)
-        rows += [[], ["报到情况 registration"], ["党员 members", registration.members],
-                 ["已报到 registered", registration.registered], ["未报到 unregistered", registration.unregistered],
-                 ["报到率 rate", rate], ["本月接收 accepted this month", registration.accepted],
-                 ["本月结束/到期 ended or lapsed this month", registration.left]]
-        rows += [["未报到 not registered", name] for name in registration.unregistered_names]
-    return write_xlsx(FEEDBACK_COLUMNS, rows, sheet=report.month, title_rows=[[report.unit.name, report.month]])
+        rate = "" if registration.rate is None else f"{registration.rate * 100:.1f}%"
+        rows += [[], [t(_l("Registration with communities"))], [t(_l("Members")), registration.members],
+                 [t(_l("Registered")), registration.registered], [t(_l("Not registered")), registration.unregistered],
+                 [t(_l("Registration rate")), rate], [t(_l("Accepted this month")), registration.accepted],
+                 [t(_l("Ended or lapsed this month")), registration.left]]
+        rows += [[t(_l("Not registered now")), name] for name in registration.unregistered_names]
+    return write_xlsx(header(FEEDBACK_COLUMNS, locale), rows, sheet=month_words(report.month, locale),
+                      title_rows=[[feedback_title(report.unit.name, report.month, locale)]])
