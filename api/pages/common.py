@@ -178,6 +178,23 @@ def role_label(role: str) -> str:
             "liaison": _("Unit liaison"), "admin": _("Administrator"), "system": _("System")}.get(role, role)
 
 
+def scope_words(user) -> str:
+    """A supervisor's scope as people say it: 全区, 凤城街道, 区教育和体育局 — never `town:370116001`."""
+    if getattr(user, "role", None) != "supervisor":
+        return ""
+    if user.scope_town_id:
+        return user.scope_town.name
+    if user.unit_id:
+        return user.unit.name
+    return _("The whole district")
+
+
+def audit_view() -> bool:
+    """Supervisors and admins read the audit details (event numbers, hashes, process versions);
+    members and staff see words only."""
+    return current_user.is_authenticated and current_user.role in ("supervisor", "admin")
+
+
 def person_labels() -> dict:
     """What stands for a member whose name is outside the reader's scope (workflow/services/names.py)."""
     return {"other_unit": _("a member of another unit"), "other": _("another member")}
@@ -368,7 +385,8 @@ def init_templates(app) -> None:
     app.jinja_env.globals.update(state_label=state_label, trigger_label=trigger_label,
                                  task_status_label=task_status_label, role_label=role_label, event_label=event_label,
                                  is_english=is_english, get_locale=get_locale, lang_url=lang_url,
-                                 field_message=field_message, domain_message=domain_message)
+                                 field_message=field_message, domain_message=domain_message,
+                                 scope_words=scope_words, audit_view=audit_view)
 
     @app.context_processor
     def _page_context():

@@ -32,7 +32,7 @@ def dashboard():
         "town": charts.bars(data.by_town[:15], title=_("Claims by town")),
         "category": charts.bars(data.by_category, title=_("Claims by category")),
     }
-    return render_template("supervisor/dashboard.html", data=data, chart=chart, scope_label=me.scope_label)
+    return render_template("supervisor/dashboard.html", data=data, chart=chart, scope_label=common.scope_words(me))
 
 
 @bp.get("/anomalies")
