@@ -111,6 +111,23 @@ class ExportForm(FlaskForm):
     end = DateField(_l("To"), validators=[Optional()])
 
 
+class FlagFilterForm(FlaskForm):
+    """GET form over the anomaly flags: the days they were raised, the town."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    town = SelectField(_l("Town or street"), choices=[], validate_choice=False)
+
+
+class FlagReviewForm(FlaskForm):
+    kind = HiddenField(validators=[DataRequired()])
+    key = HiddenField(validators=[DataRequired()])
+    note = TextAreaField(_l("Note (what you found)"), validators=[Optional(), Length(max=1000)])
+
+
 def _plausible_date(form, field):
     """Dates of the log's life only: a year like 0001 or 9999 would overflow the time zone arithmetic."""
     from wtforms.validators import ValidationError

@@ -2,12 +2,14 @@
 monthly feedback to units. Units and communities are compared by rates; no page ranks people."""
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from workflow import audit
 from workflow.clock import utcnow
-from workflow.errors import InvalidInput
+from workflow.errors import Conflict, InvalidInput
 from workflow.extensions import db
+from workflow.models import Town
 from workflow.services import anomalies as anomaly_service
 from workflow.services import dashboard as dashboard_service
 from workflow.services import exports
@@ -15,7 +17,7 @@ from workflow.services import points as points_service
 from workflow.services import receipts, scope, security_log
 
 from . import charts, common, messages
-from .forms import ExportForm, SubjectForm
+from .forms import ExportForm, FlagFilterForm, FlagReviewForm, SubjectForm
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 common.page_blueprint_setup(bp)
@@ -38,9 +40,56 @@ def dashboard():
 @bp.get("/anomalies")
 @common.roles(*READERS)
 def anomalies():
-    flags = anomaly_service.anomalies(db.session, common.actor())
+    return _anomalies_page(FlagFilterForm(request.args))
+
+
+def _town_choices(me):
+    towns = db.session.scalars(select(Town).order_by(Town.code)).all()
+    if getattr(me, "scope_town_id", None) and me.role == "supervisor":
+        towns = [t for t in towns if t.id == me.scope_town_id]
+    return [("", _("All towns"))] + [(str(t.id), t.name) for t in towns]
+
+
+def _anomalies_page(form, status: int = 200):
+    me = common.actor()
+    form.town.choices = _town_choices(me)
+    lo = hi = town_id = None
+    start, end = request.args.get("start") or None, request.args.get("end") or None
+    try:
+        lo, hi = exports.parse_dates(start, end)
+    except InvalidInput as exc:  # a day that is no day: marked on its field, the flags unfiltered by date
+        common.flash_errors(exc, form)
+        status = 422
+    town = request.args.get("town", "")
+    if town:
+        town_id = common.query_int("town")
+        if str(town_id) not in {value for value, _label in form.town.choices}:
+            form.town.errors = [messages.field_message("Not one of the options here.")]
+            town_id, status = None, 422
+    flags = anomaly_service.anomalies(db.session, me, start=lo, end=hi, town_id=town_id)
     return render_template("supervisor/anomalies.html", flags=flags, thresholds=anomaly_service.Thresholds(),
-                           total=sum(len(v) for v in flags.values()))
+                           total=sum(len(v) for v in flags.values()), form=form,
+                           reviewed=sum(1 for v in flags.values() for f in v if f.review is not None),
+                           review_form=FlagReviewForm(formdata=None),
+                           here=request.full_path.rstrip("?")), status
+
+
+@bp.post("/anomalies/review")
+@common.roles(*READERS)
+def review_flag():
+    form = FlagReviewForm()
+    back = common.safe_next(request.args.get("next"), url_for("supervisor.anomalies"))
+    if not form.validate_on_submit():
+        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(back)
+    try:
+        anomaly_service.review_flag(common.actor(), form.kind.data, form.key.data, form.note.data or "",
+                                    request_id=g.get("request_id"))
+    except Conflict:
+        flash(_("This flag has been reviewed already."), "error")
+        return redirect(back)
+    flash(_("Marked as reviewed."), "success")
+    return redirect(back)
 
 
 @bp.post("/verify")

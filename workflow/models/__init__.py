@@ -2,6 +2,7 @@
 from .audit import AuditEvent, Checkpoint
 from .certificates import Certificate
 from .claims import Claim, Report, Visit
+from .flags import FlagReview
 from .idempotency import IdempotencyKey
 from .notifications import (OUTBOX_STATUSES, Notification, NotificationPreference, NotificationSettings,
                             OutboxMessage, TimerFiring)
@@ -23,5 +24,5 @@ __all__ = [
     "Task", "Upload", "ApiToken", "LoginAttempt", "Registration", "StatsClaims", "StatsUnits", "StatsRefresh",
     "Notification", "NotificationPreference", "NotificationSettings", "OutboxMessage", "TimerFiring", "OUTBOX_STATUSES",
     "AuditPersonalValue", "AuditErasure", "RetentionRun", "Pairing", "Project", "ProjectReport", "UnitResource",
-    "RESOURCE_CATEGORIES",
+    "RESOURCE_CATEGORIES", "FlagReview",
 ]

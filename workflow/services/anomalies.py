@@ -11,6 +11,11 @@ the claims the caller may see (`scope.claim_filter`). The kinds:
 - note_harvest:      a member who claimed, read the household note and withdrew within
                      `harvest_minutes` (an hour): how household notes were harvested (issue 16).
                      One flag per member, listing every such claim.
+
+Each flag has a stable `key` within its kind (the claim, the photo's sha256, the visit, the staff
+member and the first claim of the run, the member), so a supervisor's review (`review_flag`: who,
+when, a note; stored in `flag_reviews` and recorded on the security log) stays with it. The list
+can be narrowed by the day the flag was raised and by town (`anomalies(start=, end=, town_id=)`).
 """
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,8 +23,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from .. import runtime
-from ..models import AuditEvent, Claim, Community, HouseholdNoteRead, Task, Upload, User, Visit
-from . import scope
+from ..clock import utcnow
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..models import AuditEvent, Claim, Community, FlagReview, HouseholdNoteRead, Task, Upload, User, Visit
+from . import scope, security_log
+from .tx import write_transaction
 
 KINDS = ("quick_report", "duplicate_photo", "missing_location", "approval_burst", "over_limit", "note_harvest")
 
@@ -31,6 +39,8 @@ class Flag:
     who: str  # the member or staff member concerned (a name, for the supervisor to follow up)
     at: object  # datetime of the event that raised it
     params: dict = field(default_factory=dict)  # numbers the explanation quotes
+    key: str = ""  # stable within the kind: what a review names
+    review: object = None  # its FlagReview, when a supervisor has reviewed it
 
 
 @dataclass
@@ -60,7 +70,7 @@ def quick_reports(session, actor, minutes: int) -> list[Flag]:
         gap = (reported_at - claimed_at).total_seconds() / 60
         if gap < minutes:
             flags.append(Flag("quick_report", [claim_id], name, reported_at,
-                              {"minutes": round(gap, 1), "limit": minutes}))
+                              {"minutes": round(gap, 1), "limit": minutes}, key=str(claim_id)))
     return flags
 
 
@@ -68,14 +78,17 @@ def duplicate_photos(session, actor) -> list[Flag]:
     shared = (select(Upload.sha256).where(Upload.claim_id.is_not(None))
               .group_by(Upload.sha256).having(func.count(func.distinct(Upload.claim_id)) > 1).subquery())
     rows = session.execute(
-        select(Upload.sha256, Upload.claim_id, User.name, Upload.created_at)
+        select(Upload.sha256, Upload.claim_id, User.name, Upload.created_at, Upload.id)
         .join(shared, shared.c.sha256 == Upload.sha256).join(User, User.id == Upload.uploader_id)
         .where(Upload.claim_id.is_not(None)).order_by(Upload.sha256, Upload.claim_id)
     ).all()
     visible = set(session.scalars(_visible(actor).where(Claim.id.in_({r[1] for r in rows} or {-1}))))
     groups: dict[str, list] = {}
-    for sha, claim_id, name, at in rows:
+    photos: dict[str, list] = {}
+    for sha, claim_id, name, at, upload_id in rows:
         groups.setdefault(sha, []).append((claim_id, name, at))
+        if claim_id in visible:  # the photos themselves, for the supervisor to compare (thumbnails)
+            photos.setdefault(sha, []).append({"upload": upload_id, "claim": claim_id})
     flags = []
     for sha, uses in groups.items():
         seen = sorted({c for c, _, _ in uses if c in visible})
@@ -83,7 +96,8 @@ def duplicate_photos(session, actor) -> list[Flag]:
             continue
         names = sorted({n for c, n, _ in uses if c in visible})
         flags.append(Flag("duplicate_photo", seen, "、".join(names), max(a for _, _, a in uses),
-                          {"sha256": sha[:12], "claims": len({c for c, _, _ in uses})}))
+                          {"sha256": sha[:12], "claims": len({c for c, _, _ in uses}),
+                           "photos": photos.get(sha, [])[:6]}, key=sha))
     return flags
 
 
@@ -96,7 +110,8 @@ def missing_locations(session, actor) -> list[Flag]:
                Visit.erased_at.is_(None))  # (a location erased under the retention rules was recorded)
         .order_by(Visit.visited_at.desc())
     ).all()
-    return [Flag("missing_location", [claim_id], name, at, {"visit": visit_id, "community": community})
+    return [Flag("missing_location", [claim_id], name, at, {"visit": visit_id, "community": community},
+                 key=str(visit_id))
             for visit_id, claim_id, at, name, community in rows]
 
 
@@ -129,7 +144,7 @@ def approval_bursts(session, actor, count: int, minutes: int) -> list[Flag]:
                 span = (run[-1][0] - run[0][0]).total_seconds() / 60
                 flags.append(Flag("approval_burst", [c for _, c in run], names.get(actor_id, "?"), run[-1][0],
                                   {"count": len(run), "minutes": round(span, 1), "limit": count,
-                                   "window": minutes}))
+                                   "window": minutes}, key=f"{actor_id}:{run[0][1]}"))
                 i = start = end + 1
                 continue
             i += 1
@@ -149,7 +164,7 @@ def over_limit(session, actor) -> list[Flag]:
     for member_id, name, n, at in rows:
         ids = list(session.scalars(select(Claim.id).where(Claim.member_id == member_id, Claim.state.in_(live),
                                                           scope.claim_filter(actor)).order_by(Claim.id)))
-        flags.append(Flag("over_limit", ids, name, at, {"count": n, "limit": limit}))
+        flags.append(Flag("over_limit", ids, name, at, {"count": n, "limit": limit}, key=str(member_id)))
     return flags
 
 
@@ -173,21 +188,76 @@ def note_harvests(session, actor, minutes: int) -> list[Flag]:
         if withdrawn_at - claimed_at > window:
             continue
         flag = by_member.setdefault(member_id, Flag("note_harvest", [], name, withdrawn_at,
-                                                    {"count": 0, "minutes": minutes}))
+                                                    {"count": 0, "minutes": minutes}, key=str(member_id)))
         flag.claim_ids.append(claim_id)
         flag.params["count"] += 1
         flag.at = withdrawn_at
     return sorted(by_member.values(), key=lambda f: f.at, reverse=True)
 
 
-def anomalies(session, actor, thresholds: Thresholds | None = None) -> dict[str, list[Flag]]:
-    """Every kind of flag for the actor's scope, newest first within each kind."""
+def _by_kind(session, actor, kind: str, t: Thresholds) -> list[Flag]:
+    if kind == "quick_report":
+        return quick_reports(session, actor, t.quick_minutes)
+    if kind == "duplicate_photo":
+        return duplicate_photos(session, actor)
+    if kind == "missing_location":
+        return missing_locations(session, actor)
+    if kind == "approval_burst":
+        return approval_bursts(session, actor, t.burst_count, t.burst_minutes)
+    if kind == "over_limit":
+        return over_limit(session, actor)
+    return note_harvests(session, actor, t.harvest_minutes)
+
+
+def anomalies(session, actor, thresholds: Thresholds | None = None, *, start=None, end=None,
+              town_id: int | None = None) -> dict[str, list[Flag]]:
+    """Every kind of flag for the actor's scope, newest first within each kind, each with its review
+    (if any). `start`/`end` (naive UTC, [start, end)) keep the flags raised then; `town_id` those
+    touching a claim on a task of that town."""
     t = thresholds or Thresholds()
-    return {
-        "quick_report": quick_reports(session, actor, t.quick_minutes),
-        "duplicate_photo": duplicate_photos(session, actor),
-        "missing_location": missing_locations(session, actor),
-        "approval_burst": approval_bursts(session, actor, t.burst_count, t.burst_minutes),
-        "over_limit": over_limit(session, actor),
-        "note_harvest": note_harvests(session, actor, t.harvest_minutes),
-    }
+    flags = {kind: _by_kind(session, actor, kind, t) for kind in KINDS}
+    in_town = None
+    if town_id is not None:
+        in_town = set(session.scalars(
+            select(Claim.id).join(Task, Task.id == Claim.task_id).join(Community, Community.id == Task.community_id)
+            .where(Community.town_id == town_id, scope.claim_filter(actor))))
+    reviews = {(r.kind, r.flag_key): r for r in session.scalars(select(FlagReview))} if any(flags.values()) else {}
+    for kind, items in flags.items():
+        kept = []
+        for flag in items:
+            if start is not None and flag.at < start or end is not None and flag.at >= end:
+                continue
+            if in_town is not None and not in_town.intersection(flag.claim_ids):
+                continue
+            flag.review = reviews.get((kind, flag.key))
+            kept.append(flag)
+        flags[kind] = kept
+    return flags
+
+
+NOTE_LENGTH = 1000
+
+
+def review_flag(actor, kind: str, key: str, note: str = "", *, request_id: str | None = None,
+                now=None) -> FlagReview:
+    """Mark a flag the actor can see as reviewed, with a note: stored with who and when, and recorded on
+    the actor's security-log chain in the same transaction. One review per flag (409 `conflict` again)."""
+    if getattr(actor, "role", None) not in ("supervisor", "admin"):
+        raise Forbidden("only supervisors and admins review anomaly flags")
+    if kind not in KINDS:
+        raise NotFound("no such flag")
+    note = (note or "").strip()
+    if len(note) > NOTE_LENGTH:
+        raise InvalidInput("invalid review", errors={"note": [f"Longer than maximum length {NOTE_LENGTH}."]})
+    now = now or utcnow()
+    with write_transaction() as session:
+        if not any(f.key == key for f in _by_kind(session, actor, kind, Thresholds())):
+            raise NotFound("no such flag")  # unknown, gone, or outside the caller's scope
+        if session.scalar(select(FlagReview.id).where(FlagReview.kind == kind, FlagReview.flag_key == key)):
+            raise Conflict("this flag has been reviewed already", field="flag")
+        review = FlagReview(kind=kind, flag_key=key, note=note, reviewer_id=actor.id, reviewed_at=now)
+        session.add(review)
+        session.flush()
+        security_log.record(session, actor, "review_flag", details={"kind": kind, "key": key, "review": review.id},
+                            request_id=request_id, now=now)
+    return review

@@ -41,7 +41,7 @@ ADVISORY_LOCK_CLASS = 7_316_001
 ACTIONS = (
     "create_user", "edit_user", "change_role", "change_scope", "reset_password", "deactivate_user",
     "reactivate_user", "end_sessions", "import_users", "export", "download_feedback", "read_feedback",
-    "load_demo",
+    "load_demo", "review_flag",
 )
 
 
