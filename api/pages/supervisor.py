@@ -29,12 +29,40 @@ READERS = ("supervisor", "admin")
 def dashboard():
     me = common.actor()
     data = dashboard_service.dashboard(db.session, me)
+    town_ids = dict(db.session.execute(select(Town.name, Town.id)).all())
+    towns = data.by_town[:15]
+    # each bar opens the claims it counts (the drill-down: /supervisor/claims)
     chart = {
-        "state": charts.bars([(common.state_label(s), n) for s, n in data.by_state], title=_("Claims by state")),
-        "town": charts.bars(data.by_town[:15], title=_("Claims by town")),
-        "category": charts.bars(data.by_category, title=_("Claims by category")),
+        "state": charts.bars([(common.state_label(s), n) for s, n in data.by_state], title=_("Claims by state"),
+                             links=[url_for("supervisor.claims", state=s) for s, _n in data.by_state]),
+        "town": charts.bars(towns, title=_("Claims by town"),
+                            links=[url_for("supervisor.claims", town=town_ids.get(name)) for name, _n in towns]),
+        "category": charts.bars(data.by_category, title=_("Claims by category"),
+                                links=[url_for("supervisor.claims", category=c) for c, _n in data.by_category]),
     }
     return render_template("supervisor/dashboard.html", data=data, chart=chart, scope_label=common.scope_words(me))
+
+
+@bp.get("/claims")
+@common.roles(*READERS)
+def claims():
+    """The claims behind a dashboard bar: by state, town or category, in the caller's scope."""
+    me = common.actor()
+    state = (request.args.get("state") or "").strip()[:32] or None
+    category = (request.args.get("category") or "").strip()[:64] or None
+    town_id = common.query_int("town")
+    page = common.query_int("page", 1, high=common.PAGE_MAX)
+    rows, total = dashboard_service.claim_list(db.session, me, state=state, town_id=town_id, category=category,
+                                               page=page, per_page=PER_PAGE)
+    town = db.session.get(Town, town_id) if town_id is not None else None
+    filters = [w for w in (common.state_label(state) if state else None, town.name if town else None, category) if w]
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    args = {k: v for k, v in (("state", state), ("town", town_id), ("category", category)) if v is not None}
+    return render_template("supervisor/claims.html", rows=rows, total=total, filters=filters, page=page,
+                           pages=pages, args=args)
+
+
+PER_PAGE = 20
 
 
 @bp.get("/anomalies")

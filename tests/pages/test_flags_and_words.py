@@ -111,3 +111,27 @@ def test_flags_filter_by_date_and_town(world, browse):
     assert f'href="/claims/{claim.id}"' in b.get("/supervisor/anomalies?start=2020-01-01").get_data(as_text=True)
     bad = b.get("/supervisor/anomalies?start=nope")
     assert bad.status_code == 422 and "请按 2026-11-30 的格式填写。" in bad.get_data(as_text=True)
+
+
+def test_a_dashboard_bar_opens_the_claims_behind_it(world, browse):
+    reported = _reported(world)
+    claimed = claim_service.start_claim(world.task(category="环境整治").id, world.member2)
+    b = browse("sup_district")
+    dashboard = b.get("/supervisor/").get_data(as_text=True)
+    links = re.findall(r'<a href="(/supervisor/claims\?[^"]+)" class="bar-link"', dashboard)
+    by_state = next(link for link in links if "state=reported" in link)
+    assert f"/supervisor/claims?town={world.town.id}" in links and any("category=" in link for link in links)
+    page = b.get(by_state.replace("&amp;", "&")).get_data(as_text=True)
+    assert f'href="/claims/{reported.id}"' in page and f'href="/claims/{claimed.id}"' not in page
+    assert '<span class="badge">待核实</span>' in page  # the filter, in words
+    by_town = b.get(f"/supervisor/claims?town={world.town.id}").get_data(as_text=True)
+    assert f'href="/claims/{reported.id}"' in by_town and f'href="/claims/{claimed.id}"' in by_town
+    assert f'href="/claims/{reported.id}"' not in b.get(f"/supervisor/claims?town={world.other_town.id}").get_data(
+        as_text=True)
+    by_category = b.get("/supervisor/claims?category=环境整治").get_data(as_text=True)
+    assert f'href="/claims/{claimed.id}"' in by_category and f'href="/claims/{reported.id}"' not in by_category
+    # scope: another town's supervisor sees none of them; a bad number is the 400 page
+    other = browse("sup_town2").get(f"/supervisor/claims?town={world.town.id}").get_data(as_text=True)
+    assert "/claims/" not in other.split("<main")[1].split("</main>")[0].replace("/supervisor/claims", "")
+    assert b.get("/supervisor/claims?town=abc").status_code == 400
+    assert browse("staff_a").get("/supervisor/claims").status_code == 403

@@ -272,3 +272,41 @@ def feedback_units(session, actor) -> list[Unit]:
     if actor.role == "supervisor" and actor.unit_id and not actor.scope_town_id:
         return list(session.scalars(select(Unit).where(Unit.id == actor.unit_id)))
     return []
+
+
+@dataclass
+class ClaimRow:
+    id: int
+    state: str
+    definition_name: str
+    definition_version: int
+    title: str
+    category: str
+    community: str
+    town: str
+    member: str
+    updated_at: datetime
+
+
+def claim_list(session, actor, *, state: str | None = None, town_id: int | None = None,
+               category: str | None = None, page: int = 1, per_page: int = 20) -> tuple[list[ClaimRow], int]:
+    """The claims behind a dashboard figure (a bar of a chart), newest change first, in the actor's
+    scope, with the total: the drill-down from the dashboard."""
+    conditions = [scope.claim_filter(actor)]
+    if state:
+        conditions.append(Claim.state == state)
+    if town_id is not None:
+        conditions.append(Community.town_id == town_id)
+    if category:
+        conditions.append(Task.category == category)
+    base = (select(Claim.id).join(Task, Task.id == Claim.task_id)
+            .join(Community, Community.id == Task.community_id).where(*conditions))
+    total = session.scalar(select(func.count()).select_from(base.subquery()))
+    rows = session.execute(
+        select(Claim.id, Claim.state, Claim.definition_name, Claim.definition_version, Task.title, Task.category,
+               Community.name, Town.name, User.name, Claim.updated_at)
+        .join(Task, Task.id == Claim.task_id).join(Community, Community.id == Task.community_id)
+        .join(Town, Town.id == Community.town_id).join(User, User.id == Claim.member_id)
+        .where(*conditions).order_by(Claim.updated_at.desc(), Claim.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    return [ClaimRow(*r) for r in rows], total
