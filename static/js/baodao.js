@@ -159,9 +159,10 @@
       input.value = "";  // sent already: not again with the form
     });
   });
-  // Disable a submit button after the first tap (slow networks: no double posts).
+  // Disable a submit button after the first tap (slow networks: no double posts). Only for POSTs: a GET
+  // form may answer with a download (an export) and stay on the page, and must stay usable.
   document.addEventListener("submit", function (e) {
-    if (e.defaultPrevented) { return; }
+    if (e.defaultPrevented || (e.target.getAttribute("method") || "get").toLowerCase() !== "post") { return; }
     Array.prototype.forEach.call(e.target.querySelectorAll("button[type=submit],button:not([type])"), function (b) {
       setTimeout(function () { b.disabled = true; }, 0);
     });
