@@ -86,7 +86,10 @@ def init_app(app) -> Api:
         "OPENAPI_URL_PREFIX": "/api/v1", "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs", "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/static/",
         "API_SPEC_OPTIONS": {
-            "info": {"description": "The dual-reporting (双报到) workflow over HTTP. See docs/api.md."},
+            "info": {"description": "The dual-reporting (双报到) workflow over HTTP. See docs/api.md. Error "
+                                    "messages (and notification texts) are in the language `Accept-Language` prefers: "
+                                    "Chinese by default, English for `en`; the machine codes (`error`, `reason`, "
+                                    "states, triggers) never change."},
             "servers": [{"url": "/"}],
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {

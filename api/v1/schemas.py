@@ -841,9 +841,12 @@ class PersonalDataSchema(Schema):
 class ErrorSchema(Schema):
     code = fields.Integer(metadata={"description": "HTTP status"})
     status = fields.String(metadata={"description": "HTTP status name"})
-    message = fields.String()
-    errors = fields.Dict(metadata={"description": "location (json, query, files, headers) → field → messages"})
-    error = fields.String(metadata={"description": "stable machine code, e.g. transition_not_allowed"})
+    message = fields.String(metadata={"description": "for people, in the language `Accept-Language` prefers "
+                                                      "(Chinese by default, English for `en`); see `Content-Language`"})
+    errors = fields.Dict(metadata={"description": "location (json, query, files, headers) → field → messages (in "
+                                                  "the same language; the locations and field names never change)"})
+    error = fields.String(metadata={"description": "stable machine code, e.g. transition_not_allowed (never "
+                                                   "translated)"})
     request_id = fields.String(allow_none=True)
     state = fields.String(metadata={"description": "409: the subject's current state"})
     allowed_triggers = fields.List(fields.String(), metadata={"description": "409: what the caller may fire"})
