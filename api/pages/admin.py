@@ -80,7 +80,7 @@ def _form_errors(form, exc: DomainError) -> None:
         form.username.errors = list(form.username.errors) + [
             _("This username is taken (usernames are the same whatever their case).")]
     else:
-        flash(exc.message, "error")
+        flash(common.domain_message(exc), "error")
 
 
 def _scope_text(user: User) -> str:

@@ -283,8 +283,9 @@ def receipts_download():
         raise HTTPNotFound()
     report = receipts.receipt(db.session, unit)
     rows = receipts.receipt_rows(report, _state_zh, _date)
-    name = f"baodao-receipt-{unit.code}-{report.year}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    name = f"{unit.name}-党员到社区报到回执-{report.year}.{fmt}"  # the receipt is a Chinese document
+    fallback = f"baodao-receipt-{unit.code}-{report.year}.{fmt}"
+    headers = {"Content-Disposition": exports.content_disposition(name, fallback), "Cache-Control": "no-store"}
     if fmt == "csv":
         return Response(stream_with_context(exports.csv_chunks(receipts.RECEIPT_COLUMNS, rows)), mimetype="text/csv",
                         headers=headers)

@@ -353,8 +353,9 @@ def rates_download():
     rows = unit_work.rate_rows(figures.units if by == "unit" else figures.communities)
     header = list(unit_work.RATE_COLUMNS)
     header[0], header[1] = ("单位", "单位代码") if by == "unit" else ("社区（村）", "所属镇（街道）")
-    name = f"baodao-pairings-by-{by}-{district_date(utcnow()).isoformat()}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    fallback = f"baodao-pairings-by-{by}-{district_date(utcnow()).isoformat()}.{fmt}"
+    name = f"结对共建与项目情况-{'按单位' if by == 'unit' else '按社区'}-{district_date(utcnow()).isoformat()}.{fmt}"
+    headers = {"Content-Disposition": exports.content_disposition(name, fallback), "Cache-Control": "no-store"}
     if fmt == "csv":
         return Response(stream_with_context(exports.csv_chunks(header, rows)), mimetype="text/csv", headers=headers)
     title = [["结对共建与项目情况（按单位）" if by == "unit" else "结对共建与项目情况（按社区）",
