@@ -116,6 +116,10 @@ MATRIX = {
     # -- supervisors (and admins) ----------------------------------------------------------------
     "GET /supervisor/": both(READERS_IN, NONE),
     "GET /supervisor/anomalies": both(READERS_IN, NONE),
+    # a flag in scope is reviewed (or was already: both go back to the list); one outside is not found
+    "POST /supervisor/anomalies/review": both(only({"sup_town": 302, "sup_unit": 302, "admin": 302}),
+                                              only({"sup_town": 404, "sup_unit": 404, "admin": 404})),
+    "GET /supervisor/claims": both(READERS_IN, NONE),
     "GET /supervisor/exports": both(READERS_IN, NONE),
     "GET /supervisor/exports/download": both(READERS_IN, NONE),
     "GET /supervisor/feedback": both(only({"sup_town": 404, "sup_unit": 200, "admin": 200}),
@@ -326,6 +330,11 @@ def case(route, actor, objs, app):
         return pair("/notifications/{}/read", _notification_for(me).id, _notification_for(w.member3).id, {})
     if rule == "/admin/outbox/retry":
         return (method, rule, {"id": "all"}), None
+    if rule == "/supervisor/anomalies/review":  # a report within minutes of its claim: a quick_report flag
+        inside = objs.claim(True, "reported")[0].id
+        outside = NOWHERE if admin else objs.claim(False, "reported")[0].id
+        return ((method, rule, {"kind": "quick_report", "key": str(inside), "note": "看过"}),
+                (method, rule, {"kind": "quick_report", "key": str(outside), "note": "看过"}))
     if rule == "/supervisor/exports/download":
         return (method, "/supervisor/exports/download?kind=claims&fmt=csv", None), None
     if rule == "/me/registration" and method == "POST":
