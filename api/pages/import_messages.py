@@ -89,5 +89,6 @@ def where_text(problem) -> str:
 
 def problem_lines(problems, *, english: bool) -> list[str]:
     """Each problem as one line of text, for the command line."""
+    separator = ": " if english else "："
     with force_locale("en" if english else "zh_CN"):
-        return [f"{where_text(p)}: {problem_text(p)}" for p in problems]
+        return [f"{where_text(p)}{separator}{problem_text(p)}" for p in problems]
