@@ -2,8 +2,9 @@
 
 - XLSX (a zip: `PK\\x03\\x04`, or a name ending .xlsx) is read with openpyxl in read-only mode, the
   first sheet; numbers that are whole (a community code Excel turned into a number) become digits.
-- CSV: UTF-8 first (with or without BOM); otherwise charset-normalizer says what it is, and a
-  Chinese encoding it names (GB2312, GBK, GB18030, HZ) is read as GB18030, the superset of them
+- CSV: UTF-8 first (with or without BOM); otherwise charset-normalizer says what it is, and when
+  it names a Chinese encoding (GB2312, GBK, GB18030, HZ) among its candidates — a short Chinese
+  file is often taken for Korean cp949 first — the file is read as GB18030, the superset of them
   all, so a character outside GBK still reads. Comma-, semicolon- or tab-separated (Excel's
   "Unicode text" is UTF-16 with tabs).
 - The header names the columns, in any order, each in English or Chinese (HEADERS); the seven
@@ -58,10 +59,11 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data[:200_000]).best()
-    encoding = (best.encoding if best is not None else "").lower().replace("-", "_")
-    if encoding in CHINESE_ENCODINGS:
-        encoding = "gb18030"
+    matches = from_bytes(data[:200_000])
+    names = [m.encoding.lower().replace("-", "_") for m in matches]
+    # A Chinese encoding among the candidates wins: a short Chinese file is often taken for Korean
+    # (cp949) first, whose byte ranges GBK's overlap. GB18030 is the superset of GB2312 and GBK.
+    encoding = "gb18030" if any(n in CHINESE_ENCODINGS for n in names) else (names[0] if names else "")
     if encoding:
         try:
             return data.decode(encoding).lstrip("\ufeff")
