@@ -217,11 +217,8 @@ def _forced_password_change():
     from flask_login import current_user
     if not current_user.is_authenticated or not current_user.must_change_password:
         return None
-    from flask import flash, redirect, url_for
-    from flask_babel import gettext as _
-    if request.method == "GET":
-        flash(_("Choose a new password first."), "info")
-    return redirect(url_for("auth.change_password"), 303)
+    from flask import redirect, url_for
+    return redirect(url_for("auth.change_password"), 303)  # the page itself says why
 
 
 def end_page_session() -> None:
