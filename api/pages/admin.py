@@ -47,7 +47,18 @@ def users():
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(User.username).offset((page - 1) * PAGE).limit(PAGE)).all()
     return render_template("admin/users.html", users=rows, q=q, role=role, page=page, total=total, per_page=PAGE,
-                           form=ActionForm())
+                           form=ActionForm(), scope_words=scope_words)
+
+
+def scope_words(user: User) -> str:
+    """A supervisor's scope in words: 全区, the town's or the unit's name — never `town:370116001`."""
+    if user.role != "supervisor":
+        return ""
+    if user.scope_town is not None:
+        return user.scope_town.name
+    if user.unit is not None:
+        return user.unit.name
+    return _("The whole district")
 
 
 def _request_id():

@@ -62,6 +62,8 @@ def test_the_user_form_offers_names_not_codes_and_narrows_communities(app, world
     assert (s9.scope_town_id, s9.unit_id, s9.community_id) == (world.other_town.id, None, None)
     edit = admin.get(f"/admin/users/{s9.id}/edit").get_data(as_text=True)
     assert 'value="town:370116002" selected>张家洼街道</option>' in edit
+    listing = admin.get("/admin/?q=s9").get_data(as_text=True)
+    assert "张家洼街道" in listing and "town:" not in listing and "待改密码" in listing
     # A missing unit for a member is said on the unit field, in Chinese.
     admin.get("/admin/users/new")
     page = admin.post("/admin/users/new", {"username": "m10", "name": "x", "role": "member", "unit": "",
