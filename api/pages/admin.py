@@ -431,7 +431,7 @@ def action_label(action: str) -> str:
         "deactivate_user": _("Deactivate user"), "reactivate_user": _("Reactivate user"),
         "end_sessions": _("End sessions"), "import_users": _("Import users"), "export": _("Export"),
         "download_feedback": _("Download feedback report"), "read_feedback": _("Read feedback report"),
-        "load_demo": _("Load demo data"),
+        "load_demo": _("Load demo data"), "change_password": _("Change own password"),
     }.get(action, action)
 
 

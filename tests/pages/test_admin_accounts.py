@@ -117,6 +117,8 @@ def test_the_forced_change_on_the_pages(app, world, browse, session):
     event = session.scalars(select(AuditEvent).where(AuditEvent.subject_type == "admin",
                                                      AuditEvent.trigger == "change_password")).one()
     assert (event.subject_id, event.payload["target"]["username"]) == (world.staff.id, "staff_a")
+    log = browse("admin").get("/admin/audit?action=change_password").get_data(as_text=True)
+    assert "修改本人密码" in log and "staff_a" in log
     # Anyone may change their own password from the menu, forced or not.
     member = browse("member_a1")
     assert 'href="/me/password"' in member.get("/me/points").get_data(as_text=True)
