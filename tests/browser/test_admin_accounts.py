@@ -51,7 +51,7 @@ def test_a_town_then_a_community_and_a_member_created_by_names(browser, server, 
     page.select_option("select[name=community]", label="东升社区")
     page.fill("input[name=password]", STRONG)
     _fits_the_phone(page)
-    shots(page, "18-admin-user-pickers")
+    shots(page, "admin-user-pickers")
     page.click("#user-form button[type=submit]")
     page.wait_for_load_state()
     assert "/admin/" in page.url and "phone_member" in page.inner_text("main")
@@ -66,7 +66,7 @@ def test_a_town_then_a_community_and_a_member_created_by_names(browser, server, 
     member.fill("input[name=new_password]", OWN)
     member.fill("input[name=confirm]", OWN)
     _fits_the_phone(member)
-    shots(member, "19-forced-password-change")
+    shots(member, "forced-password-change")
     member.click("#password-form button[type=submit]")
     member.wait_for_load_state()
     assert not member.url.endswith("/me/password") and "密码已修改" in member.inner_text("main")
@@ -93,7 +93,7 @@ def test_a_gbk_file_from_excel_on_the_import_page(browser, server, login, shots,
     assert "第 3 行，角色" in text and "第 4 行，社区" in text and "第 5 行，范围" in text
     assert "未导入任何用户" in page.inner_text("#import-result")
     _fits_the_phone(page)
-    shots(page, "20-admin-import-problems")
+    shots(page, "admin-import-problems")
 
     good = tmp_path / "good.csv"
     good.write_bytes(("用户名,姓名,角色,单位,社区,范围,密码\r\n"
@@ -108,3 +108,24 @@ def test_a_gbk_file_from_excel_on_the_import_page(browser, server, login, shots,
     _fits_the_phone(page)
     page.goto("/admin/?q=gbk_ok2")
     assert "李䶮" in page.inner_text("main")
+
+
+def test_an_admin_resets_a_password_on_a_phone(browser, server, login, shots):
+    page = login("admin")
+    page.goto("/admin/?q=member5")
+    page.click("text=编辑 >> nth=0")
+    page.wait_for_load_state()
+    assert page.is_visible("#reset-password")
+    _fits_the_phone(page)
+    page.on("dialog", lambda dialog: dialog.accept())  # "reset this user's password?" — asked once
+    page.select_option("select[name=reset-how]", "generate")
+    page.click("#reset-password button[type=submit]")
+    page.wait_for_selector("#password-value")
+    password = page.inner_text("#password-value")
+    assert len(password) == 14 and password.count("-") == 2
+    _fits_the_phone(page)
+    shots(page, "admin-password-reset")
+    context, member = _phone(browser, server)
+    _log_in(member, "member5", password)
+    assert member.url.endswith("/me/password")
+    context.close()
