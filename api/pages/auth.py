@@ -72,7 +72,8 @@ def change_password():
         try:
             user_service.change_own_password(current_user.id, form.current_password.data, form.new_password.data,
                                              keep_token_id=security.page_session_token_id(),
-                                             request_id=g.get("request_id"))
+                                             request_id=g.get("request_id"), address=security.client_address(),
+                                             channel="page")
         except IdentityError as exc:
             db.session.rollback()
             form.new_password.errors = list(form.new_password.errors) + [

@@ -11,6 +11,7 @@ from workflow.services import points as points_service
 from workflow.services import registrations as registration_service
 from workflow.services import users as user_service
 
+from .. import security
 from . import http
 from .present import me_dict
 from .errors import ApiError
@@ -80,5 +81,6 @@ def change_password():
     except ValidationError as exc:
         raise ApiError(422, "invalid input", errors={"json": exc.normalized_messages()}) from None
     user_service.change_own_password(http.actor().id, data["current_password"], data["new_password"],
-                                     keep_token_id=http.g.api_token.id, request_id=http.request_id())
+                                     keep_token_id=http.g.api_token.id, request_id=http.request_id(),
+                                     address=security.client_address(), channel="api")
     return ""

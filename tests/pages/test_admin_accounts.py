@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tests.api.api_helpers import ApiClient
 from tests.pages.conftest import Browser
-from workflow.models import ApiToken, AuditEvent, Registration, User
+from workflow.models import ApiToken, AuditEvent, LoginAttempt, Registration, User
 from workflow.services import auth as auth_service
 from workflow.services import users as user_service
 
@@ -100,6 +100,10 @@ def test_the_forced_change_on_the_pages(app, world, browse, session):
     assert "核实队列" not in page  # no menu to pages it may not open yet
     wrong = staff.post("/me/password", {"current_password": "nope", "new_password": OWN, "confirm": OWN})
     assert wrong.status_code == 422 and "当前密码不正确" in wrong.get_data(as_text=True)
+    session.rollback()
+    failed = session.scalars(select(LoginAttempt).where(LoginAttempt.user_id == world.staff.id,
+                                                        LoginAttempt.ok.is_(False))).all()
+    assert [(a.channel, a.username) for a in failed] == [("page", "staff_a")]  # a guess is a failed login
     weak = staff.post("/me/password", {"current_password": STRONG, "new_password": "password123",
                                        "confirm": "password123"})
     assert weak.status_code == 422 and "常见" in weak.get_data(as_text=True)
@@ -137,6 +141,9 @@ def test_the_forced_change_in_the_api(app, world, session):
         assert "/api/v1/me/password" in body["message"] and body["request_id"]
     wrong = api.post("/api/v1/me/password", json={"current_password": "nope", "new_password": OWN}, headers=auth)
     assert wrong.status_code == 422 and "current_password" in wrong.get_json()["errors"]["json"]
+    session.rollback()
+    assert session.scalar(select(LoginAttempt.channel).where(LoginAttempt.user_id == world.member.id,
+                                                             LoginAttempt.ok.is_(False))) == "api"
     weak = api.post("/api/v1/me/password", json={"current_password": STRONG, "new_password": "short"},
                     headers=auth)
     assert weak.status_code == 422 and "new_password" in weak.get_json()["errors"]["json"]

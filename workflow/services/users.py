@@ -548,16 +548,28 @@ def reset_password(user_id: int, password: str | None = None, *, actor=None, req
 
 
 def change_own_password(user_id: int, current: str, new: str, *, keep_token_id: int | None = None,
-                        request_id=None) -> User:
+                        request_id=None, address: str = "", channel: str = "page") -> User:
     """A user sets their own password: `current` must be right, `new` must pass the identity rules
     and differ from it. Clears the forced change, and ends every other token and page session of
     the user (the one in use, `keep_token_id`, stays). InvalidInput with the fields
-    `current_password` or `new_password` otherwise (the identity rules' codes in `problems`)."""
+    `current_password` or `new_password` otherwise (the identity rules' codes in `problems`).
+    A wrong current password is a failed login record (from `address`, on `channel`): it counts
+    towards the account's slow-down and shows on the admins' login-security page."""
+    from ..extensions import db
+    from ..models import LoginAttempt
+
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound(f"user {user_id} not found")
+    if not current or not user.check_password(current):
+        with write_transaction() as session:
+            session.add(LoginAttempt(username=user.username[:64], username_key=user.username_key[:255],
+                                     user_id=user.id, address=(address or "unknown")[:64], channel=channel, ok=False))
+        raise InvalidInput("the current password is wrong",
+                           errors={"current_password": ["The current password is wrong."]})
     with write_transaction() as session:
         user = session.get(User, user_id)
-        if user is None or not user.active:
-            raise NotFound(f"user {user_id} not found")
-        if not current or not user.check_password(current):
+        if not user.check_password(current):  # changed meanwhile
             raise InvalidInput("the current password is wrong",
                                errors={"current_password": ["The current password is wrong."]})
         problems = identity.password_problems(new, username=user.username, name=user.name)
