@@ -1,4 +1,5 @@
-"""Admin pages: users (create, edit, deactivate, end sessions, CSV import with progress), places and
+"""Admin pages: users (create and edit with name pickers, reset a password, deactivate, end sessions,
+CSV/XLSX import with progress and every problem listed, import templates), places and
 units, the workflow definitions loaded (each drawn as a state diagram), login security (locked and
 suspicious accounts) and the security log of administrators' actions (search)."""
 import json
