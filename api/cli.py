@@ -121,17 +121,23 @@ def create_user(username, name, role, unit, community, scope, password):
 
 
 @click.command("import-users")
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--update", is_flag=True, help="Change users that exist instead of refusing them.")
 @click.option("--passwords-out", type=click.Path(dir_okay=False), default=None,
               help="Where generated one-time passwords go (default: FILE.passwords.csv, mode 600).")
 @click.option("--admin", "admin_username", default=None,
               help="The admin the members' registrations are recorded as accepted by (default: the system).")
-def import_users(file, update, passwords_out, admin_username):
-    """Import users from CSV (username,name,role,unit,community,scope,password). All or nothing.
-    A member row with a community registers the member there (active, accepted by --admin)."""
-    text = file.read()
-    rows = max(text.count("\n") - 1, 0)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="The language of the problems reported.")
+def import_users(file, update, passwords_out, admin_username, lang):
+    """Import users from CSV (UTF-8, with or without BOM, or GBK/GB18030) or XLSX, with the header
+    username,name,role,unit,community,scope,password[,email] or 用户名,姓名,角色,单位,社区,范围,密码[,邮箱].
+    All or nothing: every problem of every bad line is reported. A member row with a community
+    registers the member there (active, accepted by --admin). Everyone imported must choose their own
+    password at the first login."""
+    from workflow.services import user_files
+
+    data = Path(file).read_bytes()
     admin = None
     if admin_username:
         from workflow.models import User
@@ -140,17 +146,26 @@ def import_users(file, update, passwords_out, admin_username):
         if admin is None:
             _fail(f"--admin {admin_username!r} is not an admin's username")
     try:
-        with click.progressbar(length=rows, label="importing users") as bar:
-            result = users.import_users(text, update=update, progress=bar.update, actor=admin)
-    except DomainError as exc:  # every bad line, one a line
+        rows = user_files.read(data, filename=file)
+        with click.progressbar(length=len(rows), label="importing users", show_pos=True) as bar:
+            result = users.import_users(rows, update=update, progress=bar.update, actor=admin)
+    except users.ImportErrors as exc:  # every problem of every bad line, one a line
+        from .pages.import_messages import problem_lines
+        for text in problem_lines(exc.problems, english=lang == "en"):
+            click.echo(f"error: {text}", err=True)
+        bad = len(exc.lines)
+        _fail(f"{bad} bad line{'s' if bad != 1 else ''} — nothing was imported" if lang == "en"
+              else f"{bad} 行有误，未导入任何用户")
+    except DomainError as exc:
         _fail(f"{exc.message} — nothing was imported")
     click.echo(f"created {result.created}, updated {result.updated}")
     if result.generated_passwords:
-        out = Path(passwords_out or f"{getattr(file, 'name', 'users')}.passwords.csv")
+        out = Path(passwords_out or f"{file}.passwords.csv")
         out.touch(mode=0o600)
         out.write_text("username,one_time_password\n" + "".join(
             f"{u},{p}\n" for u, p in result.generated_passwords.items()), encoding="utf-8")
         click.echo(f"{len(result.generated_passwords)} one-time passwords written to {out}")
+    click.echo("everyone imported chooses their own password at the first login")
 
 
 timers_cli = AppGroup("timers", help="The definitions' timers: expiry, reminders, escalations.")

@@ -196,6 +196,31 @@ def start_page_session(user) -> None:
         user, ttl=current_app.config["BAODAO_SESSION_MAX"], address=client_address())
 
 
+def page_session_token_id() -> int | None:
+    """The api_tokens row of this request's page session (kept when the user changes their password)."""
+    token = session.get(SESSION_TOKEN_KEY)
+    return auth_service.token_id(token) if token else None
+
+
+# Pages a user who must change their password may still open: the change itself, logging out,
+# the language switch, and what needs no login anyway.
+FORCED_CHANGE_OPEN = {"static", "auth.change_password", "auth.logout", "auth.language", "privacy.notice",
+                      "verify.lookup", "verify.certificate"}
+
+
+def _forced_password_change():
+    """After an administrator set the password (a new user, a reset), the person reaches only the
+    change-password page until they choose their own (migration 0014). The API's rule is in
+    api/v1/http.py (403 password_change_required)."""
+    if _is_api() or request.endpoint in FORCED_CHANGE_OPEN or request.endpoint is None:
+        return None
+    from flask_login import current_user
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    from flask import redirect, url_for
+    return redirect(url_for("auth.change_password"), 303)  # the page itself says why
+
+
 def end_page_session() -> None:
     auth_service.end_session(session.get(SESSION_TOKEN_KEY))
 
@@ -382,4 +407,5 @@ def init_app(app) -> None:
     app.before_request(_api_routing_errors)
     app.before_request(_refuse_bad_text)
     app.before_request(_check_page_session)
+    app.before_request(_forced_password_change)
     app.after_request(_headers)

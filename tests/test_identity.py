@@ -136,9 +136,9 @@ def test_import_reports_every_bad_line_and_writes_nothing(app, world, session, t
     result = app.test_cli_runner().invoke(args=["import-users", str(path)])
     assert result.exit_code == 1
     for line, what in ((3, "letters"), (4, "at least 10 characters"), (5, "exists"), (6, "most common"),
-                       (7, "appears twice")):
-        assert f"line {line}: " in result.output and what in result.output, (line, result.output)
-    assert "line 2:" not in result.output and "nothing was imported" in result.output
+                       (7, "in the file twice")):
+        assert f"Line {line}, " in result.output and what in result.output, (line, result.output)
+    assert "Line 2" not in result.output and "5 bad lines — nothing was imported" in result.output
     assert session.scalar(select(func.count(User.id))) == before
 
 

@@ -3,13 +3,17 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from workflow.errors import DomainError
+from workflow.errors import DomainError, InvalidInput
+from workflow.extensions import db
+from workflow.identity import IdentityError
 from workflow.services import auth as auth_service
 from workflow.services import demo
+from workflow.services import users as user_service
 
 from .. import security
 from . import common
-from .forms import ActionForm, LoginForm
+from .admin import identity_messages
+from .forms import ActionForm, LoginForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)
 common.page_blueprint_setup(bp)
@@ -55,6 +59,32 @@ def logout():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     return render_template("auth/logout.html", form=form)
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+def change_password():
+    """Everyone's own password; the only page a user with a forced change may open (api/security.py)."""
+    if not current_user.is_authenticated:
+        return common.login_manager.unauthorized()
+    form = PasswordChangeForm()
+    forced = bool(current_user.must_change_password)
+    if form.validate_on_submit():
+        try:
+            user_service.change_own_password(current_user.id, form.current_password.data, form.new_password.data,
+                                             keep_token_id=security.page_session_token_id(),
+                                             request_id=g.get("request_id"), address=security.client_address(),
+                                             channel="page")
+        except IdentityError as exc:
+            db.session.rollback()
+            form.new_password.errors = list(form.new_password.errors) + [
+                m for messages in identity_messages(exc).values() for m in messages]
+        except InvalidInput:
+            db.session.rollback()
+            form.current_password.errors = list(form.current_password.errors) + [_("The current password is wrong.")]
+        else:
+            flash(_("Your password is changed. Your other sessions have ended."), "success")
+            return redirect(url_for("auth.home"))
+    return render_template("auth/password.html", form=form, forced=forced), 200 if not form.errors else 422
 
 
 @bp.route("/lang/<code>")

@@ -34,6 +34,26 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
+class PasswordChangeForm(FlaskForm):
+    """A person sets their own password (forced after an administrator set one)."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=256)])
+
+    def validate_confirm(self, field):
+        if field.data != self.new_password.data:
+            raise ValidationError(_l("The two new passwords differ."))
+
+
+class PasswordResetForm(FlaskForm):
+    """An administrator resets a user's password: a temporary one typed, or one generated."""
+
+    how = SelectField(_l("New password"), choices=[("generate", _l("Generate a one-time password (shown once)")),
+                                                   ("set", _l("Set a temporary password"))], default="generate")
+    password = PasswordField(_l("Temporary password"), validators=[Optional(), Length(max=256)])
+
+
 class ActionForm(FlaskForm):
     """A button: nothing but the CSRF token."""
 
@@ -75,23 +95,28 @@ class CertificateForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
+    """A user. Unit, town, community and scope are pickers of names (api/pages/admin.py fills their
+    options; the values are the codes the service takes); which of them a role uses is said in the
+    labels, and the page's script shows only those (without it, all are shown)."""
+
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)])
     role = SelectField(_l("Role"), choices=[("member", _l("Party member")), ("staff", _l("Community staff")),
                                            ("supervisor", _l("Supervisor")), ("liaison", _l("Unit liaison")),
                                            ("admin", _l("Administrator"))])
-    unit = StringField(_l("Unit (code or name; members and liaisons)"), validators=[Optional(), Length(max=128)])
-    community = StringField(_l("Community (12-digit code)"), validators=[Optional(), Length(max=12)])
-    scope = StringField(_l("Supervisor scope: district, town:<code> or unit:<code>"),
-                        validators=[Optional(), Length(max=64)])
+    unit = StringField(_l("Unit (Party members and liaisons)"), validators=[Optional(), Length(max=128)])
+    town = StringField(_l("Town or street"), validators=[Optional(), Length(max=9)])
+    community = StringField(_l("Community or village (staff: where they work; Party members: where they are "
+                               "registered, optional)"), validators=[Optional(), Length(max=12)])
+    scope = StringField(_l("What the supervisor oversees"), validators=[Optional(), Length(max=64)])
     # The identity rules (at least 10 characters, not weak, common or the username) are the
     # service's: workflow/identity.py puts each broken rule on this field.
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=256)])
+    password = PasswordField(_l("Password (empty: one is generated)"), validators=[Optional(), Length(max=256)])
     email = StringField(_l("E-mail (optional: for notifications)"), validators=[Optional(), Length(max=254)])
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("CSV file"), validators=[DataRequired()])
+    file = FileField(_l("File (CSV or Excel .xlsx)"), validators=[DataRequired()])
     update = BooleanField(_l("Update users that exist"))
 
 

@@ -20,7 +20,7 @@ from workflow.services import resources as resource_service
 
 from . import (audit, auth, claims, communities, errors, household, http, me, notifications, pairings, projects,
                registrations, tasks, triggers, units, uploads, workflows)
-from .schemas import ErrorSchema, GridInputSchema, LoginSchema
+from .schemas import ErrorSchema, GridInputSchema, LoginSchema, PasswordChangeSchema
 
 # Blueprints that are the same for every app, and those made per app because their routes
 # follow the app's definitions (a subject's trigger routes).
@@ -89,7 +89,10 @@ def init_app(app) -> Api:
             "info": {"description": "The dual-reporting (双报到) workflow over HTTP. See docs/api.md. Error "
                                     "messages (and notification texts) are in the language `Accept-Language` prefers: "
                                     "Chinese by default, English for `en`; the machine codes (`error`, `reason`, "
-                                    "states, triggers) never change."},
+                                    "states, triggers) never change. A token of a "
+                                    "user whose password an administrator set or reset is answered 403 "
+                                    "`password_change_required` on every route but POST /api/v1/me/password "
+                                    "(and DELETE /api/v1/auth/token) until they set their own."},
             "servers": [{"url": "/"}],
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {
@@ -104,6 +107,7 @@ def init_app(app) -> Api:
         "description": "Pagination metadata as JSON text: total, total_pages, first_page, last_page, page, "
                        "previous_page, next_page", "schema": {"type": "string"}}
     spec.components.schema("Login", schema=LoginSchema)
+    spec.components.schema("PasswordChange", schema=PasswordChangeSchema)
     spec.components.schema("TaskInput", schema=TaskInputSchema)
     spec.components.schema("TaskEdit", schema=TaskEditSchema)
     spec.components.schema("Reason", schema=ReasonSchema)

@@ -98,6 +98,13 @@ def authenticate():
         raise ApiError(401, "the token is unknown, expired or revoked", error="invalid_token",
                        headers={"WWW-Authenticate": 'Bearer realm="baodao", error="invalid_token"'})
     g.actor, g.api_token = found
+    if g.actor.must_change_password and request.endpoint not in FORCED_CHANGE_OPEN:
+        raise ApiError(403, "the password was set by an administrator: set your own first (POST /api/v1/me/password)",
+                       error="password_change_required")
+
+
+# What a token of a user who must change their password may still do: change it, or give the token up.
+FORCED_CHANGE_OPEN = {"v1_me.change_password", "v1_auth.revoke_token"}
 
 
 def actor():

@@ -1,17 +1,21 @@
 """GET /api/v1/me, /api/v1/me/points and /api/v1/me/export: the caller, a member's points
-ledger, and everything Baodao holds about the caller."""
+ledger, and everything Baodao holds about the caller; POST /api/v1/me/password: the caller's own password."""
 from flask import Response
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 
 from workflow.errors import Forbidden
 from workflow.extensions import db
 from workflow.services import personal_data
 from workflow.services import points as points_service
 from workflow.services import registrations as registration_service
+from workflow.services import users as user_service
 
+from .. import security
 from . import http
 from .present import me_dict
-from .schemas import MeSchema, PersonalDataSchema, PointsSchema
+from .errors import ApiError
+from .schemas import MeSchema, PasswordChangeSchema, PersonalDataSchema, PointsSchema
 
 blp = Blueprint("v1_me", __name__, url_prefix="/api/v1/me", description="The caller")
 
@@ -57,3 +61,26 @@ def my_data():
     name, body = personal_data.as_file(personal_data.export(db.session, http.actor()))
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@blp.route("/password", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/PasswordChange"}}}},
+    description="Set your own password: the current one and a new one that passes the password rules "
+                "(at least 10 characters, not weak, common, containing the username or the current password). "
+                "Ends every other token and page session of yours; the token of this request stays. "
+                "After an administrator set or reset your password (`must change at next login`), every other "
+                "route answers 403 with `error: password_change_required` until this succeeds (DELETE "
+                "/api/v1/auth/token still revokes the token). A wrong current password is 422 with "
+                "`errors.json.current_password`; a new password that breaks a rule, 422 with "
+                "`errors.json.new_password` (every rule it breaks). An Idempotency-Key is ignored here.")
+@blp.response(204)
+def change_password():
+    try:
+        data = PasswordChangeSchema().load(http.json_body())
+    except ValidationError as exc:
+        raise ApiError(422, "invalid input", errors={"json": exc.normalized_messages()}) from None
+    user_service.change_own_password(http.actor().id, data["current_password"], data["new_password"],
+                                     keep_token_id=http.g.api_token.id, request_id=http.request_id(),
+                                     address=security.client_address(), channel="api")
+    return ""

@@ -42,6 +42,16 @@ class LoginSchema(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))
 
 
+class PasswordChangeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=256), metadata={
+        "description": "at least 10 characters, not weak (zxcvbn score 3 or more), not a common password, not "
+                       "containing the username, not the current password"})
+
+
 class TaskFilterSchema(Schema):
     """The filters the task and claim lists share (a claim is filtered by its task: api/v1/listing.py)."""
 

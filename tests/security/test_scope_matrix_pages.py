@@ -50,6 +50,9 @@ MATRIX = {
     "GET /logout": both(ALL(ACTORS, 200), NONE),
     "POST /logout": both(ALL(ACTORS, 302), NONE),
     "GET /lang/<code>": both(ALL(ACTORS, 302), ALL(ACTORS, 302)),
+    # Anyone's own password; posted with a wrong current one (422), so the matrix's users keep theirs.
+    "GET /me/password": both(ALL(ACTORS, 200), NONE),
+    "POST /me/password": both(ALL(ACTORS, 422), NONE),
     "GET /healthz": both(ALL(ACTORS, 200), NONE),
     "GET /readyz": both(ALL(ACTORS, 200), NONE),
     "GET /metrics": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),  # out: a caller forwarded by a proxy
@@ -194,6 +197,9 @@ MATRIX = {
     "GET /admin/outbox": both(ADMIN_IN, NONE),
     "POST /admin/outbox/retry": both(only({"admin": 302}), NONE),
     "POST /admin/users/<int:user_id>/sessions/end": both(only({"admin": 302}), only({"admin": 404})),
+    "POST /admin/users/<int:user_id>/password": both(only({"admin": 302}), only({"admin": 404})),
+    "GET /admin/towns/<code>/communities": both(ADMIN_IN, only({"admin": 404})),
+    "GET /admin/import/template.<fmt>": both(ADMIN_IN, only({"admin": 404})),
     "GET /admin/security": both(ADMIN_IN, NONE),
     "GET /admin/audit": both(ADMIN_IN, NONE),
 }
@@ -328,6 +334,13 @@ def case(route, actor, objs, app):
         return pair("/staff/tasks/{}/edit", inside, outside, _task_form("改后的标题") if method == "POST" else None)
     if rule == "/notifications/<int:notification_id>/read":
         return pair("/notifications/{}/read", _notification_for(me).id, _notification_for(w.member3).id, {})
+    if rule == "/me/password" and method == "POST":
+        return (method, rule, {"current_password": "not-the-password", "new_password": "quiet-orchard-river-58",
+                               "confirm": "quiet-orchard-river-58"}), None
+    if rule == "/admin/towns/<code>/communities":
+        return pair("/admin/towns/{}/communities", w.town.code, "999999999")
+    if rule == "/admin/import/template.<fmt>":
+        return pair("/admin/import/template.{}", "xlsx", "pdf")
     if rule == "/admin/outbox/retry":
         return (method, rule, {"id": "all"}), None
     if rule == "/supervisor/anomalies/review":  # a report within minutes of its claim: a quick_report flag
@@ -411,7 +424,8 @@ def case(route, actor, objs, app):
         return (method, rule + "?by=community&fmt=csv", None), None
     if rule == "/admin/import" and method == "POST":
         from io import BytesIO
-        csv = "username,name,role,unit,community,password\nimported1,导入,member,lw001,370116001001,pass-word-1\n"
+        csv = ("username,name,role,unit,community,scope,password\n"
+               "imported1,导入,member,lw001,370116001001,,pass-word-1\n")
         return (method, rule, {"file": (BytesIO(csv.encode()), "users.csv")}), None
     if rule == "/admin/users/new" and method == "POST":
         return (method, rule, {"username": f"new_{actor}", "name": "新用户", "role": "member", "unit": "lw001",
@@ -424,6 +438,8 @@ def case(route, actor, objs, app):
                     "community": "370116001001", "scope": "", "password": ""}
         elif tail in ("/active", "/sessions/end"):
             data = {}
+        elif tail == "/password":
+            data = {"reset-how": "set", "reset-password": "violet-harbour-lamp-7"}
         return pair("/admin/users/{}" + tail, w.member2.id, NOWHERE, data)
     return (method, rule, {} if method == "POST" else None), None
 

@@ -59,15 +59,16 @@ def test_a_reset_on_the_admin_page_logs_the_user_out_and_the_new_password_works(
     token, page = _logged_in(world, browse, app)
     admin = browse("admin")
     admin.get(f"/admin/users/{world.staff.id}/edit")
-    response = admin.post(f"/admin/users/{world.staff.id}/edit", {
-        "username": "staff_a", "name": "staff_a", "role": "staff", "unit": "", "community": world.a.code,
-        "scope": "", "password": STRONG})
+    response = admin.post(f"/admin/users/{world.staff.id}/password", {"reset-how": "set", "reset-password": STRONG})
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
     _assert_logged_out(app, token, page)
     assert admin.get("/admin/").status_code == 200  # the admin's own session is untouched
     again = browse()
     again.get("/login")
     assert again.post("/login", {"username": "staff_a", "password": STRONG}).status_code == 302
+    # …and then must choose their own before anything else (issue 15).
+    forced = again.get("/staff/queue")
+    assert forced.status_code == 303 and forced.headers["Location"].endswith("/me/password")
 
 
 def test_an_import_update_that_changes_rights_ends_sessions(app, world, browse, tmp_path):

@@ -10,7 +10,7 @@ A user has exactly one role:
 """
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -52,6 +52,9 @@ class User(db.Model):
     scope_town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
     # Optional: where external notifications go (services/delivery.py). Set by an admin.
     email: Mapped[str | None] = mapped_column(String(254))
+    # Set when an administrator set or generated the password (a new user, a reset): the person
+    # must choose their own at the next login before anything else (migration 0014).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit | None] = relationship()
@@ -95,6 +98,7 @@ class SystemActor:
     community_id = None
     scope_town_id = None
     email = None
+    must_change_password = False
 
 
 SYSTEM = SystemActor()

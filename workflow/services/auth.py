@@ -199,6 +199,13 @@ def session_user_id(token: str | None, *, idle: timedelta = DEFAULT_SESSION_IDLE
     return page_session(token, idle=idle, now=now).user_id
 
 
+def token_id(token: str | None) -> int | None:
+    """The api_tokens row id of a page-session or bearer token, None for an unknown one."""
+    if not token or not isinstance(token, str) or len(token) > 128:
+        return None
+    return db.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hash_token(token)))
+
+
 def end_session(token: str | None, *, now=None) -> None:
     """End a page session at once (logout). Unknown or already ended tokens are ignored."""
     if not token or not isinstance(token, str) or not token.startswith(SESSION_PREFIX):

@@ -37,11 +37,12 @@ SYSTEM_CHAIN = 0  # the command line and scheduled work: no user
 # An arbitrary constant: the first half of PostgreSQL's two-part advisory lock key for these chains.
 ADVISORY_LOCK_CLASS = 7_316_001
 
-# Every action the log records (the pages label them; see api/pages/admin.py).
+# Every action the log records (change_password: a person setting their own password, on their
+# own chain — after an administrator's reset it closes what the reset opened) (the pages label them; see api/pages/admin.py).
 ACTIONS = (
     "create_user", "edit_user", "change_role", "change_scope", "reset_password", "deactivate_user",
     "reactivate_user", "end_sessions", "import_users", "export", "download_feedback", "read_feedback",
-    "load_demo", "review_flag",
+    "load_demo", "review_flag", "change_password",
 )
 
 

@@ -1,15 +1,25 @@
-"""Users: create one, or import many from CSV (all or nothing).
+"""Users: create one, or import many from a file (all or nothing).
 
-CSV header: username,name,role,unit,community,scope,password
+Import files (services/user_files.py reads them): CSV in UTF-8 (with or without BOM) or GBK/
+GB18030, or XLSX; the header in English `username,name,role,unit,community,scope,password[,email]`
+or Chinese `用户名,姓名,角色,单位,社区,范围,密码[,邮箱]`, its columns in any order.
+- role: member, staff, supervisor, liaison, admin — or 党员, 社区工作人员, 督导/督查, 联络员, 管理员
+  (ROLE_WORDS)
 - unit: a unit's code or name (members; liaisons: the unit they act for; a unit-scoped supervisor
   may use `scope` instead)
-- community: a 12-digit community code. Staff: the community they work for. Members: where they
-  are registered (报到) — a member given a community gets an active registration there, recorded
+- community: a 12-digit community code, or its name (东升社区; a name two towns share with its
+  town first: 凤城街道/东升社区). Staff: the community they work for. Members: where they are
+  registered (报到) — a member given a community gets an active registration there, recorded
   as accepted by the importing admin (the system from the command line without --admin);
   a member without one gets none and shows as unregistered (未报到) on their unit's receipt
-- scope: supervisors only — `district`, `town:<9-digit code>` or `unit:<code or name>`
-- password: optional; without it a one-time password is generated and returned
-- email: an optional last column (header `…,password,email`): where e-mail notifications go
+- scope: supervisors only — empty, `district` or 全区; a town's name or `town:<code>`; a unit's
+  name or `unit:<code>`
+- password: optional; without it a one-time password is generated and returned. Either way the
+  person must choose their own at the first login (`must_change_password`)
+- email: optional: where e-mail notifications go
+
+Every problem is a RowProblem with a stable code (the pages translate by it) and an English
+message (the command line's).
 
 Identity rules (workflow/identity.py) hold on every path: usernames of letters, digits and
 `._-@`, unique without regard to case; passwords of at least 10 characters that are not weak,
@@ -18,10 +28,9 @@ security-log chain (services/security_log.py), in the same transaction.
 
 A password reset, a role or scope change and deactivation end every API token and page
 session of the user at once (issue 16): whoever held them must log in again under the new
-password or rights.
+password or rights. A password an administrator sets (a new user, a reset, an import) must be
+changed by its owner at the next login (issue 15).
 """
-import csv
-import io
 import secrets
 from dataclasses import dataclass, field
 
@@ -35,8 +44,6 @@ from ..models import ROLES, SYSTEM, ApiToken, Community, Town, Unit, User
 from . import registrations, security_log
 from .tx import write_transaction
 
-CSV_HEADER = ["username", "name", "role", "unit", "community", "scope", "password"]
-CSV_OPTIONAL = ["email"]  # may follow the required columns
 
 
 @dataclass
@@ -46,20 +53,85 @@ class ImportResult:
     generated_passwords: dict[str, str] = field(default_factory=dict)
 
 
-class RowError(InvalidInput):
-    def __init__(self, line: int, message: str):
-        super().__init__(f"line {line}: {message}", errors={"line": [line], "reason": [message]})
-        self.line = line
+@dataclass(frozen=True)
+class RowProblem:
+    """One thing wrong with a line of an import file (or with a user form): the line (1 = the
+    header; 0 on a form), the column (`username`, `role`, …; "" for the whole line), a stable
+    `code` the pages translate by (with `params`), and the English message for the command line."""
+
+    line: int
+    field: str
+    code: str
+    message: str
+    params: tuple = ()
+
+    @property
+    def values(self) -> dict:
+        return dict(self.params)
+
+    def text(self) -> str:
+        where = f"line {self.line}" + (f", {self.field}" if self.field else "")
+        return f"{where}: {self.message}"
 
 
 class ImportErrors(InvalidInput):
-    """Every bad line of an import file (nothing was written). `lines` maps line → messages."""
+    """Every problem of every bad line of an import file (nothing was written). `problems` in line
+    order; `lines` maps line → English messages."""
 
-    def __init__(self, lines: dict[int, list[str]]):
-        text = "\n".join(f"line {line}: {message}" for line, messages in sorted(lines.items())
-                         for message in messages)
-        super().__init__(text, errors={"lines": {str(k): v for k, v in sorted(lines.items())}})
-        self.lines = lines
+    def __init__(self, problems: list[RowProblem]):
+        problems = sorted(problems, key=lambda p: p.line)
+        self.problems = problems
+        self.lines: dict[int, list[str]] = {}
+        for p in problems:
+            self.lines.setdefault(p.line, []).append(p.message)
+        super().__init__("\n".join(p.text() for p in problems), errors={"lines": {
+            str(line): [{"field": p.field, "code": p.code, "message": p.message} for p in problems if p.line == line]
+            for line in self.lines}})
+
+
+class UserInputError(InvalidInput):
+    """A user form's problems (create_user, update_user): field → messages, with `problems` for
+    the pages to translate."""
+
+    def __init__(self, problems: list[RowProblem]):
+        self.problems = problems
+        errors: dict[str, list[str]] = {}
+        for p in problems:
+            errors.setdefault(p.field or "user", []).append(p.message)
+        super().__init__("; ".join(p.message for p in problems), errors=errors)
+
+
+class _Problems:
+    """Collects a line's problems; `fail` adds one and stops checking the line (RowFailed)."""
+
+    def __init__(self, line: int = 0):
+        self.line = line
+        self.found: list[RowProblem] = []
+
+    def add(self, field_name: str, code: str, message: str, **params) -> None:
+        self.found.append(RowProblem(self.line, field_name, code, message, tuple(sorted(params.items()))))
+
+    def fail(self, field_name: str, code: str, message: str, **params):
+        self.add(field_name, code, message, **params)
+        raise _RowFailed()
+
+
+class _RowFailed(Exception):
+    pass
+
+
+# A generated one-time password: three groups of four from letters and digits no one misreads
+# on a slip of paper (no 0/o, 1/l/i): 31**12, about 2**59.
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def generate_password() -> str:
+    """A one-time password an administrator hands over, that passes the identity rules."""
+    while True:
+        groups = ("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(4)) for _ in range(3))
+        password = "-".join(groups)
+        if not identity.password_problems(password):
+            return password
 
 
 # What, of a user, is their role and scope: changing any of it ends their sessions.
@@ -100,59 +172,146 @@ def clean_email(value, fail) -> str | None:
         fail(f"not a valid e-mail address: {exc}")
 
 
-def _resolve(session, row: dict, fail, *, check_username: bool = True) -> dict:
-    """Check one row and turn references into ids; `fail(message)` raises. (An existing user's
-    username is kept as it is: `check_username=False`.)"""
+def _find_town(session, ref: str) -> Town | None:
+    return session.scalar(select(Town).where(or_(Town.code == ref, Town.name == ref)))
+
+
+# Role words an import file may use besides the English role names (docs/decisions.md).
+ROLE_WORDS = {
+    "党员": "member", "在职党员": "member",
+    "社区工作人员": "staff", "工作人员": "staff", "社区干部": "staff", "村干部": "staff",
+    "督导": "supervisor", "督查": "supervisor", "督导员": "supervisor", "督查员": "supervisor",
+    "联络员": "liaison", "单位联络员": "liaison",
+    "管理员": "admin", "系统管理员": "admin",
+}
+DISTRICT_WORDS = ("district", "全区", "区")
+
+
+def role_of(value: str | None) -> str | None:
+    """The role a cell means (`member`, 党员 …), None when it means none."""
+    text = (value or "").strip()
+    if text.lower() in ROLES:
+        return text.lower()
+    return ROLE_WORDS.get(text)
+
+
+def _find_community(session, ref: str, problems: _Problems) -> Community | None:
+    """A community by its 12-digit code or its name (full, or short: 东升社区); a name two towns
+    share must say its town first (凤城街道东升社区 or 凤城街道/东升社区)."""
+    if ref.isdigit():
+        found = session.scalar(select(Community).where(Community.code == ref))
+        if found is None:
+            problems.fail("community", "community_unknown", f"unknown community code {ref!r}", value=ref)
+        return found
+    town_name, _sep, name = ref.replace("／", "/").rpartition("/")
+    candidates = []
+    rows = session.info.get("baodao_community_names")
+    if rows is None:  # once per session (an import of thousands of lines asks for every line)
+        rows = session.info["baodao_community_names"] = session.execute(
+            select(Community, Town.name).join(Town, Town.id == Community.town_id)).all()
+    for community, town in rows:
+        names = {community.name, community.short_name}
+        if town_name:
+            if town == town_name.strip() and name.strip() in names:
+                candidates.append(community)
+        elif ref in names or any(ref == town + n for n in names):
+            candidates.append(community)
+    if not candidates:
+        problems.fail("community", "community_unknown", f"unknown community {ref!r}", value=ref)
+    if len(candidates) > 1:
+        example = f"{candidates[0].town.name}/{candidates[0].short_name}"
+        problems.fail("community", "community_ambiguous",
+                      f"{ref!r} names {len(candidates)} communities: write its town first, e.g. {example!r}, or "
+                      "use its 12-digit code", value=ref, count=len(candidates), example=example)
+    return candidates[0]
+
+
+def _resolve(session, row: dict, problems: _Problems, *, check_username: bool = True) -> dict:
+    """Check one row (or form) and turn references into ids; each problem is added to `problems`,
+    and RowFailed stops at one that makes the rest meaningless. (An existing user's username is
+    kept as it is: `check_username=False`.)"""
     username = identity.normalise_username(row.get("username")) if check_username else row["username"]
-    problems = identity.username_problems(username) if check_username else []
-    if problems:
-        fail("; ".join(p.message for p in problems))
-    role = (row.get("role") or "").strip()
-    if role not in ROLES:
-        fail(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    for p in (identity.username_problems(username) if check_username else []):
+        problems.add("username", p.code, p.message)
+    raw_role = (row.get("role") or "").strip()
+    role = role_of(raw_role)
+    if role is None:
+        problems.add("role", "role_unknown", f"role must be one of {', '.join(ROLES)}, not {raw_role!r}",
+                     value=raw_role)
     name = (row.get("name") or "").strip() or username
     out = {"username": username, "name": name[:64], "role": role, "unit_id": None, "community_id": None,
            "scope_town_id": None}
     if "email" in row:  # a column of its own: a file without it leaves addresses as they are
-        out["email"] = clean_email(row.get("email"), fail)
+        try:
+            out["email"] = clean_email(row.get("email"), lambda m: problems.fail("email", "email_invalid", m))
+        except _RowFailed:
+            pass
     unit_ref = (row.get("unit") or "").strip()
     community_ref = (row.get("community") or "").strip()
     scope = (row.get("scope") or "").strip()
     if unit_ref:
         unit = _find_unit(session, unit_ref)
         if unit is None:
-            fail(f"unknown unit {unit_ref!r}")
-        out["unit_id"] = unit.id
+            problems.add("unit", "unit_unknown", f"unknown unit {unit_ref!r}", value=unit_ref)
+        else:
+            out["unit_id"] = unit.id
     if community_ref:
-        community = session.scalar(select(Community).where(Community.code == community_ref))
-        if community is None:
-            fail(f"unknown community code {community_ref!r}")
-        out["community_id"] = community.id
+        try:
+            out["community_id"] = _find_community(session, community_ref, problems).id
+        except _RowFailed:
+            pass
+    if problems.found or role is None:
+        raise _RowFailed()
     if role == "member" and not out["unit_id"]:
-        fail("a member needs a unit")
+        problems.add("unit", "member_needs_unit", "a member needs a unit")
     if role == "staff" and not out["community_id"]:
-        fail("staff need a community")
+        problems.add("community", "staff_need_community", "staff need a community")
     if role == "liaison":  # acts for one unit (its pairings, resources, projects, receipt report)
         if not out["unit_id"]:
-            fail("a liaison needs a unit")
+            problems.add("unit", "liaison_needs_unit", "a liaison needs a unit")
         if out["community_id"]:
-            fail("a liaison acts for a unit and has no community")
+            problems.add("community", "liaison_no_community", "a liaison acts for a unit and has no community")
     if role == "supervisor":
-        if scope.startswith("town:"):
-            town = session.scalar(select(Town).where(Town.code == scope[5:]))
-            if town is None:
-                fail(f"unknown town in scope {scope!r}")
-            out["scope_town_id"] = town.id
-        elif scope.startswith("unit:"):
-            unit = _find_unit(session, scope[5:])
-            if unit is None:
-                fail(f"unknown unit in scope {scope!r}")
-            out["unit_id"] = unit.id
-        elif scope not in ("", "district"):
-            fail("a supervisor's scope is district, town:<code> or unit:<code>")
+        _resolve_scope(session, scope, out, problems)
     elif scope:
-        fail("only supervisors have a scope")
+        problems.add("scope", "scope_not_supervisor", "only supervisors have a scope", value=scope)
+    if problems.found:
+        raise _RowFailed()
     return out
+
+
+def _resolve_scope(session, scope: str, out: dict, problems: _Problems) -> None:
+    """A supervisor's scope: the district (empty, `district`, 全区), a town (`town:<code or name>`, or
+    its name), or a unit (`unit:<code or name>`, or its name)."""
+    if scope in ("", *DISTRICT_WORDS):
+        return
+    kind, sep, ref = scope.replace("：", ":").partition(":")
+    kind, ref = kind.strip().lower(), ref.strip()
+    if sep and kind == "town":
+        town = _find_town(session, ref)
+        if town is None:
+            problems.add("scope", "scope_unknown_town", f"unknown town in scope {scope!r}", value=scope)
+        else:
+            out["scope_town_id"] = town.id
+        return
+    if sep and kind == "unit":
+        unit = _find_unit(session, ref)
+        if unit is None:
+            problems.add("scope", "scope_unknown_unit", f"unknown unit in scope {scope!r}", value=scope)
+        else:
+            out["unit_id"] = unit.id
+        return
+    if not sep:
+        town = session.scalar(select(Town).where(Town.name == scope))
+        if town is not None:
+            out["scope_town_id"] = town.id
+            return
+        unit = session.scalar(select(Unit).where(Unit.name == scope))
+        if unit is not None:
+            out["unit_id"] = unit.id
+            return
+    problems.add("scope", "scope_unknown", "a supervisor's scope is district (全区), a town's name (or "
+                 "town:<code>) or a unit's name (or unit:<code>)", value=scope)
 
 
 def _place(session, user: User, fields: dict, actor, *, now, source: str, was_member: bool) -> None:
@@ -181,22 +340,31 @@ def _registrar(actor):
 
 
 def create_user(*, username, name, role, password, unit=None, community=None, scope=None, actor=None,
-                request_id=None, email=None) -> User:
+                request_id=None, email=None, must_change: bool | None = None) -> User:
     """One user. `actor` is the administrator (None: the command line); the password must
     pass the identity rules. A member with a community is registered there at once (accepted
-    by the administrator, or the system)."""
-    with write_transaction() as session:
-        def fail(message):
-            raise InvalidInput(message, errors={"user": [message]})
+    by the administrator, or the system).
 
+    `must_change`: the user must choose their own password at the first login. Default: yes
+    when an administrator creates the user (`actor` given: the administrator knows the password),
+    no from the command line (the operator typing their own, e.g. the first admin) — docs/decisions.md."""
+    if must_change is None:
+        must_change = actor is not None
+    with write_transaction() as session:
         username = identity.check_username(username)
-        fields = _resolve(session, {"username": username, "name": name, "role": role, "unit": unit or "",
-                                    "community": community or "", "scope": scope or "", "email": email}, fail)
+        problems = _Problems()
+        try:
+            fields = _resolve(session, {"username": username, "name": name, "role": role, "unit": unit or "",
+                                        "community": community or "", "scope": scope or "", "email": email},
+                              problems)
+        except _RowFailed:
+            raise UserInputError(problems.found) from None
         if _username_taken(session, fields["username"]):
             raise Conflict(f"user {username!r} exists (usernames are compared without regard to case)",
                            field="username")
         identity.check_password(password, username=fields["username"], name=fields["name"])
-        user = User(username=fields["username"], name=fields["name"], role=fields["role"])
+        user = User(username=fields["username"], name=fields["name"], role=fields["role"],
+                    must_change_password=bool(must_change))
         user.set_password(password)
         session.add(user)
         session.flush()
@@ -211,40 +379,34 @@ def _scope_of(user: User) -> dict:
     return {"unit_id": user.unit_id, "community_id": user.community_id, "scope_town_id": user.scope_town_id}
 
 
-def parse_csv(text: str) -> list[dict]:
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    reader = csv.DictReader(io.StringIO(text))
-    names = [f.strip() for f in reader.fieldnames] if reader.fieldnames is not None else None
-    if names is None or names[:len(CSV_HEADER)] != CSV_HEADER or names[len(CSV_HEADER):] not in ([], CSV_OPTIONAL):
-        raise RowError(1, f"the header must be {','.join(CSV_HEADER)} (optionally followed by ,email)")
-    return [{key.strip(): value for key, value in row.items()} if None not in row else row for row in reader]
+def import_users(source, *, filename: str | None = None, update: bool = False, progress=None, actor=None,
+                 request_id=None) -> ImportResult:
+    """Create (or with `update`, also change) the users of an import file: CSV text, the bytes of a
+    CSV (UTF-8 with or without BOM, GBK/GB18030 …) or XLSX file (services/user_files.py), or its
+    rows already read (`user_files.read`). All or nothing: every problem of every bad line is
+    reported (ImportErrors) and then nothing is written — one transaction. A member row with a
+    community registers the member there (accepted by the admin `actor`, or the system); one
+    already registered elsewhere is a bad line (end or withdraw that registration first). Every
+    password set here (given or generated) must be changed at the first login."""
+    from . import user_files
 
-
-def import_users(text: str, *, update: bool = False, progress=None, actor=None, request_id=None) -> ImportResult:
-    """Create (or with `update`, also change) the users in a CSV text. All or nothing: every bad
-    line is reported (ImportErrors) and then nothing is written — one transaction. A member row
-    with a community registers the member there (accepted by the admin `actor`, or the system);
-    one already registered elsewhere is a bad line (end or withdraw that registration first)."""
-    rows = parse_csv(text)
+    rows = source if isinstance(source, list) else user_files.read(source, filename=filename)
     result = ImportResult()
-    bad: dict[int, list[str]] = {}
+    bad: list[RowProblem] = []
     created, updated = [], []
     now = utcnow()
     with write_transaction() as session:
         registrar = _registrar(actor)
         seen: set[str] = set()
-        for index, row in enumerate(rows):
-            line = index + 2  # the header is line 1
+        for line, row in rows:
+            problems = _Problems(line)
             try:
-                user, is_new = _import_row(session, row, line, update=update, seen=seen, result=result,
+                user, is_new = _import_row(session, row, problems, update=update, seen=seen, result=result,
                                            registrar=registrar, now=now)
-            except RowError as exc:
-                bad.setdefault(line, []).append(exc.errors["reason"][0])
-                if progress is not None:
-                    progress(1)
-                continue
-            (created if is_new else updated).append(user)
+            except _RowFailed:
+                bad.extend(problems.found)
+            else:
+                (created if is_new else updated).append(user)
             if progress is not None:
                 progress(1)
         if bad:
@@ -256,27 +418,30 @@ def import_users(text: str, *, update: bool = False, progress=None, actor=None, 
     return result
 
 
-def _import_row(session, row: dict, line: int, *, update: bool, seen: set, result: ImportResult,
+def _import_row(session, row: dict, problems: _Problems, *, update: bool, seen: set, result: ImportResult,
                 registrar, now) -> tuple[User, bool]:
-    """Check one CSV row and apply it to the session: (the user, whether it is new); RowError when bad."""
-    def fail(message):
-        raise RowError(line, message)
-
-    if None in row or any(v is None for v in row.values()):
-        fail("wrong number of columns")
-    fields = _resolve(session, row, fail)
+    """Check one row and apply it to the session: (the user, whether it is new); _RowFailed with the
+    line's problems in `problems` when bad."""
+    if "__columns__" in row:
+        found, expected = row["__columns__"]
+        problems.fail("", "wrong_columns", f"wrong number of columns ({found} instead of {expected})",
+                      found=found, expected=expected)
+    fields = _resolve(session, row, problems)
     key = identity.username_key(fields["username"])
     if key in seen:
-        fail(f"username {fields['username']!r} appears twice in the file (without regard to case)")
+        problems.fail("username", "username_twice", f"username {fields['username']!r} appears twice in the file "
+                      "(without regard to case)", value=fields["username"])
     seen.add(key)
     user = session.scalar(select(User).where(User.username_key == key))
     if user is not None and not update:
-        fail(f"user {fields['username']!r} exists (use --update to change existing users)")
+        problems.fail("username", "user_exists", f"user {fields['username']!r} exists (use --update to change "
+                      "existing users)", value=fields["username"])
     password = (row.get("password") or "").strip()
     if password:
-        problems = identity.password_problems(password, username=fields["username"], name=fields["name"])
-        if problems:
-            fail("; ".join(p.message for p in problems))
+        for p in identity.password_problems(password, username=fields["username"], name=fields["name"]):
+            problems.add("password", p.code, p.message)
+        if problems.found:
+            raise _RowFailed()
     is_new = user is None
     was_member = not is_new and user.role == "member"
     if is_new:
@@ -293,15 +458,20 @@ def _import_row(session, row: dict, line: int, *, update: bool, seen: set, resul
         result.updated += 1
     if password:
         user.set_password(password)
+        user.must_change_password = True  # the file's author knows it: the person chooses their own
     elif user.id is None or not user.password_hash:
-        generated = secrets.token_urlsafe(9)
+        generated = generate_password()
         user.set_password(generated)
+        user.must_change_password = True
         result.generated_passwords[user.username] = generated
     session.flush()  # the user's id: a registration names it
     try:
         _place(session, user, fields, registrar, now=now, source="import", was_member=was_member)
     except InvalidInput as exc:
-        raise RowError(line, exc.message) from None
+        live = registrations.live_registration(session, user.id)
+        where = session.get(Community, live.community_id).short_name if live is not None else ""
+        problems.fail("community", "registered_elsewhere", exc.message, community=where,
+                      state=live.state if live is not None else "")
     return user, is_new
 
 
@@ -318,12 +488,13 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
         if user is None:
             raise NotFound(f"user {user_id} not found")
 
-        def fail(message):
-            raise InvalidInput(message, errors={"user": [message]})
-
-        fields = _resolve(session, {"username": user.username, "name": name, "role": role, "unit": unit or "",
-                                    "community": community or "", "scope": scope or "", "email": email}, fail,
-                          check_username=False)
+        problems = _Problems()
+        try:
+            fields = _resolve(session, {"username": user.username, "name": name, "role": role, "unit": unit or "",
+                                        "community": community or "", "scope": scope or "", "email": email},
+                              problems, check_username=False)
+        except _RowFailed:
+            raise UserInputError(problems.found) from None
         if password:
             identity.check_password(password, username=user.username, name=fields["name"])
         before = {f: getattr(user, f) for f in ("name", "email", *RIGHTS_FIELDS)}
@@ -335,6 +506,7 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
             ended = end_sessions(session, user.id)
         if password:
             user.set_password(password)
+            user.must_change_password = True  # set by an administrator: the user chooses their own next
 
         def log(action, details):
             security_log.record(session, actor or SYSTEM, action, target=user, request_id=request_id,
@@ -348,6 +520,74 @@ def update_user(user_id: int, *, name, role, unit=None, community=None, scope=No
             log("reset_password", {"password_reset": True})
         if "name" in changed or "email" in changed:  # where their notifications go is the admin's act too
             log("edit_user", {f: changed[f] for f in ("name", "email") if f in changed})
+    return user
+
+
+def reset_password(user_id: int, password: str | None = None, *, actor=None, request_id=None
+                   ) -> tuple[User, str | None]:
+    """An administrator resets a user's password: to `password` (which must pass the identity
+    rules), or to a generated one-time password (returned, to be shown once). Either way the user
+    must choose their own at the next login, and every token and page session of theirs ends.
+    Returns (the user, the generated password or None)."""
+    with write_transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        generated = None
+        if password:
+            identity.check_password(password, username=user.username, name=user.name)
+        else:
+            password = generated = generate_password()
+        user.set_password(password)
+        user.must_change_password = True
+        ended = end_sessions(session, user.id)
+        security_log.record(session, actor or SYSTEM, "reset_password", target=user, request_id=request_id,
+                            details={"password_reset": True, "generated": generated is not None,
+                                     "must_change_password": True, "sessions_ended": ended})
+    return user, generated
+
+
+def change_own_password(user_id: int, current: str, new: str, *, keep_token_id: int | None = None,
+                        request_id=None, address: str = "", channel: str = "page") -> User:
+    """A user sets their own password: `current` must be right, `new` must pass the identity rules
+    and differ from it. Clears the forced change, and ends every other token and page session of
+    the user (the one in use, `keep_token_id`, stays). InvalidInput with the fields
+    `current_password` or `new_password` otherwise (the identity rules' codes in `problems`).
+    A wrong current password is a failed login record (from `address`, on `channel`): it counts
+    towards the account's slow-down and shows on the admins' login-security page."""
+    from ..extensions import db
+    from ..models import LoginAttempt
+
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound(f"user {user_id} not found")
+    if not current or not user.check_password(current):
+        with write_transaction() as session:
+            session.add(LoginAttempt(username=user.username[:64], username_key=user.username_key[:255],
+                                     user_id=user.id, address=(address or "unknown")[:64], channel=channel, ok=False))
+        raise InvalidInput("the current password is wrong",
+                           errors={"current_password": ["The current password is wrong."]})
+    with write_transaction() as session:
+        user = session.get(User, user_id)
+        if not user.check_password(current):  # changed meanwhile
+            raise InvalidInput("the current password is wrong",
+                               errors={"current_password": ["The current password is wrong."]})
+        problems = identity.password_problems(new, username=user.username, name=user.name)
+        if not problems and user.check_password(new):
+            problems = [identity.IdentityProblem("password_unchanged", "the new password must differ from the "
+                                                 "current one", "password")]
+        if problems:
+            error = identity.IdentityError(problems)
+            error.errors = {"new_password": [p.message for p in problems]}
+            raise error
+        user.set_password(new)
+        user.must_change_password = False
+        query = ApiToken.__table__.update().where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        if keep_token_id is not None:
+            query = query.where(ApiToken.id != keep_token_id)
+        ended = session.execute(query.values(revoked_at=utcnow())).rowcount
+        security_log.record(session, user, "change_password", target=user, request_id=request_id,
+                            details={"sessions_ended": ended})
     return user
 
 
