@@ -195,6 +195,8 @@ CODE_TEXTS = {
     "unauthorized": _l("Log in first: this needs a bearer token."),
     "invalid_token": _l("Your login has ended; log in again."),
     "invalid_credentials": _l("Wrong username or password."),
+    "password_change_required": _l("An administrator set your password: set your own first "
+                                   "(POST /api/v1/me/password)."),
     "too_many_attempts": _l("Too many failed logins; wait a while and try again."),
     "transition_not_allowed": _l("This action is not possible in its current state."),
     "conflict": _l("This conflicts with what is stored already."),
