@@ -158,9 +158,28 @@ PAGES = [
     ("admin", "/notifications/settings"),
 ]
 
+# The same checks in English (longer words) on the pages most used and most crowded.
+ENGLISH = [
+    ("public", "/login"),
+    ("member", "/"),
+    ("member", "/claims/{claim_returned}"),
+    ("member", "/claims/{claim_visiting}/submit_report"),
+    ("member", "/me/record"),
+    ("member", "/notifications/settings"),
+    ("staff", "/staff/queue"),
+    ("staff", "/tasks/{staff_task}"),
+    ("liaison", "/liaison/"),
+    ("supervisor", "/supervisor/"),
+    ("supervisor", "/claims/{any_claim}"),
+    ("admin", "/admin/"),
+    ("admin", "/admin/workflow"),
+]
+
 WIDE_ROLES = ("supervisor", "admin")
-CASES = [pytest.param(role, path, PHONE, id=f"{role}-phone:{path}") for role, path in PAGES] + [
-    pytest.param(role, path, DESKTOP, id=f"{role}-desktop:{path}") for role, path in PAGES if role in WIDE_ROLES]
+CASES = [pytest.param(role, path, PHONE, "zh", id=f"{role}-phone:{path}") for role, path in PAGES] + [
+    pytest.param(role, path, DESKTOP, "zh", id=f"{role}-desktop:{path}") for role, path in PAGES
+    if role in WIDE_ROLES] + [
+    pytest.param(role, path, PHONE, "en", id=f"{role}-phone-en:{path}") for role, path in ENGLISH]
 
 # Tap targets smaller than 44×44 allowed on purpose (docs/decisions.md, issue 15 point 10): a link inside
 # running text (WCAG 2.5.5's "inline" exception) is recognised by the measuring script itself; none other.
@@ -214,13 +233,15 @@ def sessions(browser, server):
     """One logged-in browser context per (user, viewport), made when first needed."""
     contexts = {}
 
-    def page_for(username, viewport):
-        key = (username, viewport["width"])
+    def page_for(username, viewport, lang="zh"):
+        key = (username, viewport["width"], lang)
         if key not in contexts:
             phone = viewport is PHONE
             context = browser.new_context(viewport=viewport, device_scale_factor=1, is_mobile=phone,
                                           has_touch=phone, locale="zh-CN", base_url=server)
             context.set_default_timeout(20_000)
+            if lang == "en":  # what the language switch sets
+                context.add_cookies([{"name": "lang", "value": "en", "url": server}])
             page = context.new_page()
             if username:
                 page.goto("/login")
@@ -317,13 +338,14 @@ def _serious(results):
     return lines
 
 
-@pytest.mark.parametrize("role, path, viewport", CASES)
-def test_page_is_accessible(role, path, viewport, objects, sessions):
+@pytest.mark.parametrize("role, path, viewport, lang", CASES)
+def test_page_is_accessible(role, path, viewport, lang, objects, sessions):
     from axe_playwright_python.sync_playwright import Axe
 
     url, owner = _resolve(path, objects)
-    page = sessions(owner or USERS[role], viewport)
+    page = sessions(owner or USERS[role], viewport, lang)
     status = _open(page, url)
+    assert page.locator("html").get_attribute("lang") == ("en" if lang == "en" else "zh-CN")
     expected = 404 if url in ("/no-such-page", "/claims/999999") or "unknown" in path else (
         403 if (role, url) == ("member", "/admin/") else 200)
     assert status == expected, f"{url} answered {status}"
@@ -338,7 +360,7 @@ def test_page_is_accessible(role, path, viewport, objects, sessions):
     width, inner = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
     if width > inner:
         problems.append(f"scrolls sideways: {width}px wide in a {inner}px window")
-    assert not problems, f"{url} as {role} at {viewport['width']}px:\n" + "\n".join(problems)
+    assert not problems, f"{url} as {role} at {viewport['width']}px ({lang}):\n" + "\n".join(problems)
 
 
 def test_favicon(sessions, server):
