@@ -216,6 +216,12 @@ TARGETS_JS = r"""
     }
     if (!shown(el) && !(target !== el && shown(target))) continue;
     if (el.matches('a') && inline(el)) continue;
+    if (!el.matches('input, select') && getComputedStyle(el).display !== 'inline' &&
+        getComputedStyle(el).overflowX === 'visible' && el.scrollWidth > el.clientWidth + 1) {
+      // its words spill out of its box: over the next target (a flex item squeezed below its text)
+      bad.push(`<${el.tagName.toLowerCase()}> "${el.innerText.trim().slice(0, 30)}" spills out of its box ` +
+               `(${el.scrollWidth}px of text in ${el.clientWidth}px)`);
+    }
     const r = target.getBoundingClientRect();
     if (r.width + 0.5 < min || r.height + 0.5 < min) {
       const name = (el.innerText || el.value || el.getAttribute('aria-label') || el.name || '').trim().slice(0, 30);
