@@ -13,6 +13,7 @@ opened as each claim's claimant); only GETs, except the one claim and certificat
 """
 import re
 import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -34,7 +35,7 @@ OBJECTS = {
         f"WHERE c.state = '{state}' ORDER BY c.id LIMIT 1")
        for state in ("visiting", "reported", "returned", "verified", "rejected", "withdrawn", "expired",
                      "cancelled")},
-    # a report waiting in staff1's community (東升社区 is community 1 in the demo: staff1's)
+    # a report waiting in staff1's community (东升社区, staff1's)
     "review_claim": "SELECT c.id FROM claims c JOIN tasks t ON t.id = c.task_id JOIN users s ON "
                     "s.community_id = t.community_id AND s.username = 'staff1' WHERE c.state = 'reported' "
                     "ORDER BY c.id LIMIT 1",
@@ -274,7 +275,7 @@ def sessions(browser, server):
 
 
 def _query(database, sql):
-    with sqlite3.connect(database) as db:
+    with closing(sqlite3.connect(database)) as db:
         return db.execute(sql).fetchone()
 
 
