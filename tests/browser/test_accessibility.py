@@ -367,6 +367,7 @@ def test_page_is_accessible(role, path, viewport, lang, objects, sessions):
     assert status == expected, f"{url} answered {status}"
     assert "/login" not in page.url or role == "public", f"{url} sent {role} to the login page"
 
+    page.evaluate("document.querySelectorAll('details:not([open])').forEach(d => d.open = true)")  # folded parts too
     results = Axe().run(page, options={"resultTypes": ["violations"], "rules": {"target-size": {"enabled": True}}})
     problems = _serious(results)
     small = page.evaluate(TARGETS_JS, MIN_TARGET)
