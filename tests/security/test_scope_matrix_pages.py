@@ -52,6 +52,7 @@ MATRIX = {
     "GET /lang/<code>": both(ALL(ACTORS, 302), ALL(ACTORS, 302)),
     "GET /healthz": both(ALL(ACTORS, 200), NONE),
     "GET /readyz": both(ALL(ACTORS, 200), NONE),
+    "GET /favicon.ico": both(ALL(ACTORS, 200), NONE),
     "GET /metrics": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),  # out: a caller forwarded by a proxy
     "GET /static/<path:filename>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     # -- the API's docs and fallback (JSON 404/405 for unknown paths and methods) ---------------
