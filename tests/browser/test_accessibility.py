@@ -390,3 +390,21 @@ def test_favicon(sessions, server):
         assert response.ok, f"{href} answered {response.status}"
         assert response.headers["content-type"].startswith("image/"), href
         assert len(response.body()) > 100, href
+
+
+def test_a_chosen_photo_is_previewed_without_breaking_the_pages_policy(objects, sessions, photo_file):
+    """The preview of a photo before it is sent is a `blob:` URL of the file: the page's CSP must
+    allow it (issue 15, point 4), and no page script or image may be refused by the policy."""
+    claim_id, owner = objects["claim_claimed"]
+    page = sessions(owner, PHONE)
+    page.goto(f"/claims/{claim_id}/check_in")
+    page.evaluate("""() => { window.__cspViolations = [];
+        document.addEventListener('securitypolicyviolation',
+            e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI)); }""")
+    page.set_input_files("input[type=file][name=photos]", photo_file)
+    page.wait_for_selector(".photo-list li input[type=hidden]", state="attached")  # uploaded
+    # the picture shows (by then its thumbnail from the server) …
+    page.wait_for_function("() => [...document.querySelectorAll('.photo-list li img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0)")
+    # … and nothing, the preview of the file before it was sent included, was refused by the policy
+    assert page.evaluate("window.__cspViolations") == []
