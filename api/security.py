@@ -44,7 +44,7 @@ from workflow.services import auth as auth_service
 
 from .requests import is_api_request
 
-PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
             "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
 OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"
 REFERRER_POLICY = "same-origin"

@@ -30,10 +30,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server_instance(tmp_path_factory):
+    """The served app's instance folder: its SQLite file is `baodao.sqlite3` (tests read it to find
+    real demo objects, e.g. tests/browser/test_accessibility.py)."""
+    return tmp_path_factory.mktemp("browser-server")
+
+
+@pytest.fixture(scope="session")
+def server(server_instance):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (make test does)")
-    tmp = tmp_path_factory.mktemp("browser-server")
+    tmp = server_instance
     env = {**os.environ, "BAODAO_INSTANCE_PATH": str(tmp), "DATABASE_URL": f"sqlite:///{tmp / 'baodao.sqlite3'}",
            "SECRET_KEY": "browser-tests", "BAODAO_UPLOAD_DIR": str(tmp / "uploads"), "WEB_CONCURRENCY": "2"}
     bin_dir = Path(sys.executable).parent

@@ -51,7 +51,7 @@ def test_a_town_then_a_community_and_a_member_created_by_names(browser, server, 
     page.select_option("select[name=community]", label="东升社区")
     page.fill("input[name=password]", STRONG)
     _fits_the_phone(page)
-    shots(page, "admin-user-pickers")
+    shots(page, "34-admin-user-pickers")
     page.click("#user-form button[type=submit]")
     page.wait_for_load_state()
     assert "/admin/" in page.url and "phone_member" in page.inner_text("main")
@@ -66,7 +66,7 @@ def test_a_town_then_a_community_and_a_member_created_by_names(browser, server, 
     member.fill("input[name=new_password]", OWN)
     member.fill("input[name=confirm]", OWN)
     _fits_the_phone(member)
-    shots(member, "forced-password-change")
+    shots(member, "37-forced-password-change")
     member.click("#password-form button[type=submit]")
     member.wait_for_load_state()
     assert not member.url.endswith("/me/password") and "密码已修改" in member.inner_text("main")
@@ -93,7 +93,7 @@ def test_a_gbk_file_from_excel_on_the_import_page(browser, server, login, shots,
     assert "第 3 行，角色" in text and "第 4 行，社区" in text and "第 5 行，范围" in text
     assert "未导入任何用户" in page.inner_text("#import-result")
     _fits_the_phone(page)
-    shots(page, "admin-import-problems")
+    shots(page, "35-admin-import-problems")
 
     good = tmp_path / "good.csv"
     good.write_bytes(("用户名,姓名,角色,单位,社区,范围,密码\r\n"
@@ -124,7 +124,7 @@ def test_an_admin_resets_a_password_on_a_phone(browser, server, login, shots):
     password = page.inner_text("#password-value")
     assert len(password) == 14 and password.count("-") == 2
     _fits_the_phone(page)
-    shots(page, "admin-password-reset")
+    shots(page, "36-admin-password-reset")
     context, member = _phone(browser, server)
     _log_in(member, "member5", password)
     assert member.url.endswith("/me/password")

@@ -58,7 +58,7 @@ def test_the_bell_counts_a_return_and_the_inbox_links_to_the_claim(login, shots)
     link = first.locator("a.text")
     assert link.get_attribute("href") == f"/claims/{claim_id}"
     assert "请补充清理后的照片" in link.inner_text() and "楼道消防通道清理" in link.inner_text()
-    shots(member, "20-member-notifications")
+    shots(member, "13-member-notifications")
     link.click()
     member.wait_for_url(re.compile(rf"/claims/{claim_id}$"))
     assert "已退回" in member.inner_text("h1")

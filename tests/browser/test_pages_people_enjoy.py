@@ -63,7 +63,7 @@ def test_a_returned_report_is_resubmitted_from_a_prefilled_form(login, shots, ph
     assert member.locator(".photo-list li img").count() == 1  # the last report's photo, kept …
     assert member.locator(".photo-list .remove-photo").count() == 1  # … and removable
     _no_sideways_scroll(member)
-    shots(member, "16-resubmit-prefilled")
+    shots(member, "07-resubmit-prefilled")
     member.fill("textarea[name=summary]", "协助分餐两小时，为三户老人送餐上门。")
     member.fill("input[name=households]", "3")
     member.click("form.stack button[type=submit]")
@@ -77,7 +77,7 @@ def test_a_returned_report_is_resubmitted_from_a_prefilled_form(login, shots, ph
     assert "服务情况已修改" in text and "服务户数: 0 → 3" in text
     _no_sideways_scroll(staff)
     item.scroll_into_view_if_needed()
-    shots(staff, "17-staff-queue-resubmitted")
+    shots(staff, "16-staff-queue-resubmitted")
     staff.click(f"#claim-{claim_id} button:has-text('核实通过')")
     staff.wait_for_url(re.compile(r"/staff/queue"))
     assert "核实通过" in staff.inner_text(".flash")
@@ -101,7 +101,7 @@ def test_search_filters_and_pages(login, shots):
     member.wait_for_load_state()
     titles = member.locator("article.task h3").all_inner_texts()
     assert titles and all("垃圾分类" in t for t in titles)
-    shots(member, "18-member-search")
+    shots(member, "02-member-search")
     # the whole card is the tap target: a tap on its facts, not its title, opens the task
     box = member.locator("article.task dl.facts").first.bounding_box()
     assert member.evaluate(f"document.elementFromPoint({box['x'] + 5}, {box['y'] + 5}).className") == "stretched"
@@ -111,7 +111,7 @@ def test_search_filters_and_pages(login, shots):
     member.wait_for_url(re.compile(r"/share/tasks/\d+$"))
     assert member.locator("#share-card svg.qr").count() == 1 and "/tasks/" in member.inner_text("#share-link")
     _no_sideways_scroll(member)
-    shots(member, "19-share-card")
+    shots(member, "04-share-card")
 
 
 def test_batch_approval_then_a_certificate_anyone_can_verify(login, shots, browser, server):
@@ -123,7 +123,7 @@ def test_batch_approval_then_a_certificate_anyone_can_verify(login, shots, brows
     for claim_id in ids:
         staff.check(f"#claim-{claim_id} input[name=subject]")
     staff.fill("#batch-text", "情况属实。")
-    shots(staff, "20-staff-batch")
+    shots(staff, "17-staff-batch")
     staff.click("#batch-form button[name=trigger][value=approve]")
     staff.wait_for_url(re.compile(r"/staff/queue"))
     assert f"已完成 2 份：#{ids[0]}, #{ids[1]}" in staff.inner_text("main")
@@ -137,7 +137,7 @@ def test_batch_approval_then_a_certificate_anyone_can_verify(login, shots, brows
     member.click("button:has-text('出具证明')")
     member.wait_for_load_state()
     assert "已出具" in member.inner_text(".flash")
-    shots(member, "21-service-record")
+    shots(member, "09-service-record")
     link = member.locator("ul.issued a.button").first.get_attribute("href")
     code = re.search(r"/me/certificates/(\w+)\.pdf", link).group(1)
     pdf = member.request.get(link)
@@ -155,7 +155,7 @@ def test_batch_approval_then_a_certificate_anyone_can_verify(login, shots, brows
     public.goto(f"/verify/{code}")
     assert "真实有效" in public.inner_text("#verdict") and f"{hours:g}" == public.inner_text("#v-hours")
     _no_sideways_scroll(public)
-    shots(public, "22-verify-genuine")
+    shots(public, "10-verify-genuine")
     altered = code[:-1] + ("0" if code[-1] != "0" else "1")
     public.goto(f"/verify/{altered}")
     assert "证明编号无效" in public.inner_text("#verdict")

@@ -14,7 +14,7 @@ def test_member_applies_staff_accepts_into_a_grid_unit_supervisor_sees_the_recei
     member.select_option("select[name=community_id]", label="东升社区")
     member.fill("input[name=skills]", "政策宣讲")
     member.fill("input[name=availability]", "周末")
-    shots(member, "16-member-registration-apply")
+    shots(member, "11-member-registration-apply")
     member.click("#apply-form button[type=submit]")
     member.wait_for_url(re.compile(r"/me/registration$"))
     assert "报到申请已提交" in member.inner_text(".flash")
@@ -25,7 +25,7 @@ def test_member_applies_staff_accepts_into_a_grid_unit_supervisor_sees_the_recei
     staff.wait_for_url(re.compile(r"/staff/registrations$"))
     card = staff.locator(".card", has=staff.locator(f"h3 a:text-is('{name}')"))
     assert "政策宣讲" in card.inner_text()
-    shots(staff, "17-staff-registrations")
+    shots(staff, "19-staff-registrations")
     card.locator("a.button:has-text('接收报到')").click()
     staff.wait_for_url(re.compile(r"/registrations/\d+/accept"))
     staff.select_option("select[name=grid_id]", label="第二网格")
@@ -41,7 +41,7 @@ def test_member_applies_staff_accepts_into_a_grid_unit_supervisor_sees_the_recei
     assert "已报到" in member.inner_text("#registration") and "第二网格" in member.inner_text("#my-grid")
     member.click("a:has-text('报到回执（打印）')")
     assert "报到回执" in member.inner_text("h1") and "区教育和体育局" in member.inner_text("#receipt")
-    shots(member, "19-registration-receipt")
+    shots(member, "12-registration-receipt")
 
     supervisor = login("supervisor_unit")
     supervisor.click("nav.roles a:has-text('报到回执')")
@@ -51,4 +51,4 @@ def test_member_applies_staff_accepts_into_a_grid_unit_supervisor_sees_the_recei
     unregistered = int(supervisor.inner_text("#unregistered-count"))
     first_rows = supervisor.locator("#receipt-table tbody tr").all()[:unregistered]
     assert all("未报到" in r.inner_text() for r in first_rows)  # the unregistered come first
-    shots(supervisor, "18-supervisor-receipts")
+    shots(supervisor, "28-supervisor-receipts")

@@ -37,7 +37,7 @@ def test_login_security_and_security_log_on_a_phone(browser, server, login, shot
     locked = page.inner_text("#locked-1")
     assert "member77" in locked and "198.51.100.23" in locked
     _fits_the_phone(page)
-    shots(page, "16-admin-login-security")
+    shots(page, "31-admin-login-security")
 
     page.goto("/admin/audit")
     assert page.inner_text("h1").startswith("安全审计")
@@ -47,4 +47,4 @@ def test_login_security_and_security_log_on_a_phone(browser, server, login, shot
     page.wait_for_load_state()
     assert "action=load_demo" in page.url and page.locator("#security-log li").count() == 1
     _fits_the_phone(page)
-    shots(page, "17-admin-security-log")
+    shots(page, "32-admin-security-log")

@@ -20,7 +20,7 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
     member.goto(f"/?q={TASK}")  # found by search
     member.click(f"article.task a:text('{TASK}')")
     member.wait_for_url(re.compile(r"/tasks/\d+$"))
-    shots(member, "02-task")
+    shots(member, "03-task")
     member.click("button:has-text('认领')")
     member.wait_for_url(re.compile(r"/claims/\d+$"))
     claim_id = int(member.url.rsplit("/", 1)[1])
@@ -29,7 +29,7 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
     member.click("a.button:has-text('入户签到')")
     member.fill("textarea[name=note]", "到老年食堂协助分餐，了解老人用餐需求。")
     member.set_input_files("input[name=photos]", photo_file)
-    shots(member, "03-check-in")
+    shots(member, "05-check-in")
     member.click("form.stack button[type=submit]")
     member.wait_for_url(re.compile(rf"/claims/{claim_id}$"))
     assert member.locator(".photos img").count() == 1
@@ -45,14 +45,14 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
     assert staff.url.endswith("/staff/queue")
     card = staff.locator(f"#claim-{claim_id}")
     card.locator(f"#decide-{claim_id}-text").fill("请补充送餐老人的签收情况。")
-    shots(staff, "05-staff-queue")
+    shots(staff, "15-staff-queue")
     card.locator("button:has-text('退回补充')").click()
     staff.wait_for_url(re.compile(r"/staff/queue$"))
     assert staff.locator(f"#claim-{claim_id}").count() == 0
 
     member.reload()
     assert "已退回" in member.inner_text("h1") and "请补充送餐老人的签收情况" in member.inner_text(".reason")
-    shots(member, "04-member-claim-returned")
+    shots(member, "06-member-claim-returned")
     member.click("a.button:has-text('入户签到')")
     member.fill("textarea[name=note]", "补充走访，三户老人均已签收。")
     member.click("form.stack button[type=submit]")
@@ -68,11 +68,11 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
     staff.wait_for_url(re.compile(r"/staff/queue$"))
     assert "核实通过" in staff.inner_text(".flash")
     staff.goto("/staff/tasks")
-    shots(staff, "06-staff-tasks")
+    shots(staff, "18-staff-tasks")
 
     member.goto("/me/points")
     assert int(member.inner_text("#points-total")) == points_before + 10
-    shots(member, "07-member-points")
+    shots(member, "08-member-points")
 
     supervisor.goto(f"/claims/{claim_id}")
     assert "记录链校验通过" in supervisor.inner_text("#chain-status")
@@ -81,15 +81,15 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
         assert step in timeline
     supervisor.click("button:has-text('重新校验记录链')")
     assert "记录链校验通过：共 7 条记录" in supervisor.inner_text(".flash")
-    shots(supervisor, "09-supervisor-timeline")
+    shots(supervisor, "25-supervisor-timeline")
     supervisor.goto("/supervisor/")
     assert _number(supervisor, "#month-verified") == verified_before + 1
     assert _number(supervisor, "#total-claims") == total_before + 1
-    shots(supervisor, "08-supervisor-dashboard")
+    shots(supervisor, "24-supervisor-dashboard")
     supervisor.goto("/supervisor/anomalies")
-    shots(supervisor, "10-supervisor-anomalies")
+    shots(supervisor, "26-supervisor-anomalies")
     supervisor.goto("/supervisor/exports")
-    shots(supervisor, "11-supervisor-exports")
+    shots(supervisor, "27-supervisor-exports")
 
     # another member may not open this claim; a member may not open the staff queue
     other = login("member2")
@@ -97,7 +97,7 @@ def test_claim_return_approve_points_and_supervisor_timeline(login, shots, photo
     assert response.status == 404 and "未找到" in other.inner_text("h1")
     response = other.goto("/staff/queue")
     assert response.status == 403 and "您无权打开此页面" in other.inner_text("h1")
-    shots(other, "14-forbidden")
+    shots(other, "33-forbidden")
 
 
 def test_language_switch_and_back(login, shots):
@@ -106,7 +106,7 @@ def test_language_switch_and_back(login, shots):
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
     assert "Open to claim" in page.inner_text("main")
-    shots(page, "15-member-home-english")
+    shots(page, "14-member-home-english")
     page.goto("/me/points")
     assert "My points" in page.inner_text("h1")  # remembered across pages
     page.click("a.lang")
@@ -129,10 +129,10 @@ def test_a_form_post_without_csrf_token_is_refused(login):
 def test_admin_pages(login, shots):
     page = login("admin")
     assert page.url.endswith("/admin/")
-    shots(page, "12-admin-users")
+    shots(page, "29-admin-users")
     page.goto("/admin/workflow")
     assert page.locator("svg.diagram").count() == 7  # dual_reporting v1, v2, task v1, v2, registration, pairing, project v1
-    shots(page, "13-admin-workflow")
+    shots(page, "30-admin-workflow")
 
 
 def test_login_page(browser, server, shots):

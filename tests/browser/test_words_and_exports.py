@@ -59,7 +59,7 @@ def test_a_reviewed_flag_a_scope_badge_in_words_and_no_codes_for_members(login, 
     reviewed = card.locator(".reviewed").inner_text()
     assert "已复核" in reviewed and "已电话回访，入户属实。" in reviewed
     _no_sideways_scroll(supervisor)
-    shots(supervisor, "supervisor-flag-reviewed")
+    shots(supervisor, "38-supervisor-flag-reviewed")
     # filtered by a date long past: the flag is not among them
     supervisor.goto("/supervisor/anomalies?end=2020-01-01")
     assert supervisor.locator(f"a[href='/claims/{claim_id}']").count() == 0

@@ -223,6 +223,7 @@ def test_security_headers_on_every_kind_of_response(app, world, browse):
     responses = {
         "page": b.get("/"), "login page": app.test_client().get("/login"), "404 page": b.get("/nowhere"),
         "static": app.test_client().get("/static/css/baodao.css"), "healthz": app.test_client().get("/healthz"),
+        "favicon": app.test_client().get("/favicon.ico"),
         "readyz": app.test_client().get("/readyz"), "api": api.get("/api/v1/me", world.member),
         "api 401": api.get("/api/v1/me"), "openapi": api.get("/api/v1/openapi.json"),
         "swagger": api.get("/api/v1/docs"),

@@ -55,6 +55,7 @@ MATRIX = {
     "POST /me/password": both(ALL(ACTORS, 422), NONE),
     "GET /healthz": both(ALL(ACTORS, 200), NONE),
     "GET /readyz": both(ALL(ACTORS, 200), NONE),
+    "GET /favicon.ico": both(ALL(ACTORS, 200), NONE),
     "GET /metrics": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),  # out: a caller forwarded by a proxy
     "GET /static/<path:filename>": both(ALL(ACTORS, 200), ALL(ACTORS, 404)),
     # -- the API's docs and fallback (JSON 404/405 for unknown paths and methods) ---------------
