@@ -100,6 +100,7 @@ PAGES = [
     ("member", "/notifications"),
     ("member", "/notifications/settings"),
     ("member", "/me/data"),
+    ("member", "/me/password"),
     ("member", "/logout"),  # the GET page with its button
     ("member", "/privacy"),
     ("member", "/admin/"),  # the 403 page
@@ -144,6 +145,7 @@ PAGES = [
     ("supervisor", "/supervisor/"),
     ("supervisor", "/claims/{any_claim}"),  # the timeline and audit view
     ("supervisor", "/supervisor/anomalies"),
+    ("supervisor", "/supervisor/claims?state=verified"),
     ("supervisor", "/supervisor/exports"),
     ("supervisor", "/supervisor/feedback?unit={unit1}&month={month}"),
     ("supervisor", "/supervisor/receipts?unit={unit1}"),
