@@ -122,7 +122,9 @@ def test_stale_rollup_is_shown_as_of_its_time_until_refreshed(district, app, ses
 
 
 def test_cheap_refresh_happens_inline_so_small_districts_see_live_figures(district, session):
-    # the default: the last refresh took well under BAODAO_STATS_INLINE_MS
+    # A refresh cheaper than BAODAO_STATS_INLINE_MS happens inline. The budget is raised here so the
+    # test does not depend on how fast a loaded machine refreshes (the default is 250 ms).
+    runtime.current().policy.stats_inline_ms = 60_000
     assert dashboard(session, district.supervisor).total_claims == 8  # first view builds the rollup
     claims.start_claim(district.task(capacity=3).id, district.member2)
     assert dashboard(session, district.supervisor).total_claims == 9
