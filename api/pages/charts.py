@@ -9,7 +9,8 @@ PALETTE = ("#b71c1c", "#c62828", "#d84315", "#ef6c00", "#f9a825", "#2e7d32", "#1
 
 def bars(rows: list[tuple[str, float]], *, title: str, width: int = 340, row: int = 26,
          fmt=lambda v: f"{v:g}", links: list[str] | None = None) -> Markup:
-    """[(label, value)] → an accessible SVG bar chart (role=img with a title and a data table fallback).
+    """[(label, value)] → an accessible SVG bar chart (role=img with a title and a data table fallback;
+    role=group when its rows are links).
     With `links` (one address per row), each row — label, bar and count — is a link to what it counts,
     44 px high so a finger can tap it."""
     if not rows:
@@ -20,7 +21,9 @@ def bars(rows: list[tuple[str, float]], *, title: str, width: int = 340, row: in
     bar_w = width - label_w - 44
     top = max(v for _, v in rows) or 1
     height = row * len(rows) + 6
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+    # A chart of links is a group of links (an image may not hold focusable parts: axe's nested-interactive).
+    role = "group" if links else "img"
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="{role}" '
              f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(rows):
         y = i * row + 3
