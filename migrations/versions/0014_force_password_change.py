@@ -18,9 +18,10 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('users') as batch:
-        batch.add_column(sa.Column('must_change_password', sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+    # A plain ADD COLUMN (SQLite takes NOT NULL with a constant default): batch mode would copy and
+    # drop `users`, which SQLite refuses while other tables' rows point at it (foreign keys on).
+    op.add_column('users', sa.Column('must_change_password', sa.Boolean(), nullable=False,
+                                     server_default=sa.false()))
 
 
 def downgrade():
