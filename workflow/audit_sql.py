@@ -1,0 +1,291 @@
+"""verify-chain inside PostgreSQL: the whole log checked by the database, with parallel workers.
+
+The Python verifier (workflow/audit.py) streams every event to the client and hashes it there;
+on a two-core machine that tops out near 110k events/s (docs/performance.md). Here PostgreSQL
+does the same work where the rows are, and reports only what is wrong:
+
+1. **Chains** (one statement). Every event's hash is recomputed from its stored fields —
+   `sha256(prev_hash ‖ body)`, the body built by `row_to_json` over the hashed fields in
+   canonical key order, which writes exactly the bytes `audit.canonical_json` writes (compact
+   separators; strings escaped as Python's `json` escapes them with ensure_ascii=False; the
+   stored payload, a `json` column holding canonical JSON text, spliced in as it is; the time as
+   `clock.iso` spells it). The hashing runs in parallel workers, each sorting its share by
+   (subject, seq, id); the leader merges them and a window (`lag` over each subject's chain)
+   compares each event's seq with its predecessor's + 1 and its `prev_hash` with its
+   predecessor's hash — the same checks, in the same order of precedence, as the Python scan.
+   An event whose hash does not match is re-checked by the Python code (`audit._hash_matches`),
+   which also accepts a payload stored in another JSON spelling; such events are rare (none are
+   written by the engine) and are the only rows that leave the database.
+2. **Personal fields** (one statement, parallel). For each event whose payload may hold a
+   personal digest, its digests (`{"personal": "<hex>"}` and nothing else), joined to the stored
+   value and to an erasure record: `sha256(salt ‖ value)` recomputed in SQL. Counted as the Python
+   code counts them; problems come back as rows. A stored value that no digest asks for is found
+   by comparing counts, and only then looked for row by row.
+3. **Chains without rows, certificates**: the Python path's own queries (`audit._check_*`).
+4. **The checkpoint**: each recorded head against the chain's last seq and the hash at the
+   recorded seq, in the checkpoint's own order; the stored checkpoint is read by the database
+   itself (never parsed in Python), an exported one passed as one JSON parameter.
+
+Everything runs in one REPEATABLE READ, READ ONLY transaction on a connection of its own, so
+the statements see one snapshot, as the Python path's single scan does. Problems are reported
+with the same words and in the same order as the Python path (`audit.verify(..., method="python")`,
+`flask verify-chain --python`), and the counts are the same: tests/test_verify_sql.py holds the
+two to that, tampering included.
+"""
+import json
+import os
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from . import audit
+
+# The hashed body, key by key in canonical (sorted) order: row_to_json writes {"k":v,...} with
+# no spaces, text escaped as Python's json does with ensure_ascii=False, a json column verbatim.
+_BODY = """row_to_json((SELECT b FROM (SELECT e.actor_id, e.actor_role,
+        to_char(e.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at, e.definition, e.from_state,
+        e.payload, e.request_id, e.seq, e.subject_id, e.subject_type, e.to_state, e.trigger) AS b))::text"""
+
+HASH_MATCHES = f"""coalesce(encode(sha256(convert_to(coalesce(e.prev_hash, '') || {_BODY}, 'UTF8')), 'hex')
+                  = e.hash, false)"""
+
+# 1. Chains: counts, and each event with a problem (the first that applies, as audit._scan
+# decides): a gap or a duplicate in seq, a broken link, a hash that does not match.
+_CHAINS = f"""
+WITH hashed AS (
+  SELECT e.id, e.subject_type, e.subject_id, e.seq, e.prev_hash, e.hash, {HASH_MATCHES} AS ok,
+         strpos(e.payload::text, '\\u0000') > 0 AS nul
+  FROM audit_events e
+  ORDER BY e.subject_type, e.subject_id, e.seq, e.id
+  OFFSET 0
+), linked AS (
+  SELECT id, subject_type, subject_id, seq, prev_hash, hash, ok, nul,
+         coalesce(lag(seq) OVER chain + 1, 1) AS expected,
+         lag(hash) OVER chain AS last_hash,
+         lag(seq) OVER chain IS NULL AS first
+  FROM hashed
+  WINDOW chain AS (PARTITION BY subject_type, subject_id ORDER BY seq, id)
+), judged AS (
+  SELECT *, CASE WHEN seq > expected THEN 'gap'
+                 WHEN seq < expected THEN 'duplicate'
+                 WHEN prev_hash IS DISTINCT FROM last_hash THEN 'link'
+                 WHEN NOT ok THEN 'hash' END AS problem
+  FROM linked
+)
+SELECT count(*) AS checked, count(*) FILTER (WHERE first) AS subjects,
+       count(*) FILTER (WHERE problem = 'gap') AS gaps,
+       count(*) FILTER (WHERE problem = 'duplicate') AS duplicates,
+       coalesce(array_agg(id) FILTER (WHERE problem IS NOT NULL), '{{}}') AS ids,
+       coalesce(array_agg(problem) FILTER (WHERE problem IS NOT NULL), '{{}}') AS problems,
+       coalesce(array_agg(expected) FILTER (WHERE problem IS NOT NULL), '{{}}') AS expected,
+       coalesce(array_agg(id) FILTER (WHERE nul), '{{}}') AS nul
+FROM judged
+"""
+
+# The last event in chain order: what the Python scan leaves in VerifyResult.head.
+_LAST_HASH = ("SELECT hash FROM audit_events ORDER BY subject_type DESC, subject_id DESC, seq DESC, id DESC "
+              "LIMIT 1")
+
+# 2. Personal fields. A payload may hold a digest only if its text says "personal" or has a \u
+# escape (audit._may_hold_personal); a digest is an object whose one key is "personal", a string.
+_MAY_HOLD = r"(strpos(e.payload::text, 'personal') > 0 OR strpos(e.payload::text, '\u') > 0)"
+# jsonb refuses the escape \u0000 (text cannot hold NUL): such payloads (none the engine writes unless an
+# input held a NUL) are checked by the Python code instead, and left out of the SQL below.
+_NUL = r"strpos(e.payload::text, '\u0000') > 0"  # (the chains' statement lists them)
+_IS_DIGEST = """CASE WHEN jsonb_typeof(kv.value) = 'object'
+                     THEN jsonb_typeof(kv.value -> 'personal') = 'string' AND kv.value - 'personal' = '{}'::jsonb
+                     ELSE false END"""
+# (a payload that is no JSON object holds no digests: the engine writes objects, and its hash says so)
+_FIELDS = """jsonb_each(CASE WHEN jsonb_typeof(e.payload::jsonb) = 'object' THEN e.payload::jsonb
+                             ELSE '{}'::jsonb END) AS kv"""
+# One row per problem (its event and field) and one row with the counts of everything else:
+# grouping the fine rows under NULL lets each worker aggregate its own share.
+_PERSONAL = f"""
+WITH judged AS (
+  SELECT e.id AS event_id, kv.key AS field, v.event_id IS NOT NULL AS stored,
+         CASE WHEN v.event_id IS NULL AND x.event_id IS NULL THEN 'missing'
+              WHEN v.event_id IS NOT NULL AND x.event_id IS NOT NULL THEN 'still_stored'
+              WHEN v.event_id IS NOT NULL
+               AND encode(sha256(decode(v.salt, 'hex') || convert_to(v.value, 'UTF8')), 'hex')
+                   IS DISTINCT FROM kv.value ->> 'personal' THEN 'mismatch' END AS problem
+  FROM audit_events e
+  CROSS JOIN LATERAL {_FIELDS}
+  LEFT JOIN audit_personal_values v ON v.event_id = e.id AND v.field = kv.key
+  LEFT JOIN audit_erasures x ON x.event_id = e.id AND x.field = kv.key AND x.kind = :erased
+  WHERE {_MAY_HOLD} AND NOT {_NUL} AND {_IS_DIGEST}
+)
+SELECT CASE WHEN problem IS NULL THEN NULL ELSE event_id END AS event_id,
+       CASE WHEN problem IS NULL THEN NULL ELSE field END AS field, problem,
+       count(*) FILTER (WHERE problem IS NULL AND stored) AS matched,
+       count(*) FILTER (WHERE problem IS NULL AND NOT stored) AS erased,
+       count(*) FILTER (WHERE stored) AS with_value
+FROM judged
+GROUP BY 1, 2, 3
+"""
+# Stored values no digest of their event asks for (audit._check_personal: only events that hold a
+# digest are looked at): only searched for when the counts say that some value belongs to no digest.
+_STRAY = f"""
+WITH declared AS MATERIALIZED (
+  SELECT e.id AS event_id, kv.key AS field
+  FROM audit_events e CROSS JOIN LATERAL {_FIELDS}
+  WHERE e.id IN (SELECT event_id FROM audit_personal_values) AND {_MAY_HOLD} AND NOT {_NUL} AND {_IS_DIGEST}
+)
+SELECT v.event_id, v.field
+FROM audit_personal_values v
+WHERE v.event_id IN (SELECT event_id FROM declared)
+  AND NOT EXISTS (SELECT 1 FROM declared d WHERE d.event_id = v.event_id AND d.field = v.field)
+"""
+
+# 4. The checkpoint: for each recorded head (in the checkpoint's order), what the chain has now.
+_CHECKPOINT = """
+WITH heads AS (
+  SELECT h.n, h.key, h.value ->> 0 AS seq_text, h.value ->> 1 AS hash,
+         substring(h.key from '^(.*):(?:0|-?[1-9][0-9]{0,17})$') AS subject_type,
+         substring(h.key from ':(0|-?[1-9][0-9]{0,17})$')::bigint AS subject_id
+  FROM {source} AS h(key, value, n)
+), found AS (
+  SELECT heads.*, (heads.seq_text)::bigint AS seq,
+         (SELECT max(a.seq) FROM audit_events a
+           WHERE a.subject_type = heads.subject_type AND a.subject_id = heads.subject_id) AS head_seq,
+         (SELECT a.hash FROM audit_events a
+           WHERE a.subject_type = heads.subject_type AND a.subject_id = heads.subject_id
+             AND a.seq = (heads.seq_text)::bigint ORDER BY a.id DESC LIMIT 1) AS at_seq
+  FROM heads
+)
+SELECT n, key, seq, head_seq, CASE WHEN head_seq IS NULL THEN 'gone'
+                                   WHEN head_seq < seq THEN 'shorter'
+                                   ELSE 'rewritten' END AS problem
+FROM found
+WHERE head_seq IS NULL OR head_seq < seq OR at_seq IS DISTINCT FROM hash
+ORDER BY n
+"""
+
+
+def verify(session, checkpoint: dict | None = None, progress=None) -> audit.VerifyResult:
+    """Every chain, checked by PostgreSQL (see the module's doc). `checkpoint` is a heads mapping
+    to compare against (an exported checkpoint); by default the latest stored one."""
+    engine = session.get_bind()
+    with engine.connect() as conn:
+        conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        _parallel_settings(conn)
+        with Session(bind=conn) as own:
+            result = _verify(own, conn, checkpoint)
+        conn.exec_driver_sql("COMMIT")
+    if progress is not None:
+        progress(result.checked)
+    return result
+
+
+def _parallel_settings(conn) -> None:
+    """Let the planner hash in parallel workers, whatever the server's defaults (this transaction only)."""
+    workers = max(2, min(os.cpu_count() or 2, 8))
+    current = int(conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar())
+    for name, value in (("max_parallel_workers_per_gather", str(max(current, workers))),
+                        ("parallel_setup_cost", "100"), ("parallel_tuple_cost", "0.01"),
+                        ("min_parallel_table_scan_size", "0"), ("work_mem", "'256MB'"), ("jit", "off")):
+        conn.exec_driver_sql(f"SET LOCAL {name} = {value}")
+
+
+def _verify(session, conn, checkpoint) -> audit.VerifyResult:
+    result = audit.VerifyResult()
+    problems: list[audit.Problem] = []
+    nul_ids = _chains(session, conn, result, problems)
+    _personal(session, conn, result, problems, nul_ids)
+    problems.sort(key=lambda p: p.sort_key)
+    result.problems = problems
+    audit._check_subjects_have_chains(session, None, result)
+    audit._check_certificates(session, None, result)
+    _check_checkpoint(conn, checkpoint, result)
+    return result
+
+
+def _chains(session, conn, result, problems) -> list[int]:
+    """Returns the ids of the events whose payload holds a \\u0000 escape."""
+    row = conn.execute(text(_CHAINS)).one()
+    result.checked, result.subjects = row.checked, row.subjects
+    result.head = conn.exec_driver_sql(_LAST_HASH).scalar()
+    if not row.ids:
+        return list(row.nul)
+    events = {r[0]: r for r in _rows_by_id(session, list(row.ids))}
+    for event_id, problem, expected in zip(row.ids, row.problems, row.expected):
+        event = events[event_id]
+        subject_type, subject_id, seq = event[3], event[4], event[5]
+        if problem == "hash" and audit._hash_matches(event):
+            continue  # a payload in another JSON spelling whose meaning is the same (the slow path)
+        what = {"gap": f"missing events before this one (expected seq {expected})",
+                "duplicate": f"duplicate sequence number (expected seq {expected})",
+                "link": "previous-hash link broken (deleted or reordered)",
+                "hash": "contents altered: hash does not match"}[problem]
+        problems.append(audit.Problem(f"{subject_type}:{subject_id}", seq, event_id, what,
+                                      sort_key=(subject_type, subject_id, seq, event_id, 0, "")))
+    return list(row.nul)
+
+
+def _rows_by_id(session, ids: list[int]):
+    """The events with these ids, as audit._event_rows gives them (for audit._hash_matches)."""
+    for start in range(0, len(ids), 10_000):
+        yield from audit._event_rows(session, "WHERE id = ANY(%s)", (ids[start:start + 10_000],))
+
+
+def _personal(session, conn, result, problems, nul_ids: list[int]) -> None:
+    from .models.personal import ERASED
+
+    # Payloads jsonb cannot read (a \u0000 escape): checked by the Python code, as the Python path does.
+    nul = [((r[3], r[4]), r[5], r[0], r[12]) for r in _rows_by_id(session, nul_ids)
+           if audit._may_hold_personal(r[12])]
+    if nul:
+        part = audit._Scan()
+        audit._check_personal(session, nul, part)
+        result.personal, result.erased = result.personal + part.personal, result.erased + part.erased
+        problems += part.problems
+    with_value, found = 0, []
+    for row in conn.execute(text(_PERSONAL), {"erased": ERASED}):
+        with_value += row.with_value
+        if row.problem is None:
+            result.personal += row.matched
+            result.erased += row.erased
+        else:
+            found.append((row.event_id, row.field, row.problem))
+    what = {"missing": "personal field '{}' altered: its value is missing and no erasure is recorded",
+            "still_stored": "personal field '{}': its erasure is recorded but the value is still stored",
+            "mismatch": "personal field '{}' altered: the stored value does not match the event's digest",
+            "stray": "a personal value is stored for '{}', which the event does not hold"}
+    # Every stored value belongs to a digest, unless the counts differ: then find the ones that do not.
+    stored = conn.execute(text("SELECT count(*) FROM audit_personal_values WHERE event_id <> ALL(:nul)"),
+                          {"nul": nul_ids}).scalar()
+    if stored != with_value:
+        found += [(event_id, name, "stray") for event_id, name in conn.execute(text(_STRAY))]
+    if not found:
+        return
+    subjects = dict(((r[0], (r[1], r[2], r[3])) for r in conn.exec_driver_sql(
+        "SELECT id, subject_type, subject_id, seq FROM audit_events WHERE id = ANY(%(ids)s)",
+        {"ids": sorted({event_id for event_id, _, _ in found})})))
+    rank = {"missing": 1, "still_stored": 1, "mismatch": 1, "stray": 2}
+    for event_id, name, problem in found:
+        subject_type, subject_id, seq = subjects[event_id]
+        problems.append(audit.Problem(f"{subject_type}:{subject_id}", seq, event_id, what[problem].format(name),
+                                      sort_key=(subject_type, subject_id, seq, event_id, rank[problem], name)))
+
+
+def _check_checkpoint(conn, checkpoint, result) -> None:
+    if checkpoint is None:
+        latest = conn.exec_driver_sql("SELECT id FROM checkpoints ORDER BY id DESC LIMIT 1").scalar()
+        if latest is None:
+            return
+        source = ("(SELECT c.key, c.value, c.n FROM checkpoints, json_each(checkpoints.heads) "
+                  "WITH ORDINALITY AS c(key, value, n) WHERE checkpoints.id = :checkpoint)")
+        params = {"checkpoint": latest}
+    elif not checkpoint:
+        return
+    else:
+        source = "json_each(CAST(:heads AS json)) WITH ORDINALITY"
+        params = {"heads": json.dumps(checkpoint)}
+    for row in conn.execute(text(_CHECKPOINT.replace("{source}", source)), params):
+        if row.problem == "gone":
+            what = "chain recorded in the checkpoint is gone"
+        elif row.problem == "shorter":
+            what = f"chain is shorter than the checkpoint (head seq {row.head_seq})"
+        else:
+            what = "event recorded in the checkpoint was rewritten"
+        result.problems.append(audit.Problem(row.key, row.seq, None, what))
+
