@@ -42,20 +42,47 @@ from . import audit
 
 # The hashed body, key by key in canonical (sorted) order: row_to_json writes {"k":v,...} with
 # no spaces, text escaped as Python's json does with ensure_ascii=False, a json column verbatim.
-_BODY = """row_to_json((SELECT b FROM (SELECT e.actor_id, e.actor_role,
+# `HASHED_BODY` is joined to `audit_events e` (a LATERAL subquery the planner flattens into the
+# scan, so the workers compute it: a scalar sub-select would be evaluated by the leader alone).
+HASHED_BODY = """LATERAL (SELECT e.actor_id, e.actor_role,
         to_char(e.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at, e.definition, e.from_state,
-        e.payload, e.request_id, e.seq, e.subject_id, e.subject_type, e.to_state, e.trigger) AS b))::text"""
+        e.payload, e.request_id, e.seq, e.subject_id, e.subject_type, e.to_state, e.trigger) AS body"""
 
-HASH_MATCHES = f"""coalesce(encode(sha256(convert_to(coalesce(e.prev_hash, '') || {_BODY}, 'UTF8')), 'hex')
+HASH_MATCHES = """coalesce(encode(sha256(convert_to(coalesce(e.prev_hash, '') || row_to_json(body)::text, 'UTF8')), 'hex')
                   = e.hash, false)"""
 
-# 1. Chains: counts, and each event with a problem (the first that applies, as audit._scan
-# decides): a gap or a duplicate in seq, a broken link, a hash that does not match.
-_CHAINS = f"""
+# 1. Chains. The sweep: every event hashed and joined to its predecessor (same subject, seq - 1),
+# counted, in parallel workers; nothing but four numbers leaves the database. With the unique index on
+# (subject, seq) in place — no duplicate can exist — an event whose hash matches and whose prev_hash is
+# its predecessor's (or NULL at seq 1) is exactly one the Python scan passes, and a subject all of whose
+# events pass is a chain it passes: seq runs 1, 2, … with no gap.
+_LINKED = "coalesce(CASE WHEN e.seq = 1 THEN e.prev_hash IS NULL ELSE p.hash = e.prev_hash END, false)"
+_PREDECESSOR = """LEFT JOIN audit_events p
+       ON p.subject_type = e.subject_type AND p.subject_id = e.subject_id AND p.seq = e.seq - 1"""
+_SWEEP = f"""
+SELECT count(*) AS checked, count(*) FILTER (WHERE e.seq = 1) AS firsts,
+       count(*) FILTER (WHERE NOT ({HASH_MATCHES} AND {_LINKED})) AS bad,
+       count(*) FILTER (WHERE strpos(e.payload::text, '\\u0000') > 0) AS nul
+FROM audit_events e CROSS JOIN {HASHED_BODY}
+{_PREDECESSOR}
+"""
+# When the sweep found something: the subjects with an event that did not pass …
+_SUSPECTS = f"""
+SELECT DISTINCT e.subject_type, e.subject_id
+FROM audit_events e CROSS JOIN {HASHED_BODY}
+{_PREDECESSOR}
+WHERE NOT ({HASH_MATCHES} AND {_LINKED})
+"""
+# … are walked as the Python scan walks them: each event against the one before it in (seq, id)
+# order (`lag` over the subject's chain), the first problem that applies — a gap or a duplicate in
+# seq, a broken link, a hash that does not match. Without the unique index (a duplicate seq may
+# exist), every subject is walked this way.
+_WALK = f"""
 WITH hashed AS (
   SELECT e.id, e.subject_type, e.subject_id, e.seq, e.prev_hash, e.hash, {HASH_MATCHES} AS ok,
          strpos(e.payload::text, '\\u0000') > 0 AS nul
-  FROM audit_events e
+  FROM audit_events e CROSS JOIN {HASHED_BODY}
+  {{where}}
   ORDER BY e.subject_type, e.subject_id, e.seq, e.id
   OFFSET 0
 ), linked AS (
@@ -72,14 +99,27 @@ WITH hashed AS (
                  WHEN NOT ok THEN 'hash' END AS problem
   FROM linked
 )
-SELECT count(*) AS checked, count(*) FILTER (WHERE first) AS subjects,
-       count(*) FILTER (WHERE problem = 'gap') AS gaps,
-       count(*) FILTER (WHERE problem = 'duplicate') AS duplicates,
-       coalesce(array_agg(id) FILTER (WHERE problem IS NOT NULL), '{{}}') AS ids,
-       coalesce(array_agg(problem) FILTER (WHERE problem IS NOT NULL), '{{}}') AS problems,
-       coalesce(array_agg(expected) FILTER (WHERE problem IS NOT NULL), '{{}}') AS expected,
-       coalesce(array_agg(id) FILTER (WHERE nul), '{{}}') AS nul
+SELECT count(*) AS checked, count(*) FILTER (WHERE first) AS subjects, count(*) FILTER (WHERE seq = 1) AS firsts,
+       coalesce(array_agg(id) FILTER (WHERE problem IS NOT NULL), '{{{{}}}}') AS ids,
+       coalesce(array_agg(problem) FILTER (WHERE problem IS NOT NULL), '{{{{}}}}') AS problems,
+       coalesce(array_agg(expected) FILTER (WHERE problem IS NOT NULL), '{{{{}}}}') AS expected,
+       coalesce(array_agg(id) FILTER (WHERE nul), '{{{{}}}}') AS nul
 FROM judged
+"""
+_IN_SUBJECTS = ("WHERE (e.subject_type, e.subject_id) IN "
+                "(SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS integer[])))")
+_NUL_IDS = r"SELECT id FROM audit_events WHERE strpos(payload::text, '\u0000') > 0"
+
+# Is there a valid unique index over exactly (subject_type, subject_id, seq) — so no duplicates?
+_UNIQUE_SEQ = """
+SELECT EXISTS (
+  SELECT 1 FROM pg_index i
+  WHERE i.indrelid = 'audit_events'::regclass AND i.indisunique AND i.indisvalid AND i.indisready
+    AND i.indpred IS NULL AND i.indexprs IS NULL
+    AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
+           FROM unnest(i.indkey::int2[]) AS k(attnum)
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
+        = ARRAY['seq', 'subject_id', 'subject_type'])
 """
 
 # The last event in chain order: what the Python scan leaves in VerifyResult.head.
@@ -95,12 +135,9 @@ _NUL = r"strpos(e.payload::text, '\u0000') > 0"  # (the chains' statement lists 
 _IS_DIGEST = """CASE WHEN jsonb_typeof(kv.value) = 'object'
                      THEN jsonb_typeof(kv.value -> 'personal') = 'string' AND kv.value - 'personal' = '{}'::jsonb
                      ELSE false END"""
-# (a payload that is no JSON object holds no digests: the engine writes objects, and its hash says so)
-_FIELDS = """jsonb_each(CASE WHEN jsonb_typeof(e.payload::jsonb) = 'object' THEN e.payload::jsonb
-                             ELSE '{}'::jsonb END) AS kv"""
-# One row per problem (its event and field) and one row with the counts of everything else:
-# grouping the fine rows under NULL lets each worker aggregate its own share.
-_PERSONAL = f"""
+_FIELDS = "jsonb_each(e.payload::jsonb) AS kv"
+# Each digest, judged against its stored value and erasure record (audit._check_personal's rules).
+_JUDGED = f"""
 WITH judged AS (
   SELECT e.id AS event_id, kv.key AS field, v.event_id IS NOT NULL AS stored,
          CASE WHEN v.event_id IS NULL AND x.event_id IS NULL THEN 'missing'
@@ -113,15 +150,17 @@ WITH judged AS (
   LEFT JOIN audit_personal_values v ON v.event_id = e.id AND v.field = kv.key
   LEFT JOIN audit_erasures x ON x.event_id = e.id AND x.field = kv.key AND x.kind = :erased
   WHERE {_MAY_HOLD} AND NOT {_NUL} AND {_IS_DIGEST}
-)
-SELECT CASE WHEN problem IS NULL THEN NULL ELSE event_id END AS event_id,
-       CASE WHEN problem IS NULL THEN NULL ELSE field END AS field, problem,
-       count(*) FILTER (WHERE problem IS NULL AND stored) AS matched,
+)"""
+# The counts (aggregated by each worker for its share) …
+_PERSONAL = _JUDGED + """
+SELECT count(*) FILTER (WHERE problem IS NULL AND stored) AS matched,
        count(*) FILTER (WHERE problem IS NULL AND NOT stored) AS erased,
-       count(*) FILTER (WHERE stored) AS with_value
+       count(*) FILTER (WHERE stored) AS with_value,
+       count(*) FILTER (WHERE problem IS NOT NULL) AS problems
 FROM judged
-GROUP BY 1, 2, 3
 """
+# … and, only when there are any, the problems.
+_PERSONAL_PROBLEMS = _JUDGED + "SELECT event_id, field, problem FROM judged WHERE problem IS NOT NULL"
 # Stored values no digest of their event asks for (audit._check_personal: only events that hold a
 # digest are looked at): only searched for when the counts say that some value belongs to no digest.
 _STRAY = f"""
@@ -136,21 +175,39 @@ WHERE v.event_id IN (SELECT event_id FROM declared)
   AND NOT EXISTS (SELECT 1 FROM declared d WHERE d.event_id = v.event_id AND d.field = v.field)
 """
 
-# 4. The checkpoint: for each recorded head (in the checkpoint's order), what the chain has now.
+# 4. The checkpoint: each recorded head (in the checkpoint's order) against what the chain has now.
+# With the unique index, a head whose event is still there with the recorded hash is fine (so the
+# chain is at least that long, and the hash at that seq is the one recorded); the rest are looked at
+# one by one: the chain's last seq, and the hash at the recorded seq (the last such event by id, as
+# the Python scan would have kept it).
 _CHECKPOINT = """
-WITH heads AS (
-  SELECT h.n, h.key, h.value ->> 0 AS seq_text, h.value ->> 1 AS hash,
-         substring(h.key from '^(.*):(?:0|-?[1-9][0-9]{0,17})$') AS subject_type,
-         substring(h.key from ':(0|-?[1-9][0-9]{0,17})$')::bigint AS subject_id
+WITH entries AS (
+  SELECT h.n, h.key, (h.value ->> 0)::bigint AS seq, h.value ->> 1 AS hash,
+         split_part(h.key, ':', 1) AS subject_type, split_part(h.key, ':', 2) AS id_text
   FROM {source} AS h(key, value, n)
+), heads AS MATERIALIZED (
+  -- "claim:12" → ('claim', 12); a key that is not spelled type:id as a subject's would be (audit.verify
+  -- builds them as f"{subject_type}:{subject_id}") names no chain: NULL, looked for by its spelling below
+  SELECT n, key, seq, hash, subject_type,
+         CASE WHEN length(id_text) BETWEEN 1 AND 9 AND translate(id_text, '0123456789', '') = ''
+              AND subject_type || ':' || (id_text::integer)::text = key THEN id_text::integer END AS subject_id
+  FROM entries
+), unmatched AS MATERIALIZED (
+  SELECT * FROM heads
+  WHERE {all_or_unmatched}
 ), found AS (
-  SELECT heads.*, (heads.seq_text)::bigint AS seq,
-         (SELECT max(a.seq) FROM audit_events a
-           WHERE a.subject_type = heads.subject_type AND a.subject_id = heads.subject_id) AS head_seq,
+  SELECT u.*,
+         CASE WHEN u.subject_id IS NOT NULL
+              THEN (SELECT max(a.seq) FROM audit_events a
+                     WHERE a.subject_type = u.subject_type AND a.subject_id = u.subject_id)
+              ELSE (SELECT max(a.seq) FROM audit_events a WHERE a.subject_type || ':' || a.subject_id = u.key)
+         END AS head_seq,
          (SELECT a.hash FROM audit_events a
-           WHERE a.subject_type = heads.subject_type AND a.subject_id = heads.subject_id
-             AND a.seq = (heads.seq_text)::bigint ORDER BY a.id DESC LIMIT 1) AS at_seq
-  FROM heads
+           WHERE CASE WHEN u.subject_id IS NOT NULL THEN a.subject_type = u.subject_type AND a.subject_id = u.subject_id
+                      ELSE a.subject_type || ':' || a.subject_id = u.key END
+             AND a.seq = u.seq
+           ORDER BY a.id DESC LIMIT 1) AS at_seq
+  FROM unmatched u
 )
 SELECT n, key, seq, head_seq, CASE WHEN head_seq IS NULL THEN 'gone'
                                    WHEN head_seq < seq THEN 'shorter'
@@ -159,6 +216,8 @@ FROM found
 WHERE head_seq IS NULL OR head_seq < seq OR at_seq IS DISTINCT FROM hash
 ORDER BY n
 """
+_UNMATCHED = """NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.subject_type = heads.subject_type
+                                    AND a.subject_id = heads.subject_id AND a.seq = heads.seq AND a.hash = heads.hash)"""
 
 
 def verify(session, checkpoint: dict | None = None, progress=None) -> audit.VerifyResult:
@@ -182,32 +241,50 @@ def _parallel_settings(conn) -> None:
     current = int(conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar())
     for name, value in (("max_parallel_workers_per_gather", str(max(current, workers))),
                         ("parallel_setup_cost", "100"), ("parallel_tuple_cost", "0.01"),
-                        ("min_parallel_table_scan_size", "0"), ("work_mem", "'256MB'"), ("jit", "off")):
+                        ("min_parallel_table_scan_size", "0"), ("work_mem", "'256MB'"), ("jit", "off"),
+                        # a district's whole log takes longer than a request may (BAODAO_DB_STATEMENT_TIMEOUT_MS)
+                        ("statement_timeout", "0")):
         conn.exec_driver_sql(f"SET LOCAL {name} = {value}")
 
 
 def _verify(session, conn, checkpoint) -> audit.VerifyResult:
     result = audit.VerifyResult()
     problems: list[audit.Problem] = []
-    nul_ids = _chains(session, conn, result, problems)
+    unique = bool(conn.exec_driver_sql(_UNIQUE_SEQ).scalar())  # no duplicate (subject, seq) can exist
+    nul_ids = _chains(session, conn, result, problems, unique)
     _personal(session, conn, result, problems, nul_ids)
     problems.sort(key=lambda p: p.sort_key)
     result.problems = problems
     audit._check_subjects_have_chains(session, None, result)
     audit._check_certificates(session, None, result)
-    _check_checkpoint(conn, checkpoint, result)
+    _check_checkpoint(conn, checkpoint, result, unique)
     return result
 
 
-def _chains(session, conn, result, problems) -> list[int]:
-    """Returns the ids of the events whose payload holds a \\u0000 escape."""
-    row = conn.execute(text(_CHAINS)).one()
-    result.checked, result.subjects = row.checked, row.subjects
+def _chains(session, conn, result, problems, unique: bool) -> list[int]:
+    """Counts and chain problems; returns the ids of the events whose payload holds a \\u0000 escape."""
     result.head = conn.exec_driver_sql(_LAST_HASH).scalar()
-    if not row.ids:
-        return list(row.nul)
-    events = {r[0]: r for r in _rows_by_id(session, list(row.ids))}
-    for event_id, problem, expected in zip(row.ids, row.problems, row.expected):
+    if not unique:  # a duplicate seq may exist: walk every chain
+        walked = conn.execute(text(_WALK.format(where=""))).one()
+        result.checked, result.subjects = walked.checked, walked.subjects
+        _name_problems(session, walked, problems)
+        return list(walked.nul)
+    sweep = conn.execute(text(_SWEEP)).one()
+    result.checked, result.subjects = sweep.checked, sweep.firsts  # a clean chain has one seq 1
+    if sweep.bad:
+        suspects = conn.execute(text(_SUSPECTS)).all()
+        walked = conn.execute(text(_WALK.format(where=_IN_SUBJECTS)),
+                              {"types": [t for t, _ in suspects], "ids": [i for _, i in suspects]}).one()
+        result.subjects += walked.subjects - walked.firsts
+        _name_problems(session, walked, problems)
+    return list(conn.exec_driver_sql(_NUL_IDS).scalars()) if sweep.nul else []
+
+
+def _name_problems(session, walked, problems) -> None:
+    if not walked.ids:
+        return
+    events = {r[0]: r for r in _rows_by_id(session, list(walked.ids))}
+    for event_id, problem, expected in zip(walked.ids, walked.problems, walked.expected):
         event = events[event_id]
         subject_type, subject_id, seq = event[3], event[4], event[5]
         if problem == "hash" and audit._hash_matches(event):
@@ -218,7 +295,6 @@ def _chains(session, conn, result, problems) -> list[int]:
                 "hash": "contents altered: hash does not match"}[problem]
         problems.append(audit.Problem(f"{subject_type}:{subject_id}", seq, event_id, what,
                                       sort_key=(subject_type, subject_id, seq, event_id, 0, "")))
-    return list(row.nul)
 
 
 def _rows_by_id(session, ids: list[int]):
@@ -238,14 +314,10 @@ def _personal(session, conn, result, problems, nul_ids: list[int]) -> None:
         audit._check_personal(session, nul, part)
         result.personal, result.erased = result.personal + part.personal, result.erased + part.erased
         problems += part.problems
-    with_value, found = 0, []
-    for row in conn.execute(text(_PERSONAL), {"erased": ERASED}):
-        with_value += row.with_value
-        if row.problem is None:
-            result.personal += row.matched
-            result.erased += row.erased
-        else:
-            found.append((row.event_id, row.field, row.problem))
+    counts = conn.execute(text(_PERSONAL), {"erased": ERASED}).one()
+    result.personal += counts.matched
+    result.erased += counts.erased
+    found = list(conn.execute(text(_PERSONAL_PROBLEMS), {"erased": ERASED}).tuples()) if counts.problems else []
     what = {"missing": "personal field '{}' altered: its value is missing and no erasure is recorded",
             "still_stored": "personal field '{}': its erasure is recorded but the value is still stored",
             "mismatch": "personal field '{}' altered: the stored value does not match the event's digest",
@@ -253,7 +325,7 @@ def _personal(session, conn, result, problems, nul_ids: list[int]) -> None:
     # Every stored value belongs to a digest, unless the counts differ: then find the ones that do not.
     stored = conn.execute(text("SELECT count(*) FROM audit_personal_values WHERE event_id <> ALL(:nul)"),
                           {"nul": nul_ids}).scalar()
-    if stored != with_value:
+    if stored != counts.with_value:
         found += [(event_id, name, "stray") for event_id, name in conn.execute(text(_STRAY))]
     if not found:
         return
@@ -267,20 +339,22 @@ def _personal(session, conn, result, problems, nul_ids: list[int]) -> None:
                                       sort_key=(subject_type, subject_id, seq, event_id, rank[problem], name)))
 
 
-def _check_checkpoint(conn, checkpoint, result) -> None:
+def _check_checkpoint(conn, checkpoint, result, unique: bool) -> None:
     if checkpoint is None:
         latest = conn.exec_driver_sql("SELECT id FROM checkpoints ORDER BY id DESC LIMIT 1").scalar()
         if latest is None:
             return
         source = ("(SELECT c.key, c.value, c.n FROM checkpoints, json_each(checkpoints.heads) "
-                  "WITH ORDINALITY AS c(key, value, n) WHERE checkpoints.id = :checkpoint)")
+                  "WITH ORDINALITY AS c(key, value, n) WHERE checkpoints.id = %(checkpoint)s)")
         params = {"checkpoint": latest}
     elif not checkpoint:
         return
     else:
-        source = "json_each(CAST(:heads AS json)) WITH ORDINALITY"
+        source = "json_each(CAST(%(heads)s AS json)) WITH ORDINALITY"
         params = {"heads": json.dumps(checkpoint)}
-    for row in conn.execute(text(_CHECKPOINT.replace("{source}", source)), params):
+    query = _CHECKPOINT.replace("{source}", source).replace("{all_or_unmatched}", _UNMATCHED if unique else "true")
+    # (a driver statement: the subject pattern's colons are no bind parameters)
+    for row in conn.exec_driver_sql(query, params):
         if row.problem == "gone":
             what = "chain recorded in the checkpoint is gone"
         elif row.problem == "shorter":
