@@ -503,7 +503,8 @@ def _event_rows(session, where: str = "", params: tuple = ()):
     columns = _EVENT_COLUMNS.format(payload="payload::text" if postgres else "payload")
     if postgres:  # the time as the hashed ISO text, formatted by the server (no datetime objects)
         columns = columns.replace("created_at", _PG_ISO_TIME)
-    sql = f"SELECT {columns} FROM audit_events {where} ORDER BY subject_type, subject_id, seq"
+    # (id last: two events under one seq — only possible once the unique index is gone — in a fixed order)
+    sql = f"SELECT {columns} FROM audit_events {where} ORDER BY subject_type, subject_id, seq, id"
     if postgres:
         cursor = raw.cursor(name=f"verify_chain_{os.getpid()}")
         cursor.itersize = 20_000

@@ -48,6 +48,9 @@ HASHED_BODY = """LATERAL (SELECT e.actor_id, e.actor_role,
         to_char(e.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at, e.definition, e.from_state,
         e.payload, e.request_id, e.seq, e.subject_id, e.subject_type, e.to_state, e.trigger) AS body"""
 
+# Each event's hashed body as PostgreSQL spells it (for tests: it must equal audit.canonical_json's).
+BODIES = f"SELECT e.id, row_to_json(body)::text FROM audit_events e CROSS JOIN {HASHED_BODY}"
+
 HASH_MATCHES = """coalesce(encode(sha256(convert_to(coalesce(e.prev_hash, '') || row_to_json(body)::text, 'UTF8')), 'hex')
                   = e.hash, false)"""
 
@@ -317,7 +320,7 @@ def _personal(session, conn, result, problems, nul_ids: list[int]) -> None:
     counts = conn.execute(text(_PERSONAL), {"erased": ERASED}).one()
     result.personal += counts.matched
     result.erased += counts.erased
-    found = list(conn.execute(text(_PERSONAL_PROBLEMS), {"erased": ERASED}).tuples()) if counts.problems else []
+    found = [tuple(r) for r in conn.execute(text(_PERSONAL_PROBLEMS), {"erased": ERASED})] if counts.problems else []
     what = {"missing": "personal field '{}' altered: its value is missing and no erasure is recorded",
             "still_stored": "personal field '{}': its erasure is recorded but the value is still stored",
             "mismatch": "personal field '{}' altered: the stored value does not match the event's digest",
