@@ -369,7 +369,7 @@ def bench_data(members, tasks, claims, projects, seed):
     from bench import data as generator  # the benchmarks' own module: not part of the service
 
     try:
-        with click.progressbar(length=tasks, label="tasks, claims and events") as bar:
+        with click.progressbar(length=tasks + members, label="tasks, claims, registrations and events") as bar:
             counts = generator.generate(members=members, tasks=tasks, claims=claims, projects=projects, seed=seed,
                                         progress=bar.update)
     except ValueError as exc:
