@@ -14,7 +14,8 @@ Every rule is the services' (registrations, grids, receipts, scope); the views p
 call one service and render. The trigger pages (accept, move_grid, end, …) are the engine's
 (api/pages/actions.py), made from the definition.
 """
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import timedelta, timezone
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
@@ -26,6 +27,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from workflow import audit, runtime
+from workflow.clock import DISTRICT_TZ
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from workflow.extensions import db
 from workflow.models import Registration, Town, Unit
@@ -257,6 +259,53 @@ def _report_unit(me):
     return points_service.visible_unit(db.session, me, unit_id)
 
 
+@dataclass(slots=True)
+class ReceiptRow:
+    """One line of the receipt page, its words worked out."""
+    name: str
+    url: str | None  # the registration's printable receipt, once accepted
+    state: str | None  # None: not registered
+    state_label: str = ""
+    place: str = ""
+    town: str = ""
+    since: str = ""
+    term: str = ""
+    verified: int = 0
+    hours: str = ""
+
+
+def _receipt_rows(report) -> list[ReceiptRow]:
+    """The receipt's lines as the page prints them. A large unit has thousands: each state's label, each
+    day and each term is worked out once (per line, the lookups and the date formatting were most of the
+    page's time), and the links are made from one."""
+    labels, days, terms = {}, {}, {}
+    link = url_for("registration.receipt", registration_id=987654321)
+
+    def day(value):
+        key = value.replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ).date()
+        return days.get(key) or days.setdefault(key, common.fmt_dt(value, "yyyy-MM-dd"))
+
+    rows = []
+    for line in report.lines:
+        r = line.registration
+        hours = f"{line.hours:g}" if line.hours else ""
+        if r is None:
+            rows.append(ReceiptRow(line.name, None, None, verified=line.verified_claims, hours=hours))
+            continue
+        label_key = (r.state, r.definition_name, r.definition_version)
+        if label_key not in labels:
+            labels[label_key] = common.state_label(*label_key, "registration")
+        term_key = (r.term_year, r.term_ends_at)
+        if term_key not in terms:
+            terms[term_key] = term_text(r)
+        place = r.community.short_name + (f" · {r.grid.name}" if r.grid else "")
+        rows.append(ReceiptRow(line.name, link.replace("987654321", str(r.id)) if r.accepted_at else None, r.state,
+                               labels[label_key], place, r.community.town.name,
+                               day(r.accepted_at) if r.accepted_at else "", terms[term_key] if r.accepted_at else "",
+                               line.verified_claims, hours))
+    return rows
+
+
 @bp.get("/supervisor/receipts")
 @common.roles(*READERS, "liaison")
 def receipts_page():
@@ -268,7 +317,7 @@ def receipts_page():
         units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
         return render_template("registration/receipts.html", report=None, units=units)
     report = receipts.receipt(db.session, unit)
-    return render_template("registration/receipts.html", report=report, units=None)
+    return render_template("registration/receipts.html", report=report, rows=_receipt_rows(report), units=None)
 
 
 @bp.get("/supervisor/receipts/download")
