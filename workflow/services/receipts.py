@@ -44,7 +44,8 @@ def _work(session, member_ids, year: int, *, unit_id=None, community_id=None) ->
     if not member_ids:
         return {}
     first, last = _year_months(year)
-    query = (select(UnitFeedback.member_id, func.count(UnitFeedback.id), func.coalesce(func.sum(UnitFeedback.hours), 0))
+    # (count(*), not count(id): the sums come from ix_unit_feedback_member_month alone, migration 0015)
+    query = (select(UnitFeedback.member_id, func.count(), func.coalesce(func.sum(UnitFeedback.hours), 0))
              .where(UnitFeedback.member_id.in_(member_ids), UnitFeedback.month >= first, UnitFeedback.month <= last)
              .group_by(UnitFeedback.member_id))
     if unit_id is not None:
@@ -168,9 +169,10 @@ def receipt(session, unit: Unit, *, year: int | None = None) -> Receipt:
 
 def _unit_work(session, unit_id: int, year: int) -> dict[int, tuple[int, float]]:
     """member id → (verified claims, hours) credited to the unit this year: the unit's feedback rows of the
-    year's months (`ix_unit_feedback_unit_month`), without naming its thousands of members in the query."""
+    year's months, read from `ix_unit_feedback_unit_month` alone (migration 0015), without naming its
+    thousands of members in the query."""
     first, last = _year_months(year)
-    query = (select(UnitFeedback.member_id, func.count(UnitFeedback.id), func.coalesce(func.sum(UnitFeedback.hours), 0))
+    query = (select(UnitFeedback.member_id, func.count(), func.coalesce(func.sum(UnitFeedback.hours), 0))
              .where(UnitFeedback.unit_id == unit_id, UnitFeedback.month >= first, UnitFeedback.month <= last)
              .group_by(UnitFeedback.member_id))
     return {member_id: (int(n), float(hours)) for member_id, n, hours in session.execute(query)}
