@@ -14,7 +14,7 @@ Every rule is the services' (registrations, grids, receipts, scope); the views p
 call one service and render. The trigger pages (accept, move_grid, end, …) are the engine's
 (api/pages/actions.py), made from the definition.
 """
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
@@ -27,6 +27,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from workflow import audit, runtime
+from workflow.clock import DISTRICT_TZ
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from workflow.extensions import db
 from workflow.models import Registration, Town, Unit
@@ -42,6 +43,7 @@ from .shared import events
 bp = Blueprint("registration", __name__)
 common.page_blueprint_setup(bp)
 SUBJECT = "registration"
+BEIJING_OFFSET = timedelta(hours=8)
 
 
 class GridForm(FlaskForm):
@@ -263,15 +265,20 @@ def _receipt_rows(report) -> Markup:
     each state's label, each day and each term is worked out once, the links are made from one, and the
     rows are written here rather than by the template, which spent most of the page's time printing and
     escaping cell by cell. Every text from the database is escaped."""
-    labels, days, terms, rows = {}, {}, {}, []
+    labels, days, terms, places, rows = {}, {}, {}, {}, []
     link = url_for("registration.receipt", registration_id=987654321)
     not_registered = escape(_("Not registered"))
 
-    def day(value):  # the district's calendar day; the zone's offsets are whole hours since 1901
-        key = (value.date(), value.hour) if value.year > 1901 else value
-        if key not in days:
-            days[key] = escape(common.fmt_dt(value, "yyyy-MM-dd"))
-        return days[key]
+    def day(value):
+        """The district's calendar day as `|dt('yyyy-MM-dd')` prints it: Beijing time has been UTC+8 all
+        year since 1992 (summer time ended in 1991); earlier times go through the zone's rules, and a time
+        the zone cannot hold through fmt_dt's own fallback."""
+        try:
+            d = (value + BEIJING_OFFSET).date() if value.year >= 1992 else \
+                value.replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ).date()
+        except OverflowError:
+            return escape(common.fmt_dt(value, "yyyy-MM-dd"))
+        return days.get(d) or days.setdefault(d, f"{d.year:04d}-{d.month:02d}-{d.day:02d}")
 
     for line in report.lines:
         r = line.registration
@@ -293,10 +300,13 @@ def _receipt_rows(report) -> Markup:
             since = f'{day(r.accepted_at)}<br><span class="muted">{terms[term_key]}</span>'
         else:
             since = ""
-        place = escape(r.community.short_name) + (escape(f" · {r.grid.name}") if r.grid else "")
+        place_key = (r.community.id, r.grid.id if r.grid else None)
+        if place_key not in places:
+            grid = f" · {escape(r.grid.name)}" if r.grid else ""
+            places[place_key] = (f'{escape(r.community.short_name)}{grid}<br>'
+                                 f'<span class="muted">{escape(r.community.town.name)}</span>')
         rows.append(f'<tr><td>{name}<br><span class="badge {escape(r.state)}">{labels[label_key]}</span></td>'
-                    f'<td>{place}<br><span class="muted">{escape(r.community.town.name)}</span></td>'
-                    f"<td>{since}</td>{work}")
+                    f"<td>{places[place_key]}</td><td>{since}</td>{work}")
     return Markup("\n".join(rows))
 
 
