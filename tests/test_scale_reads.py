@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from api.pages.registration import _receipt_rows
 from api.v1.schemas import ReceiptMemberSchema, receipt_member
+from tests.pages.conftest import browse  # noqa: F401  (the fixture)
 from workflow.clock import DISTRICT_TZ, as_utc_naive
 from workflow.models import Grid, User
 from workflow.services import claims, receipts, registrations
@@ -85,3 +86,21 @@ def test_the_receipt_api_members_are_what_the_schema_dumped(app, report):
         dumped = schema.dump({"user_id": line.user_id, "name": line.name, "registration": summary(line.registration),
                               "verified_claims": line.verified_claims, "hours": line.hours})
         assert receipt_member(line) == dumped
+
+
+def test_the_roster_offers_the_engine_s_actions_and_days(app, report, world, session, request):
+    """The roster asks the engine which registrations the staff may move, without building every
+    action; the link and its words are the ones the actions list made, the days the `dt` filter's."""
+    from api.pages.actions import actions
+    from api.pages.common import fmt_dt
+
+    page = request.getfixturevalue("browse")("staff_a").get("/staff/roster").get_data(as_text=True)
+    lines = [line for part in receipts.roster(session, world.a.id) for line in part.lines]
+    assert len(lines) == 2
+    with app.test_request_context("/staff/roster"):
+        for line in lines:
+            r = line.registration
+            moves = [a for a in actions(world.staff, "registration", r, next_url="/staff/roster")
+                     if a.trigger.name == "move_grid"]
+            assert moves and f'<a href="{moves[0].url}">{moves[0].label}</a>' in page
+            assert f"<td>{fmt_dt(r.accepted_at, 'yyyy-MM-dd')}</td>" in page

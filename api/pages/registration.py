@@ -31,12 +31,12 @@ from workflow.clock import DISTRICT_TZ
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from workflow.extensions import db
 from workflow.models import Registration, Town, Unit
-from workflow.services import exports, grids, receipts, registrations
+from workflow.services import exports, grids, receipts, registrations, transitions
 from workflow.services import points as points_service
 from workflow.services.subjects import kind as subject_kind
 
 from . import common, messages, trigger_forms
-from .actions import actions
+from .actions import PAGES, actions
 from .forms import ActionForm, SubjectForm
 from .shared import events
 
@@ -176,9 +176,17 @@ def roster():
     me = common.actor()
     here = url_for("registration.roster")
     parts = receipts.roster(db.session, me.community_id)
-    return render_template("registration/roster.html", parts=parts,
-                           actions={line.registration.id: actions(me, SUBJECT, line.registration, next_url=here)
-                                    for part in parts for line in part.lines})
+    # The page offers one action per member, moving them to another grid, where the engine allows it:
+    # asked per registration, its link made once (a large community has hundreds on its roster).
+    link = url_for("actions.fire", path=PAGES[SUBJECT].path, subject_id=987654321, trigger="move_grid", next=here)
+    english, labels, moves = common.is_english(), {}, {}
+    for r in (line.registration for part in parts for line in part.lines):
+        if "move_grid" in transitions.allowed_triggers(db.session, me, SUBJECT, r):
+            if r.definition_key not in labels:  # the words of the registration's own definition version
+                spec = runtime.registry().get(*r.definition_key).definition.trigger("move_grid")
+                labels[r.definition_key] = spec.label_en if english else spec.label
+            moves[r.id] = (link.replace("987654321", str(r.id)), labels[r.definition_key])
+    return render_template("registration/roster.html", parts=parts, moves=moves, day=Days())
 
 
 @bp.route("/staff/grids", methods=["GET", "POST"])
@@ -260,25 +268,38 @@ def _report_unit(me):
     return points_service.visible_unit(db.session, me, unit_id)
 
 
-def _receipt_rows(report) -> Markup:
-    """The receipt table's rows, as HTML. A large unit has thousands of lines (1,700 at district scale):
-    each state's label, each day and each term is worked out once, the links are made from one, and the
-    rows are written here rather than by the template, which spent most of the page's time printing and
-    escaping cell by cell. Every text from the database is escaped."""
-    labels, days, terms, places, rows = {}, {}, {}, {}, []
-    link = url_for("registration.receipt", registration_id=987654321)
-    not_registered = escape(_("Not registered"))
+class Days:
+    """Stored UTC times as `|dt('yyyy-MM-dd')` prints them, each calendar day formatted once (a page of
+    hundreds or thousands of lines): Beijing time has been UTC+8 all year since 1992 (summer time ended in
+    1991); earlier times go through the zone's rules, and a time the zone cannot hold through fmt_dt's
+    own fallback."""
 
-    def day(value):
-        """The district's calendar day as `|dt('yyyy-MM-dd')` prints it: Beijing time has been UTC+8 all
-        year since 1992 (summer time ended in 1991); earlier times go through the zone's rules, and a time
-        the zone cannot hold through fmt_dt's own fallback."""
+    def __init__(self):
+        self.seen = {}
+
+    def __call__(self, value):
+        if value is None:
+            return ""
         try:
             d = (value + BEIJING_OFFSET).date() if value.year >= 1992 else \
                 value.replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ).date()
         except OverflowError:
             return escape(common.fmt_dt(value, "yyyy-MM-dd"))
-        return days.get(d) or days.setdefault(d, f"{d.year:04d}-{d.month:02d}-{d.day:02d}")
+        text = self.seen.get(d)
+        if text is None:
+            text = self.seen[d] = Markup(f"{d.year:04d}-{d.month:02d}-{d.day:02d}")
+        return text
+
+
+def _receipt_rows(report) -> Markup:
+    """The receipt table's rows, as HTML. A large unit has thousands of lines (1,700 at district scale):
+    each state's label, each day and each term is worked out once, the links are made from one, and the
+    rows are written here rather than by the template, which spent most of the page's time printing and
+    escaping cell by cell. Every text from the database is escaped."""
+    labels, terms, places, rows = {}, {}, {}, []
+    day = Days()
+    link = url_for("registration.receipt", registration_id=987654321)
+    not_registered = escape(_("Not registered"))
 
     for line in report.lines:
         r = line.registration
