@@ -154,13 +154,10 @@ WITH judged AS (
   LEFT JOIN audit_erasures x ON x.event_id = e.id AND x.field = kv.key AND x.kind = :erased
   WHERE {_MAY_HOLD} AND NOT {_NUL} AND {_IS_DIGEST}
 )"""
-# The counts (aggregated by each worker for its share) …
+# The counts (aggregated by each worker for its share), by verdict: grouped, so that each digest is
+# recomputed once (an inlined CTE's expression is evaluated wherever it is named) …
 _PERSONAL = _JUDGED + """
-SELECT count(*) FILTER (WHERE problem IS NULL AND stored) AS matched,
-       count(*) FILTER (WHERE problem IS NULL AND NOT stored) AS erased,
-       count(*) FILTER (WHERE stored) AS with_value,
-       count(*) FILTER (WHERE problem IS NOT NULL) AS problems
-FROM judged
+SELECT problem, stored, count(*) AS n FROM judged GROUP BY problem, stored
 """
 # … and, only when there are any, the problems.
 _PERSONAL_PROBLEMS = _JUDGED + "SELECT event_id, field, problem FROM judged WHERE problem IS NOT NULL"
@@ -317,10 +314,15 @@ def _personal(session, conn, result, problems, nul_ids: list[int]) -> None:
         audit._check_personal(session, nul, part)
         result.personal, result.erased = result.personal + part.personal, result.erased + part.erased
         problems += part.problems
-    counts = conn.execute(text(_PERSONAL), {"erased": ERASED}).one()
-    result.personal += counts.matched
-    result.erased += counts.erased
-    found = [tuple(r) for r in conn.execute(text(_PERSONAL_PROBLEMS), {"erased": ERASED})] if counts.problems else []
+    with_value = problems = 0
+    for verdict, stored, n in conn.execute(text(_PERSONAL), {"erased": ERASED}):
+        if verdict is None:  # matched (stored), or erased with its erasure recorded
+            result.personal, result.erased = (result.personal + n, result.erased) if stored else \
+                (result.personal, result.erased + n)
+        else:
+            problems += n
+        with_value += n if stored else 0
+    found = [tuple(r) for r in conn.execute(text(_PERSONAL_PROBLEMS), {"erased": ERASED})] if problems else []
     what = {"missing": "personal field '{}' altered: its value is missing and no erasure is recorded",
             "still_stored": "personal field '{}': its erasure is recorded but the value is still stored",
             "mismatch": "personal field '{}' altered: the stored value does not match the event's digest",
@@ -328,7 +330,7 @@ def _personal(session, conn, result, problems, nul_ids: list[int]) -> None:
     # Every stored value belongs to a digest, unless the counts differ: then find the ones that do not.
     stored = conn.execute(text("SELECT count(*) FROM audit_personal_values WHERE event_id <> ALL(:nul)"),
                           {"nul": nul_ids}).scalar()
-    if stored != counts.with_value:
+    if stored != with_value:
         found += [(event_id, name, "stray") for event_id, name in conn.execute(text(_STRAY))]
     if not found:
         return
