@@ -185,7 +185,7 @@ WITH entries AS (
   SELECT h.n, h.key, (h.value ->> 0)::bigint AS seq, h.value ->> 1 AS hash,
          split_part(h.key, ':', 1) AS subject_type, split_part(h.key, ':', 2) AS id_text
   FROM {source} AS h(key, value, n)
-), heads AS MATERIALIZED (
+), heads AS (
   -- "claim:12" → ('claim', 12); a key that is not spelled type:id as a subject's would be (audit.verify
   -- builds them as f"{subject_type}:{subject_id}") names no chain: NULL, looked for by its spelling below
   SELECT n, key, seq, hash, subject_type,
