@@ -4,18 +4,20 @@ The Python verifier (workflow/audit.py) streams every event to the client and ha
 on a two-core machine that tops out near 110k events/s (docs/performance.md). Here PostgreSQL
 does the same work where the rows are, and reports only what is wrong:
 
-1. **Chains** (one statement). Every event's hash is recomputed from its stored fields —
-   `sha256(prev_hash ‖ body)`, the body built by `row_to_json` over the hashed fields in
+1. **Chains.** One sweep, in parallel workers: every event's hash is recomputed from its stored
+   fields — `sha256(prev_hash ‖ body)`, the body built by `row_to_json` over the hashed fields in
    canonical key order, which writes exactly the bytes `audit.canonical_json` writes (compact
    separators; strings escaped as Python's `json` escapes them with ensure_ascii=False; the
    stored payload, a `json` column holding canonical JSON text, spliced in as it is; the time as
-   `clock.iso` spells it). The hashing runs in parallel workers, each sorting its share by
-   (subject, seq, id); the leader merges them and a window (`lag` over each subject's chain)
-   compares each event's seq with its predecessor's + 1 and its `prev_hash` with its
-   predecessor's hash — the same checks, in the same order of precedence, as the Python scan.
-   An event whose hash does not match is re-checked by the Python code (`audit._hash_matches`),
-   which also accepts a payload stored in another JSON spelling; such events are rare (none are
-   written by the engine) and are the only rows that leave the database.
+   `clock.iso` spells it) — and each event is joined to its predecessor (same subject, seq - 1)
+   to check its `prev_hash`; four counts come back. With the unique index on (subject, seq), a
+   chain all of whose events pass is one the Python scan passes. The chains with an event that
+   did not pass are then walked in SQL as the Python scan walks them (`lag` over each chain in
+   (seq, id) order): each event's first problem, in the same order of precedence — a gap or a
+   duplicate in seq, a broken link, a hash that does not match. An event whose hash does not
+   match is re-checked by the Python code (`audit._hash_matches`), which also accepts a payload
+   stored in another JSON spelling; such events are rare (the engine writes none) and are the
+   only rows that leave the database. Without the unique index every chain is walked.
 2. **Personal fields** (one statement, parallel). For each event whose payload may hold a
    personal digest, its digests (`{"personal": "<hex>"}` and nothing else), joined to the stored
    value and to an erasure record: `sha256(salt ‖ value)` recomputed in SQL. Counted as the Python
