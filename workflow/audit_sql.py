@@ -226,12 +226,11 @@ def verify(session, checkpoint: dict | None = None, progress=None) -> audit.Veri
     """Every chain, checked by PostgreSQL (see the module's doc). `checkpoint` is a heads mapping
     to compare against (an exported checkpoint); by default the latest stored one."""
     engine = session.get_bind()
-    with engine.connect() as conn:
-        conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn:
         _parallel_settings(conn)
         with Session(bind=conn) as own:
             result = _verify(own, conn, checkpoint)
-        conn.exec_driver_sql("COMMIT")
+        conn.rollback()  # (read only: nothing to keep; the settings end with the transaction)
     if progress is not None:
         progress(result.checked)
     return result
