@@ -12,6 +12,13 @@ Shape: three years of tasks (one per staffed community in turn), ~10 claims per 
 tasks whose deadline has passed are closed and their claims final (verified, rejected,
 withdrawn, expired); the newest tasks are open with live claims in every live state.
 
+Members' 报到 (`registrations`): every staffed community has three to six grids; 90 % of the members
+are registered (active) in a grid of the community they live in — some accepted last year and renewed
+in December, some after moving from another community (an ended registration there) — 3 % have
+applied and wait for staff, the rest are not registered (some declined, withdrew or let last year's
+term lapse); a member's `users.community_id` is their active registration's community, as the
+registration process keeps it. Each registration's chain is the events the engine writes.
+
 The unit's 报到 (`unit_work`): each unit pairs with about as many staffed communities as there are
 per unit (every staffed community has a paired unit), a few of those pairings ended or still
 proposed; projects (`--projects`, default one per 50 tasks) spread over the staffed communities,
@@ -25,18 +32,25 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from workflow import audit, runtime
-from workflow.clock import day_end, district_date, district_month, iso, utcnow
+from workflow.clock import (day_end, district_date, district_midnight, district_month, district_year, iso,
+                            renewal_opens, utcnow, year_end)
 from workflow.extensions import db
 from workflow.identity import username_key
-from workflow.models import (Community, Task, Unit, User)
+from workflow.models import Community, Grid, Task, Unit, User
 from workflow.services import places
-from workflow.services.demo import CATEGORIES, GIVEN, SURNAMES, TASK_TEMPLATES, UNIT_NAMES
+from workflow.services.demo import CATEGORIES, GIVEN, GRID_NAMES, SURNAMES, TASK_TEMPLATES, UNIT_NAMES
 from workflow.services.tx import write_transaction
 
 DEFINITION = "dual_reporting@1"
 TASK_DEFINITION = "task@1"
 PAIRING_DEFINITION = "pairing@1"
 PROJECT_DEFINITION = "project@1"
+REGISTRATION_DEFINITION = "registration@1"
+# (share of the members, what their 报到 looks like now): 90 % registered (the first three)
+REGISTRATION_PATHS = [(0.72, "active"), (0.10, "renewed"), (0.08, "moved"), (0.03, "applied"), (0.03, "declined"),
+                      (0.02, "withdrawn"), (0.02, "lapsed")]
+SKILLS = ("", "政策宣讲", "法律咨询", "医疗健康", "文艺演出", "助老助残", "环境整治")
+AVAILABILITY = ("", "周末", "工作日晚上", "节假日")
 # (share, final state, triggers after `publish`) of projects; `take` is by a unit paired with the community
 PROJECT_PATHS = [(0.15, "open", []), (0.25, "taken", ["take", "report_progress"]),
                  (0.10, "reported", ["take", "report_progress", "report"]),
@@ -62,6 +76,7 @@ class Ids:
 
     claim: int = 1
     event: int = 1
+    registration: int = 1
     pairing: int = 1
     project: int = 1
     project_report: int = 1
@@ -75,7 +90,7 @@ class Writer:
     """Buffers rows per table and writes them in bulk: COPY on PostgreSQL, executemany on SQLite."""
 
     ORDER = ("tasks", "claims", "visits", "reports", "points_entries", "unit_feedback", "pairings", "projects",
-             "project_reports", "audit_events", "audit_personal_values")
+             "project_reports", "registrations", "audit_events", "audit_personal_values")
 
     def __init__(self, session, rng: random.Random):
         self.session = session
@@ -138,7 +153,8 @@ def _chain_event(w: Writer, ids: Ids, heads: dict, *, subject_type, subject_id, 
 
 def generate(*, members: int, tasks: int, claims: int, projects: int | None = None, seed: int = 370116,
              chunk: int = 500, progress=None) -> dict:
-    """Fill an empty database. `progress(n)` is called with the tasks written."""
+    """Fill an empty database. `progress(n)` is called with the tasks written, then with the members
+    whose registrations are written (tasks + members in all)."""
     session = db.session
     if session.scalar(select(func.count(User.id))):
         raise ValueError("bench-data needs an empty database (run `flask db upgrade` on a new one)")
@@ -184,6 +200,16 @@ def generate(*, members: int, tasks: int, claims: int, projects: int | None = No
         residents: dict[int, list[tuple[int, int]]] = {}
         for row in session.execute(select(User.id, User.unit_id, User.community_id).where(User.role == "member")):
             residents.setdefault(row.community_id, []).append((row.id, row.unit_id))
+        # grids (网格): three to six in every staffed community, named as real ones are
+        names = GRID_NAMES + ("第五网格", "第六网格")
+        conn.execute(db.metadata.tables["grids"].insert(), [dict(community_id=c.id, name=names[k])
+                                                           for c in staffed for k in range(3 + c.id % 4)])
+        grids: dict[int, list[int]] = {}
+        for row in session.execute(select(Grid.community_id, Grid.id).order_by(Grid.id)):
+            grids.setdefault(row.community_id, []).append(row.id)
+        unit_members: dict[int, list[str]] = {}
+        for row in session.execute(select(User.unit_id, User.name).where(User.role == "member").order_by(User.id)):
+            unit_members.setdefault(row.unit_id, []).append(row.name)
 
     ids, counts = Ids(), {"tasks": 0, "claims": 0, "events": 0}
     span = timedelta(days=3 * 365)
@@ -255,13 +281,19 @@ def generate(*, members: int, tasks: int, claims: int, projects: int | None = No
     with write_transaction():
         w = Writer(session, rng)
         counts.update(unit_work(w, ids, rng, units=[u.id for u in units], staffed=[c.id for c in staffed],
-                                staff=staff, liaisons=liaisons, now=now, projects=tasks // 50 if projects is None else projects))
+                                staff=staff, liaisons=liaisons, now=now, projects=tasks // 50 if projects is None else projects,
+                                unit_members=unit_members))
+        w.flush()
+    with write_transaction():
+        w = Writer(session, rng)
+        counts.update(registrations(w, ids, rng, residents=residents, grids=grids, staff=staff, now=now,
+                                    progress=progress))
         w.flush()
         counts["events"] = ids.event - 1
     if db.engine.dialect.name == "postgresql":
         with write_transaction():
             for table in ("tasks", "claims", "visits", "reports", "points_entries", "unit_feedback", "audit_events",
-                          "users", "units", "pairings", "projects", "project_reports"):
+                          "users", "units", "pairings", "projects", "project_reports", "registrations", "grids"):
                 session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"COALESCE((SELECT max(id) FROM {table}), 1))"))
             session.execute(text("ANALYZE"))
@@ -319,7 +351,7 @@ def _claim(w, ids, heads, rng, task_id, staff_id, member_id, unit_id, state, pat
 
 
 def unit_work(w: Writer, ids: Ids, rng, *, units: list[int], staffed: list[int], staff: dict, liaisons: dict, now,
-              projects: int) -> dict:
+              projects: int, unit_members: dict | None = None) -> dict:
     """Pairings of every unit with staffed communities, and projects taken by paired units, written as
     the pairing and project processes write them (rows and their chains), the units' liaisons acting."""
     heads: dict = {}
@@ -374,12 +406,12 @@ def unit_work(w: Writer, ids: Ids, rng, *, units: list[int], staffed: list[int],
             if roll <= acc:
                 break
         _project(w, ids, heads, rng, community_id, staff[community_id], (unit_id, liaisons[unit_id]), pairing_id, state,
-                 path, now, today)
+                 path, now, today, (unit_members or {}).get(unit_id, []))
         counts["projects"] += 1
     return counts
 
 
-def _project(w, ids, heads, rng, community_id, staff_id, unit, pairing_id, state, path, now, today):
+def _project(w, ids, heads, rng, community_id, staff_id, unit, pairing_id, state, path, now, today, members=()):
     (unit_id, liaison_id), (project_id, ids.project) = unit, (ids.project, ids.project + 1)
     created = now - timedelta(days=rng.uniform(20, 300))
     starts_on, ends_on = district_date(created), today + timedelta(days=rng.randint(10, 120))
@@ -401,13 +433,16 @@ def _project(w, ids, heads, rng, community_id, staff_id, unit, pairing_id, state
             kind = "progress" if trigger == "report_progress" else "completion"
             text_field = "text" if kind == "progress" else "summary"
             hours = float(rng.choice((8, 16, 24, 40)))
+            # the members who took part (participants), named by the liaison as the report form asks
+            took_part = rng.sample(list(members), min(len(members), rng.randint(3, 8))) if members else []
+            names, count = "、".join(took_part) or "党员志愿者", len(took_part) or 5
             w.add("project_reports", id=ids.project_report, project_id=project_id, kind=kind, text="已开展活动",
-                  members="" if kind == "progress" else "党员志愿者", member_count=None if kind == "progress" else 5,
+                  members="" if kind == "progress" else names, member_count=None if kind == "progress" else count,
                   hours=None if kind == "progress" else hours, photo_ids=[], author_id=liaison_id, created_at=t)
             payload = {text_field: "已开展活动", "report_id": ids.project_report}
             if kind == "completion":
-                payload.update(members="党员志愿者", member_count=5, hours=hours)
-                values.update(member_count=5, hours=hours, reported_at=t)
+                payload.update(members=names, member_count=count, hours=hours)
+                values.update(member_count=count, hours=hours, reported_at=t)
             ids.project_report += 1
         elif trigger == "approve":
             values["done_at"] = t
@@ -428,3 +463,122 @@ def _project(w, ids, heads, rng, community_id, staff_id, unit, pairing_id, state
           taken_at=values["taken_at"], member_count=values["member_count"], hours=values["hours"],
           reported_at=values["reported_at"], done_at=values["done_at"], last_reason=values["last_reason"],
           created_at=created, updated_at=t)
+
+
+def registrations(w: Writer, ids: Ids, rng, *, residents: dict, grids: dict, staff: dict, now, chunk: int = 5000,
+                  progress=None) -> dict:
+    """Every member's 报到 (REGISTRATION_PATHS), written as the registration process writes it: the rows,
+    their chains (apply, accept, renew, end, decline, withdraw, lapse), and `users.community_id` cleared
+    for the members with no active registration. `progress(n)`: members done."""
+    heads: dict = {}
+    this_year = district_year(now)
+    year_start = district_midnight(this_year, 1, 1)
+    this_year_days = max((now - year_start).total_seconds() / 86400 - 2, 0.1)
+    communities = sorted(residents)
+    counts = {"registrations": 0, "registered": 0}
+    unregistered, done = [], 0
+
+    def event(registration_id, trigger, from_state, to_state, actor, at, payload):
+        _chain_event(w, ids, heads, subject_type="registration", subject_id=registration_id, trigger=trigger,
+                     from_state=from_state, to_state=to_state, actor_id=actor[0], actor_role=actor[1], at=at,
+                     payload=payload, definition=REGISTRATION_DEFINITION)
+
+    def register(member_id, community_id, path, applied_at):
+        """One registration: its events along `path` (triggers after apply), then its row."""
+        registration_id, ids.registration = ids.registration, ids.registration + 1
+        member, staff_id = (member_id, "member"), staff[community_id]
+        skills, availability = rng.choice(SKILLS), rng.choice(AVAILABILITY)
+        row = dict(id=registration_id, member_id=member_id, community_id=community_id, grid_id=None, state="applied",
+                   version=1, definition_name="registration", definition_version=1, skills=skills,
+                   availability=availability, households=None, accepted_by_id=None, accepted_at=None, term_year=None,
+                   term_ends_at=None, last_reason=None, created_at=applied_at, updated_at=applied_at)
+        event(registration_id, "apply", "new", "applied", member, applied_at,
+              {"community_id": community_id, "skills": skills, "availability": availability})
+        t = applied_at
+        for trigger, at in path:
+            t = at
+            if trigger == "accept":
+                grid_id, households = rng.choice(grids[community_id]), rng.randint(0, 5)
+                year = district_year(t)
+                row.update(state="active", grid_id=grid_id, households=households, accepted_by_id=staff_id,
+                           accepted_at=t, term_year=year, term_ends_at=year_end(year))
+                event(registration_id, "accept", "applied", "active", (staff_id, "staff"), t,
+                      {"grid_id": grid_id, "households": households, "community_id": community_id, "term_year": year})
+            elif trigger == "renew":
+                row.update(term_year=row["term_year"] + 1, term_ends_at=year_end(row["term_year"] + 1))
+                event(registration_id, "renew", "active", "active", member, t, {"term_year": row["term_year"]})
+            elif trigger == "end":
+                row.update(state="ended", last_reason="moved")
+                event(registration_id, "end", "active", "ended", member, t, {"reason": "moved"})
+            elif trigger == "lapse":
+                row.update(state="lapsed")
+                event(registration_id, "lapse", "active", "lapsed", (None, "system"), t, {"timer": "lapse"})
+            elif trigger == "decline":
+                row.update(state="declined", last_reason="请向居住地所在社区申请报到")
+                event(registration_id, "decline", "applied", "declined", (staff_id, "staff"), t,
+                      {"reason": row["last_reason"]})
+            elif trigger == "withdraw":
+                row.update(state="withdrawn")
+                event(registration_id, "withdraw", "applied", "withdrawn", member, t, {})
+            row["version"] += 1
+        row["updated_at"] = t
+        w.add("registrations", **row)
+        counts["registrations"] += 1
+
+    def this_year_time(after=None):
+        start = after or year_start
+        return start + timedelta(days=rng.uniform(0.1, max((now - start).total_seconds() / 86400 - 1, 0.2)))
+
+    members = [(member_id, community_id) for community_id in communities for member_id, _ in residents[community_id]]
+    members.sort()
+    for n, (member_id, community_id) in enumerate(members):
+        roll, acc = rng.random(), 0.0
+        for share, what in REGISTRATION_PATHS:
+            acc += share
+            if roll <= acc:
+                break
+        if what == "active":
+            applied = year_start + timedelta(days=rng.uniform(0, this_year_days))
+            register(member_id, community_id, [("accept", applied + timedelta(days=rng.uniform(0.1, 1)))], applied)
+        elif what == "renewed":  # accepted last year, renewed in December for this year
+            applied = district_midnight(this_year - 1, 1, 1) + timedelta(days=rng.uniform(10, 300))
+            register(member_id, community_id, [("accept", applied + timedelta(days=2)),
+                                               ("renew", renewal_opens(this_year - 1) + timedelta(days=rng.uniform(0, 25)))],
+                     applied)
+        elif what == "moved":  # ended where they lived before, then registered here
+            before = communities[(communities.index(community_id) + 1 + n % 7) % len(communities)]
+            applied = district_midnight(this_year - 1, 1, 1) + timedelta(days=rng.uniform(10, 200))
+            moved = applied + timedelta(days=rng.uniform(30, 120))
+            register(member_id, before, [("accept", applied + timedelta(days=2)), ("end", moved)], applied)
+            again = max(moved + timedelta(days=1), year_start + timedelta(hours=1))
+            register(member_id, community_id, [("accept", again + timedelta(days=1))], again)
+        elif what == "applied":  # waiting for the community's staff
+            register(member_id, community_id, [], now - timedelta(days=rng.uniform(0.1, 10)))
+        elif what == "declined":
+            applied = this_year_time()
+            register(member_id, community_id, [("decline", min(applied + timedelta(days=2), now))], applied)
+        elif what == "withdrawn":
+            applied = this_year_time()
+            register(member_id, community_id, [("withdraw", min(applied + timedelta(days=1), now))], applied)
+        else:  # lapsed: last year's term, never renewed
+            applied = district_midnight(this_year - 1, 1, 1) + timedelta(days=rng.uniform(10, 300))
+            register(member_id, community_id, [("accept", applied + timedelta(days=2)),
+                                               ("lapse", year_end(this_year - 1) + timedelta(minutes=1))], applied)
+        if what in ("active", "renewed", "moved"):
+            counts["registered"] += 1
+        else:
+            unregistered.append(member_id)
+        done += 1
+        if done % chunk == 0:
+            w.flush()
+            heads.clear()  # every registration's chain was written whole
+            if progress:
+                progress(chunk)
+    w.flush()
+    if progress:
+        progress(done % chunk)
+    users = db.metadata.tables["users"]
+    for start in range(0, len(unregistered), 10_000):  # their community follows the registration: none
+        w.session.execute(users.update().where(users.c.id.in_(unregistered[start:start + 10_000]))
+                          .values(community_id=None))
+    return counts

@@ -8,7 +8,8 @@ Measures, with gunicorn started from the project's gunicorn.conf.py on PostgreSQ
                 update it, insert an event, commit — and a bare `hello`
   2. lifecycle  members and staff driving claims claim → check-in → report → approve via the JSON API
   3. race       500 concurrent claimants on a task with 10 slots
-  4. reads      a claim's timeline, the supervisor dashboard (district, one town), a filtered claim list
+  4. reads      a claim's timeline, the supervisor dashboard (district, one town), a filtered claim list;
+                the 报到 reads: the largest unit's receipt report, a community's roster, the registration list
   5. verify     `flask verify-chain` over every event
   6. export     a CSV export of all claims: time and the worker's peak RSS
 Prints a table, then one line of JSON with every figure and the ratios lifecycle_vs_floor
@@ -290,6 +291,54 @@ def reads(base, supervisor_token, claim_ids, samples):
     return out
 
 
+def registration_targets(name: str) -> dict:
+    """What the 报到 reads look at: the largest unit, the community with the most registered members
+    (and a staff account of it), the newest registrations' community code."""
+    with psycopg.connect(db_url(name)) as conn:
+        unit_id, unit_members = conn.execute(
+            "SELECT unit_id, count(*) FROM users WHERE role = 'member' AND active GROUP BY unit_id "
+            "ORDER BY count(*) DESC, unit_id LIMIT 1").fetchone()
+        community_id, registered = conn.execute(
+            "SELECT community_id, count(*) FROM registrations WHERE state = 'active' GROUP BY community_id "
+            "ORDER BY count(*) DESC, community_id LIMIT 1").fetchone()
+        staff = conn.execute("SELECT username FROM users WHERE role = 'staff' AND community_id = %s ORDER BY id "
+                             "LIMIT 1", (community_id,)).fetchone()[0]
+        code = conn.execute("SELECT code FROM communities WHERE id = %s", (community_id,)).fetchone()[0]
+    return {"unit_id": unit_id, "unit_members": unit_members, "community_id": community_id,
+            "community_registered": registered, "community_code": code, "staff": staff}
+
+
+def registration_reads(base, supervisor_token, targets, samples):
+    """The new processes at scale (issue 17), one request at a time: the largest unit's receipt report
+    (the page and the API), the roster of the community with the most registered members (its staff's
+    page), and the registration list (API, the district supervisor: pages 1–50, and one community's
+    active registrations)."""
+    out = {}
+    api = httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {supervisor_token}"})
+    supervisor, staff = page_session(base, "supervisor"), page_session(base, targets["staff"])
+    heavy = max(samples // 5, 20)
+    series = {
+        "receipt_page": (supervisor, [f"/supervisor/receipts?unit={targets['unit_id']}"] * heavy),
+        "receipt_api": (api, [f"/api/v1/units/{targets['unit_id']}/registrations"] * heavy),
+        "roster_page": (staff, ["/staff/roster"] * heavy),
+        "registration_list": (api, [f"/api/v1/registrations?page={random.randint(1, 50)}&page_size=20"
+                                    for _ in range(samples)]),
+        "registration_list_community": (api, [f"/api/v1/registrations?state=active&community="
+                                              f"{targets['community_code']}&page={random.randint(1, 5)}&page_size=20"
+                                              for _ in range(samples)]),
+    }
+    for name, (client, urls) in series.items():
+        times = []
+        for url in urls:
+            started = time.perf_counter()
+            r = client.get(url)
+            assert r.status_code == 200, (url, r.status_code)
+            times.append(time.perf_counter() - started)
+        out[f"{name}_p50_ms"], out[f"{name}_p95_ms"] = pct(times, 50), pct(times, 95)
+    out.update({"receipt_unit_members": targets["unit_members"], "roster_registered": targets["community_registered"]})
+    return out
+
+
 def export(server, base):
     pages = page_session(base, "supervisor")
     peak, stop = [0], threading.Event()
@@ -373,6 +422,9 @@ def main():
         phase(figures, "race", asyncio.run(race(server.base, [tokens[m] for m in members[:500]], actors["race_task"])))
         # 4. supervisor reads
         phase(figures, "reads", reads(server.base, tokens["supervisor"], actors["claim_ids"], 50 if args.quick else 200))
+        # 4b. the 报到 reads: a unit's receipt, a community's roster, the registration list
+        phase(figures, "registration reads", registration_reads(server.base, tokens["supervisor"],
+                                                                registration_targets(name), 50 if args.quick else 200))
     finally:
         server.stop()
     # 6. export, on a fresh server so the worker's memory is the export's alone
@@ -400,6 +452,9 @@ def main():
             ("race winners (10 slots)", "race_winners"), ("race 5xx", "race_5xx"), ("race p99 ms", "race_p99_ms"),
             ("timeline p95 ms", "timeline_p95_ms"), ("dashboard district p95 ms", "dashboard_district_p95_ms"),
             ("dashboard town p95 ms", "dashboard_town_p95_ms"), ("claim list p95 ms", "claim_list_p95_ms"),
+            ("receipt page p95 ms", "receipt_page_p95_ms"), ("receipt API p95 ms", "receipt_api_p95_ms"),
+            ("roster page p95 ms", "roster_page_p95_ms"), ("registration list p95 ms", "registration_list_p95_ms"),
+            ("registration list, one community p95 ms", "registration_list_community_p95_ms"),
             ("verify-chain events/s", "verify_events_per_s"), ("export seconds", "export_seconds"),
             ("export rows", "export_rows"), ("export worker RSS before MB", "export_worker_rss_before_mb"),
             ("export worker peak RSS MB", "export_worker_peak_rss_mb")]

@@ -29,6 +29,7 @@ values in the payload itself and verify exactly as they always did.
 """
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import secrets
@@ -44,6 +45,8 @@ from .clock import iso, utcnow
 from .models import (AuditEvent, AuditPersonalValue, Certificate, Checkpoint, Claim, Pairing, Project, Registration,
                      Task, UnitResource)
 from .models.personal import ERASED
+
+log = logging.getLogger("baodao.audit")
 
 HASHED_FIELDS = (
     "subject_type", "subject_id", "seq", "trigger", "from_state", "to_state", "actor_id",
@@ -190,6 +193,9 @@ class Problem:
     seq: int | None
     event_id: int | None
     what: str
+    # Where a problem of an event sits in the report: (subject type, subject id, seq, event id, 0 for the
+    # chain's own check | 1 for a personal field | 2 for a stray value, field). Both verifiers sort by it.
+    sort_key: tuple = field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         where = f" event {self.event_id} (seq {self.seq})" if self.event_id is not None else ""
@@ -251,13 +257,35 @@ class _Scan:
 
 
 def verify(session, subject: str | None = None, checkpoint: dict | None = None, progress=None,
-           workers: int | None = None) -> VerifyResult:
+           workers: int | None = None, method: str = "auto") -> VerifyResult:
     """Recompute every chain (or one subject's). `checkpoint` is a heads mapping
     ({"claim:1": [seq, hash]}) to compare against; by default the latest stored one.
-    A whole large log is checked by `workers` processes (default: one per core, up to 2),
-    each over its own range of subjects; `progress` is then called once per range."""
+
+    `method`: "sql" checks the whole log inside PostgreSQL, with parallel workers
+    (workflow/audit_sql.py); "python" streams the events here and hashes them in Python (the only
+    way on SQLite, and for one subject); "auto" (the default) takes the first for the whole log on
+    PostgreSQL and the second otherwise. Both report the same problems, in the same order, with the
+    same counts. In Python, a whole large log is checked by `workers` processes (default: one per
+    core, up to 2), each over its own range of subjects; `progress` is then called once per range."""
     if subject:
         parse_subject(subject)  # refuse a malformed subject before reading anything
+    if method not in ("auto", "sql", "python"):
+        raise ValueError(f"method must be auto, sql or python, not {method!r}")
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if method == "sql" and (subject or not postgres):
+        raise ValueError("the SQL verifier checks the whole log on PostgreSQL only")
+    if method == "sql" or (method == "auto" and postgres and subject is None):
+        from sqlalchemy.exc import DataError
+
+        from . import audit_sql
+
+        try:
+            return audit_sql.verify(session, checkpoint=checkpoint, progress=progress)
+        except DataError as exc:  # data SQL cannot read (a payload that is no JSON object, a salt that is
+            if method == "sql":   # no hex …): only the Python code says exactly what is wrong with it
+                raise
+            log.warning("verify-chain: the database could not check the log (%s); checking it in Python",
+                        str(exc.orig).splitlines()[0])
     if checkpoint is None and subject is None:
         latest = session.scalar(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1))
         checkpoint = latest.heads if latest else None
@@ -290,6 +318,7 @@ def verify(session, subject: str | None = None, checkpoint: dict | None = None, 
         result.erased += part.erased
         head_seq.update(part.head_seq)
         at_checkpoint.update(part.at_checkpoint)
+    result.problems.sort(key=lambda p: p.sort_key)  # chain order, whatever the ranges and batches
     _check_subjects_have_chains(session, subject, result)
     _check_certificates(session, subject, result)
     if checkpoint:
@@ -340,20 +369,24 @@ def _scan(session, where: tuple[str, tuple], wanted: dict, progress) -> _Scan:
         if key != current:
             current, expected_seq, prev = key, 1, None
             part.subjects += 1
+        what = None
         if seq != expected_seq:
             what = "missing events before this one" if seq > expected_seq else "duplicate sequence number"
-            part.problems.append(Problem(key, seq, event_id, f"{what} (expected seq {expected_seq})"))
+            what = f"{what} (expected seq {expected_seq})"
         elif prev_hash != prev:
-            part.problems.append(Problem(key, seq, event_id, "previous-hash link broken (deleted or reordered)"))
+            what = "previous-hash link broken (deleted or reordered)"
         elif not _hash_matches(row):
-            part.problems.append(Problem(key, seq, event_id, "contents altered: hash does not match"))
+            what = "contents altered: hash does not match"
+        if what:
+            part.problems.append(Problem(key, seq, event_id, what,
+                                         sort_key=(subject_type, subject_id, seq, event_id, 0, "")))
         expected_seq, prev = seq + 1, digest
         if key in wanted:
             part.head_seq[key] = seq
             if wanted[key] == seq:
                 part.at_checkpoint[key] = digest
         if _may_hold_personal(row[12]):
-            with_personal.append((key, seq, event_id, row[12]))
+            with_personal.append(((subject_type, subject_id), seq, event_id, row[12]))
             if len(with_personal) >= PERSONAL_BATCH:
                 _check_personal(session, with_personal, part)
                 with_personal = []
@@ -381,14 +414,16 @@ def _check_personal(session, events: list[tuple], part: _Scan) -> None:
     (a match is fine), or find its erasure recorded (erased), else it was altered. One query per
     batch, straight from the driver on the verifier's own connection (as the events are)."""
     declared = {}
-    for key, seq, event_id, payload in events:
+    for subject, seq, event_id, payload in events:
         try:
             parsed = json.loads(payload)
         except ValueError:  # the hash check has reported this event already
             continue
+        if not isinstance(parsed, dict):  # (so has it this one's: the engine writes objects)
+            continue
         digests = {name: d for name, value in parsed.items() if (d := digest_of(value)) is not None}
         if digests:
-            declared[event_id] = (key, seq, digests)
+            declared[event_id] = (subject, seq, digests)
     if not declared:
         return
     values, erasures = {}, set()
@@ -397,27 +432,31 @@ def _check_personal(session, events: list[tuple], part: _Scan) -> None:
             values[(event_id, name)] = (salt, value)
         elif kind == ERASED:
             erasures.add((event_id, name))
-    for event_id, (key, seq, digests) in declared.items():
+    def problem(subject, seq, event_id, rank, name, what):
+        part.problems.append(Problem(f"{subject[0]}:{subject[1]}", seq, event_id, what,
+                                     sort_key=(*subject, seq, event_id, rank, name)))
+
+    for event_id, (subject, seq, digests) in declared.items():
         for name, digest in sorted(digests.items()):
             stored = values.pop((event_id, name), None)
             if stored is None:
                 if (event_id, name) in erasures:
                     part.erased += 1
                 else:
-                    part.problems.append(Problem(key, seq, event_id, f"personal field '{name}' altered: its value "
-                                                                     "is missing and no erasure is recorded"))
+                    problem(subject, seq, event_id, 1, name, f"personal field '{name}' altered: its value "
+                                                             "is missing and no erasure is recorded")
             elif (event_id, name) in erasures:
-                part.problems.append(Problem(key, seq, event_id, f"personal field '{name}': its erasure is "
-                                                                 "recorded but the value is still stored"))
+                problem(subject, seq, event_id, 1, name, f"personal field '{name}': its erasure is "
+                                                         "recorded but the value is still stored")
             elif personal_digest(*stored) != digest:
-                part.problems.append(Problem(key, seq, event_id, f"personal field '{name}' altered: the stored "
-                                                                 "value does not match the event's digest"))
+                problem(subject, seq, event_id, 1, name, f"personal field '{name}' altered: the stored "
+                                                         "value does not match the event's digest")
             else:
                 part.personal += 1
     for event_id, name in sorted(values):  # a value no field of its event asks for
-        key, seq, _ = declared[event_id]
-        part.problems.append(Problem(key, seq, event_id, f"a personal value is stored for '{name}', "
-                                                         "which the event does not hold"))
+        subject, seq, _ = declared[event_id]
+        problem(subject, seq, event_id, 2, name, f"a personal value is stored for '{name}', "
+                                                 "which the event does not hold")
 
 
 _PERSONAL_ROWS = ("SELECT event_id, field, salt, value, NULL FROM audit_personal_values WHERE event_id {ids} "
@@ -464,7 +503,8 @@ def _event_rows(session, where: str = "", params: tuple = ()):
     columns = _EVENT_COLUMNS.format(payload="payload::text" if postgres else "payload")
     if postgres:  # the time as the hashed ISO text, formatted by the server (no datetime objects)
         columns = columns.replace("created_at", _PG_ISO_TIME)
-    sql = f"SELECT {columns} FROM audit_events {where} ORDER BY subject_type, subject_id, seq"
+    # (id last: two events under one seq — only possible once the unique index is gone — in a fixed order)
+    sql = f"SELECT {columns} FROM audit_events {where} ORDER BY subject_type, subject_id, seq, id"
     if postgres:
         cursor = raw.cursor(name=f"verify_chain_{os.getpid()}")
         cursor.itersize = 20_000

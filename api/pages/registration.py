@@ -14,33 +14,36 @@ Every rule is the services' (registrations, grids, receipts, scope); the views p
 call one service and render. The trigger pages (accept, move_grid, end, …) are the engine's
 (api/pages/actions.py), made from the definition.
 """
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from workflow import audit, runtime
+from workflow.clock import DISTRICT_TZ
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from workflow.extensions import db
 from workflow.models import Registration, Town, Unit
-from workflow.services import exports, grids, receipts, registrations
+from workflow.services import exports, grids, receipts, registrations, transitions
 from workflow.services import points as points_service
 from workflow.services.subjects import kind as subject_kind
 
 from . import common, messages, trigger_forms
-from .actions import actions
+from .actions import PAGES, actions
 from .forms import ActionForm, SubjectForm
 from .shared import events
 
 bp = Blueprint("registration", __name__)
 common.page_blueprint_setup(bp)
 SUBJECT = "registration"
+BEIJING_OFFSET = timedelta(hours=8)
 
 
 class GridForm(FlaskForm):
@@ -173,9 +176,17 @@ def roster():
     me = common.actor()
     here = url_for("registration.roster")
     parts = receipts.roster(db.session, me.community_id)
-    return render_template("registration/roster.html", parts=parts,
-                           actions={line.registration.id: actions(me, SUBJECT, line.registration, next_url=here)
-                                    for part in parts for line in part.lines})
+    # The page offers one action per member, moving them to another grid, where the engine allows it:
+    # asked per registration, its link made once (a large community has hundreds on its roster).
+    link = url_for("actions.fire", path=PAGES[SUBJECT].path, subject_id=987654321, trigger="move_grid", next=here)
+    english, labels, moves = common.is_english(), {}, {}
+    for r in (line.registration for part in parts for line in part.lines):
+        if "move_grid" in transitions.allowed_triggers(db.session, me, SUBJECT, r):
+            if r.definition_key not in labels:  # the words of the registration's own definition version
+                spec = runtime.registry().get(*r.definition_key).definition.trigger("move_grid")
+                labels[r.definition_key] = spec.label_en if english else spec.label
+            moves[r.id] = (link.replace("987654321", str(r.id)), labels[r.definition_key])
+    return render_template("registration/roster.html", parts=parts, moves=moves, day=Days())
 
 
 @bp.route("/staff/grids", methods=["GET", "POST"])
@@ -257,6 +268,69 @@ def _report_unit(me):
     return points_service.visible_unit(db.session, me, unit_id)
 
 
+class Days:
+    """Stored UTC times as `|dt('yyyy-MM-dd')` prints them, each calendar day formatted once (a page of
+    hundreds or thousands of lines): Beijing time has been UTC+8 all year since 1992 (summer time ended in
+    1991); earlier times go through the zone's rules, and a time the zone cannot hold through fmt_dt's
+    own fallback."""
+
+    def __init__(self):
+        self.seen = {}
+
+    def __call__(self, value):
+        if value is None:
+            return ""
+        try:
+            d = (value + BEIJING_OFFSET).date() if value.year >= 1992 else \
+                value.replace(tzinfo=timezone.utc).astimezone(DISTRICT_TZ).date()
+        except OverflowError:
+            return escape(common.fmt_dt(value, "yyyy-MM-dd"))
+        text = self.seen.get(d)
+        if text is None:
+            text = self.seen[d] = Markup(f"{d.year:04d}-{d.month:02d}-{d.day:02d}")
+        return text
+
+
+def _receipt_rows(report) -> Markup:
+    """The receipt table's rows, as HTML. A large unit has thousands of lines (1,700 at district scale):
+    each state's label, each day and each term is worked out once, the links are made from one, and the
+    rows are written here rather than by the template, which spent most of the page's time printing and
+    escaping cell by cell. Every text from the database is escaped."""
+    labels, terms, places, rows = {}, {}, {}, []
+    day = Days()
+    link = url_for("registration.receipt", registration_id=987654321)
+    not_registered = escape(_("Not registered"))
+
+    for line in report.lines:
+        r = line.registration
+        work = f'<td class="num">{line.verified_claims}'
+        work += f'<br><span class="muted">{line.hours:g} h</span></td></tr>' if line.hours else "</td></tr>"
+        if r is None:
+            rows.append(f'<tr class="unregistered"><td>{escape(line.name)}<br><strong>{not_registered}</strong></td>'
+                        f"<td></td><td></td>{work}")
+            continue
+        label_key = (r.state, r.definition_name, r.definition_version)
+        if label_key not in labels:
+            labels[label_key] = escape(common.state_label(*label_key, "registration"))
+        name = escape(line.name)
+        if r.accepted_at:
+            name = f'<a href="{link.replace("987654321", str(r.id))}">{name}</a>'
+            term_key = (r.term_year, r.term_ends_at)
+            if term_key not in terms:
+                terms[term_key] = escape(term_text(r))
+            since = f'{day(r.accepted_at)}<br><span class="muted">{terms[term_key]}</span>'
+        else:
+            since = ""
+        place_key = (r.community.id, r.grid.id if r.grid else None)
+        if place_key not in places:
+            grid = f" · {escape(r.grid.name)}" if r.grid else ""
+            places[place_key] = (f'{escape(r.community.short_name)}{grid}<br>'
+                                 f'<span class="muted">{escape(r.community.town.name)}</span>')
+        rows.append(f'<tr><td>{name}<br><span class="badge {escape(r.state)}">{labels[label_key]}</span></td>'
+                    f"<td>{places[place_key]}</td><td>{since}</td>{work}")
+    return Markup("\n".join(rows))
+
+
 @bp.get("/supervisor/receipts")
 @common.roles(*READERS, "liaison")
 def receipts_page():
@@ -268,7 +342,7 @@ def receipts_page():
         units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
         return render_template("registration/receipts.html", report=None, units=units)
     report = receipts.receipt(db.session, unit)
-    return render_template("registration/receipts.html", report=report, units=None)
+    return render_template("registration/receipts.html", report=report, rows=_receipt_rows(report), units=None)
 
 
 @bp.get("/supervisor/receipts/download")

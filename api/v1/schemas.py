@@ -9,6 +9,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from workflow.clock import iso
 from workflow.models import CATEGORIES, TASK_STATUSES
+from workflow.services.registration_views import summary
 from workflow.time_bounds import QUERY_EARLIEST, QUERY_LATEST, UTCDateTimeField
 
 
@@ -453,10 +454,31 @@ class ReceiptMemberSchema(Schema):
     hours = fields.Float(metadata={"description": "their hours"})
 
 
+class Prepared(fields.List):
+    """A list the view has already made into JSON values, exactly as its items' schema dumps them
+    (`receipt_member` below: the receipt's thousands of members, where marshmallow's field-by-field dump
+    was most of the answer's time). Described in OpenAPI by the items' schema; tested equal to its dump."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+def receipt_member(line) -> dict:
+    """One line of the receipt report as ReceiptMemberSchema dumps it: the registration's summary
+    (registration_views.summary) with its times as text."""
+    registration = summary(line.registration)
+    if registration is not None:
+        registration["since"] = iso(registration["since"])
+        if registration["term"] is not None:
+            registration["term"] = {**registration["term"], "ends_at": iso(registration["term"]["ends_at"])}
+    return {"user_id": line.user_id, "name": line.name, "registration": registration,
+            "verified_claims": int(line.verified_claims), "hours": float(line.hours)}
+
+
 class ReceiptSchema(Schema):
     unit = fields.Nested(UnitIdRef)
     year = fields.Integer()
-    members = fields.List(fields.Nested(ReceiptMemberSchema), metadata={
+    members = Prepared(fields.Nested(ReceiptMemberSchema), metadata={
         "description": "every active member account of the unit: the unregistered first, then by name"})
     unregistered = fields.Integer(metadata={"description": "members with no live registration (未报到)"})
     registered = fields.Integer(metadata={"description": "members with an active registration"})

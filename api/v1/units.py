@@ -11,10 +11,9 @@ from workflow.extensions import db
 from workflow.services import points as points_service
 from workflow.services import receipts, resources, security_log
 from workflow.services.pairing_views import resource_view
-from workflow.services.registration_views import summary
 
 from . import http
-from .schemas import FeedbackSchema, MonthQuerySchema, ReceiptSchema, ResourceSchema, YearQuerySchema
+from .schemas import FeedbackSchema, MonthQuerySchema, ReceiptSchema, ResourceSchema, YearQuerySchema, receipt_member
 
 blp = Blueprint("v1_units", __name__, url_prefix="/api/v1/units", description="Feedback and receipts to units")
 
@@ -66,8 +65,7 @@ def registrations(args, unit_id):
     unit = _unit_reader(unit_id, liaisons=True)
     report = receipts.receipt(db.session, unit, year=args.get("year"))
     return {"unit": {"id": unit.id, "code": unit.code, "name": unit.name}, "year": report.year,
-            "members": [{"user_id": line.user_id, "name": line.name, "registration": summary(line.registration),
-                         "verified_claims": line.verified_claims, "hours": line.hours} for line in report.lines],
+            "members": [receipt_member(line) for line in report.lines],  # (ReceiptSchema.members: Prepared)
             "unregistered": report.unregistered, "registered": report.registered}
 
 

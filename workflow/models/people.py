@@ -10,7 +10,7 @@ A user has exactly one role:
 """
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -35,6 +35,11 @@ class Unit(db.Model):
 
 class User(db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        # a unit's active members by name (the receipt report), read from the index alone: migration 0015
+        Index("ix_users_unit_members", "unit_id", "name", "id",
+              postgresql_where=text("role = 'member' AND active"), sqlite_where=text("role = 'member' AND active")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -5,7 +5,7 @@ Unit feedback records are what each member's home unit receives for verified wor
 """
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import utcnow
@@ -28,6 +28,11 @@ class PointsEntry(db.Model):
 
 class UnitFeedback(db.Model):
     __tablename__ = "unit_feedback"
+    __table_args__ = (
+        # a unit's year (the receipt report) and members' years (a community's roster): migration 0015
+        Index("ix_unit_feedback_unit_month", "unit_id", "month", postgresql_include=["member_id", "hours"]),
+        Index("ix_unit_feedback_member_month", "member_id", "month", postgresql_include=["claim_id", "hours"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)

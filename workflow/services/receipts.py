@@ -44,7 +44,8 @@ def _work(session, member_ids, year: int, *, unit_id=None, community_id=None) ->
     if not member_ids:
         return {}
     first, last = _year_months(year)
-    query = (select(UnitFeedback.member_id, func.count(UnitFeedback.id), func.coalesce(func.sum(UnitFeedback.hours), 0))
+    # (count(*), not count(id): the sums come from ix_unit_feedback_member_month alone, migration 0015)
+    query = (select(UnitFeedback.member_id, func.count(), func.coalesce(func.sum(UnitFeedback.hours), 0))
              .where(UnitFeedback.member_id.in_(member_ids), UnitFeedback.month >= first, UnitFeedback.month <= last)
              .group_by(UnitFeedback.member_id))
     if unit_id is not None:
@@ -62,11 +63,53 @@ def _with_places(query):
 
 # -- the unit's receipt report -----------------------------------------------------------------
 
+@dataclass(frozen=True)
+class TownRef:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CommunityRef:
+    id: int
+    code: str
+    name: str
+    town: TownRef
+
+    @property
+    def short_name(self) -> str:
+        return short_name(self.name)
+
+
+@dataclass(frozen=True)
+class GridRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class LiveRegistration:
+    """A member's live registration as the receipt shows it: the fields of `Registration` the report,
+    its exports and the API read, with its community (and town) and grid — read in the same query as
+    the unit's members, not loaded as ORM rows (a large unit has thousands)."""
+    id: int
+    member_id: int
+    state: str
+    definition_name: str
+    definition_version: int
+    community: CommunityRef
+    grid: GridRef | None
+    households: int | None
+    accepted_at: object
+    term_year: int | None
+    term_ends_at: object
+
+
 @dataclass
 class ReceiptLine:
     user_id: int
     name: str
-    registration: Registration | None  # the live one (applied or active); None: 未报到
+    registration: LiveRegistration | None  # the live one (applied or active); None: 未报到
     verified_claims: int
     hours: float
 
@@ -91,20 +134,48 @@ def receipt(session, unit: Unit, *, year: int | None = None) -> Receipt:
     verified work credited to the unit; those with no live registration (未报到) first, then
     everyone by name."""
     year = year or district_year(utcnow())
-    members = session.execute(select(User.id, User.name).where(
-        User.unit_id == unit.id, User.role == "member", User.active == true()).order_by(User.name, User.id)).all()
-    ids = [m.id for m in members]
-    live = {}
-    for chunk in range(0, len(ids), 1000):
-        for r in session.scalars(_with_places(select(Registration).where(
-                Registration.member_id.in_(ids[chunk:chunk + 1000]), Registration.state.in_(_live())))):
-            live[r.member_id] = r
-    work = _work(session, ids, year, unit_id=unit.id)
-    lines = [ReceiptLine(user_id=m.id, name=m.name, registration=live.get(m.id),
-                         verified_claims=work.get(m.id, (0, 0.0))[0], hours=work.get(m.id, (0, 0.0))[1])
-             for m in members]
+    # One query: the members, each with their live registration (found through the partial unique index
+    # on live registrations' members), its community, town and grid.
+    rows = session.execute(
+        select(User.id, User.name, Registration.id, Registration.state, Registration.definition_name,
+               Registration.definition_version, Registration.households, Registration.accepted_at,
+               Registration.term_year, Registration.term_ends_at, Community.id, Community.code, Community.name,
+               Town.code, Town.name, Grid.id, Grid.name)
+        .outerjoin(Registration, and_(Registration.member_id == User.id, Registration.state.in_(_live())))
+        .outerjoin(Community, Community.id == Registration.community_id)
+        .outerjoin(Town, Town.id == Community.town_id)
+        .outerjoin(Grid, Grid.id == Registration.grid_id)
+        .where(User.unit_id == unit.id, User.role == "member", User.active == true())
+        .order_by(User.name, User.id, Registration.id)).all()
+    work = _unit_work(session, unit.id, year)
+    places, grids, lines, seen = {}, {}, [], set()
+    for (user_id, name, reg_id, state, def_name, def_version, households, accepted_at, term_year, term_ends_at,
+         community_id, code, community_name, town_code, town_name, grid_id, grid_name) in rows:
+        if user_id in seen:  # (two live registrations cannot be: the partial unique index; first one kept)
+            continue
+        seen.add(user_id)
+        registration = None
+        if reg_id is not None:
+            community = places.get(community_id) or places.setdefault(
+                community_id, CommunityRef(community_id, code, community_name, TownRef(town_code, town_name)))
+            grid = None if grid_id is None else grids.get(grid_id) or grids.setdefault(grid_id, GridRef(grid_id, grid_name))
+            registration = LiveRegistration(reg_id, user_id, state, def_name, def_version, community, grid, households,
+                                            accepted_at, term_year, term_ends_at)
+        n, hours = work.get(user_id, (0, 0.0))
+        lines.append(ReceiptLine(user_id=user_id, name=name, registration=registration, verified_claims=n, hours=hours))
     lines.sort(key=lambda line: line.registration is not None)  # stable: by name within each part
     return Receipt(unit=unit, year=year, lines=lines)
+
+
+def _unit_work(session, unit_id: int, year: int) -> dict[int, tuple[int, float]]:
+    """member id → (verified claims, hours) credited to the unit this year: the unit's feedback rows of the
+    year's months, read from `ix_unit_feedback_unit_month` alone (migration 0015), without naming its
+    thousands of members in the query."""
+    first, last = _year_months(year)
+    query = (select(UnitFeedback.member_id, func.count(), func.coalesce(func.sum(UnitFeedback.hours), 0))
+             .where(UnitFeedback.unit_id == unit_id, UnitFeedback.month >= first, UnitFeedback.month <= last)
+             .group_by(UnitFeedback.member_id))
+    return {member_id: (int(n), float(hours)) for member_id, n, hours in session.execute(query)}
 
 
 RECEIPT_COLUMNS = ["姓名", "报到状态", "报到社区（村）", "所属镇（街道）", "网格", "报到日期", "报到年度", "到期日期",
