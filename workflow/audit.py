@@ -170,11 +170,12 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
     }
     fields["payload"], apart = seal_personal(fields["payload"], personal)
     row = {**fields, "created_at": now, "prev_hash": prev_hash, "hash": compute_hash(fields, prev_hash)}
+    connection = session.connection()  # Core statements: none of the ORM's execution (nor its autoflush)
     if apart:  # the values need the event's id (one more INSERT, only for events that have them)
-        row["id"] = session.execute(_INSERT_EVENT_RETURNING_ID, row).scalar_one()
-        session.execute(_INSERT_PERSONAL, [{"event_id": row["id"], **value} for value in apart])
+        row["id"] = connection.execute(_INSERT_EVENT_RETURNING_ID, row).scalar_one()
+        connection.execute(_INSERT_PERSONAL, [{"event_id": row["id"], **value} for value in apart])
     else:
-        session.execute(_INSERT_EVENT, row)
+        connection.execute(_INSERT_EVENT, row)
     session.info.setdefault(APPENDED, []).append((subject_type, trigger, request_id))
     return row
 

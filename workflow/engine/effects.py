@@ -31,11 +31,25 @@ def effect(fn: Callable | None = None, *, writes: tuple[str, ...] = ()):
 def _insert(ctx, model, **values) -> int:
     """One row, written at once with a Core INSERT … RETURNING id. Effects write rows the
     transition never reads back as objects, so the ORM's unit of work (a large share of a
-    transition's CPU) buys nothing here. A Core statement does not autoflush, so the claim's
-    pending UPDATE is flushed first: rows reach the database in the order the transition made
-    them, and a statement that fails names the effect that ran it."""
-    ctx.session.flush()
-    return ctx.session.execute(insert(model.__table__).values(**values).returning(model.__table__.c.id)).scalar_one()
+    transition's CPU) buys nothing here. A Core statement does not autoflush: objects added to
+    the session are inserted first (a new subject, say, whose id the row names); the subject's
+    own changes (state, version, counters) need not precede it and reach its row in one UPDATE
+    after the effects (services/tx.py, write_row)."""
+    if ctx.session.new:
+        ctx.session.flush()
+    # On the session's connection: a Core statement needs none of the ORM's execution (nor its autoflush).
+    return ctx.session.connection().execute(_insert_returning_id(model.__table__), values).scalar_one()
+
+
+_INSERTS: dict = {}
+
+
+def _insert_returning_id(table):
+    """INSERT … RETURNING id for a table, built once (its compiled form is cached per column set)."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table).returning(table.c.id)
+    return statement
 
 
 def _attach_photos(ctx, photo_ids) -> None:
@@ -68,7 +82,7 @@ def cancel_live_claims(ctx) -> None:
 @effect
 def record_visit(ctx) -> None:
     photos = ctx.data.get("photos") or []
-    ctx.claim.visit_count = (ctx.claim.visit_count or 0) + 1  # before _insert flushes the claim's UPDATE
+    ctx.claim.visit_count = (ctx.claim.visit_count or 0) + 1  # written with the state, in the claim's UPDATE
     ctx.recorded["visit_id"] = _insert(
         ctx, Visit,
         claim_id=ctx.claim.id,
@@ -136,4 +150,4 @@ def feedback_to_unit(ctx) -> None:
         "verified_by_id": literal(ctx.actor.id, Integer),
         "created_at": literal(ctx.now, DateTime),
     }
-    ctx.session.execute(insert(UnitFeedback.__table__).from_select(list(values), select(*values.values())))
+    ctx.session.connection().execute(insert(UnitFeedback.__table__).from_select(list(values), select(*values.values())))
