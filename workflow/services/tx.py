@@ -16,7 +16,7 @@ lock the member's user row (FOR NO KEY UPDATE), then the registration, then the 
 """
 from contextlib import contextmanager
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 
 from ..db_setup import immediate_begin
 from ..extensions import db
@@ -78,7 +78,20 @@ def write_row(session, row) -> None:
         keys.append(key)
     table = mapper.local_table
     (pk,) = table.primary_key.columns
-    session.connection().execute(table.update().where(pk == getattr(row, mapper.get_property_by_column(pk).key))
-                                 .values(values))
+    values["_pk"] = getattr(row, mapper.get_property_by_column(pk).key)
+    session.connection().execute(_update_statement(table, pk, tuple(sorted(values))), values)
     # As stored: no history left, so a flush (at commit) has nothing to do for this object.
     state._commit_all(state.dict, session.identity_map)
+
+
+_UPDATES: dict = {}
+
+
+def _update_statement(table, pk, names: tuple[str, ...]):
+    """UPDATE table SET <names> WHERE pk = :_pk, built once per table and set of columns."""
+    statement = _UPDATES.get((table, names))
+    if statement is None:
+        statement = table.update().where(pk == bindparam("_pk")).values(
+            {name: bindparam(name, type_=table.c[name].type) for name in names if name != "_pk"})
+        _UPDATES[(table, names)] = statement
+    return statement
