@@ -59,39 +59,49 @@ def lock_one(session, model, ident):
 
 
 def write_row(session, row) -> None:
-    """Write a loaded row's changed columns now, with one Core UPDATE by primary key, and mark the
-    object as stored — as a flush would, without the unit of work's bookkeeping (a large share of
-    a transition's CPU for a single changed row). A transition's subject is written this way
-    after its effects (services/transitions.py, step). Changed relationships and new or deleted
-    objects are left to the flush; so is a row not yet inserted."""
+    """Write a loaded row's changed columns now, with one Core UPDATE (see `row_update`)."""
+    pending = row_update(session, row)
+    if pending is not None:
+        session.connection().execute(*pending)
+
+
+def row_update(session, row):
+    """The Core UPDATE by primary key that writes a loaded row's changed columns, as (statement,
+    parameters), and the object marked as stored — what a flush would do, without the unit of
+    work's bookkeeping (a large share of a transition's CPU for a single changed row). The caller
+    executes it in this transaction: a transition sends its subject's UPDATE with the audit event
+    (audit.append's `also`: one round trip on PostgreSQL). None when there is nothing to write, or
+    when a flush must do it (a changed relationship, a row not yet inserted, a deleted one)."""
     state = inspect(row)
     if state.key is None or state.deleted or not state.committed_state:
-        return
+        return None
     mapper = state.mapper
-    values, keys = {}, []
+    values = {}
     for key in state.committed_state:
         prop = mapper.attrs.get(key)
         column = getattr(prop, "columns", (None,))[0] if prop is not None else None
         if column is None or column.table is not mapper.local_table:
-            return  # something a flush must handle (a relationship, say): leave it all to the flush
+            return None  # something a flush must handle (a relationship, say): leave it all to the flush
         values[column.name] = state.dict.get(key)
-        keys.append(key)
     table = mapper.local_table
     (pk,) = table.primary_key.columns
-    values["_pk"] = getattr(row, mapper.get_property_by_column(pk).key)
-    session.connection().execute(_update_statement(table, pk, tuple(sorted(values))), values)
+    params = {f"row_{name}": value for name, value in values.items()}
+    params["row__pk"] = getattr(row, mapper.get_property_by_column(pk).key)
+    statement = _update_statement(table, pk, tuple(sorted(values)))
     # As stored: no history left, so a flush (at commit) has nothing to do for this object.
     state._commit_all(state.dict, session.identity_map)
+    return statement, params
 
 
 _UPDATES: dict = {}
 
 
 def _update_statement(table, pk, names: tuple[str, ...]):
-    """UPDATE table SET <names> WHERE pk = :_pk, built once per table and set of columns."""
+    """UPDATE table SET <names> = :row_<name> WHERE pk = :row__pk, built once per table and set of
+    columns (the parameters' prefix keeps them apart from a statement it is sent with)."""
     statement = _UPDATES.get((table, names))
     if statement is None:
-        statement = table.update().where(pk == bindparam("_pk")).values(
-            {name: bindparam(name, type_=table.c[name].type) for name in names if name != "_pk"})
+        statement = table.update().where(pk == bindparam("row__pk")).values(
+            {name: bindparam(f"row_{name}", type_=table.c[name].type) for name in names})
         _UPDATES[(table, names)] = statement
     return statement
