@@ -34,7 +34,7 @@ def _insert(ctx, model, **values) -> int:
     transition's CPU) buys nothing here. A Core statement does not autoflush: objects added to
     the session are inserted first (a new subject, say, whose id the row names); the subject's
     own changes (state, version, counters) need not precede it and reach its row in one UPDATE
-    after the effects (services/tx.py, write_row)."""
+    after the effects, with the audit event (services/tx.py, row_update)."""
     if ctx.session.new:
         ctx.session.flush()
     # On the session's connection: a Core statement needs none of the ORM's execution (nor its autoflush).

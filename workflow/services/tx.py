@@ -58,13 +58,6 @@ def lock_one(session, model, ident):
     )
 
 
-def write_row(session, row) -> None:
-    """Write a loaded row's changed columns now, with one Core UPDATE (see `row_update`)."""
-    pending = row_update(session, row)
-    if pending is not None:
-        session.connection().execute(*pending)
-
-
 def row_update(session, row):
     """The Core UPDATE by primary key that writes a loaded row's changed columns, as (statement,
     parameters), and the object marked as stored — what a flush would do, without the unit of
