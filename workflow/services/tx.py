@@ -4,7 +4,8 @@ Every write goes through `write_transaction()`: one transaction (on SQLite a new
 begun IMMEDIATE; on PostgreSQL the request's read transaction carries on) that commits on
 success or rolls back on any exception — so a request that dies mid-transition leaves nothing.
 Rows are locked with `lock_one` (SELECT … FOR UPDATE on PostgreSQL; on SQLite the
-immediate transaction already holds the database's write lock).
+immediate transaction already holds the database's write lock). A transition's subject is
+written by `row_update`: one Core UPDATE of its changed columns, sent with its audit event.
 Lock order, to rule out deadlocks: a member's user row (starting a claim: FOR NO KEY UPDATE),
 then a task, then any of its claims. A claim transition locks its task only when one of its
 effects changes the task (the slot recount: claim, withdraw, reject, expire); the others —
