@@ -16,6 +16,9 @@ one wrk thread each; bench/wrk.py, Lua scripts beside this file):
   5. reads      a claim's timeline, the supervisor dashboard (district, one town), a filtered claim list (httpx)
   6. export     a CSV export of all claims: time and the worker's peak RSS
   7. verify     `flask verify-chain` over every event
+Phases 1–3 run in rounds (--rounds, 3), floor, check-in, lifecycle, again and again, with both apps
+up, so that a busy spell of a shared machine weighs on the floor and the product alike; their
+figures are the rounds' medians, each ratio the median of the rounds' ratios.
 Prints a table, then one line of JSON with every figure and the ratios checkin_vs_floor,
 lifecycle_vs_floor and p99_vs_floor (p99s from wrk's latency distribution).
 TEST_DATABASE_URL names the server's admin database.
@@ -29,6 +32,7 @@ import random
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,7 +57,7 @@ CHECKIN_PER_CONNECTION = 8  # claims checked in on, per connection
 RACE_CLAIMANTS = 500
 # Every key of the JSON line (the last line printed); tests/test_bench_wrk.py holds run.py to it.
 JSON_KEYS = (
-    "machine", "date", "quick", "load_seconds", "virtual_users", "load_generator", "workers", "loadavg_start",
+    "machine", "date", "quick", "load_seconds", "virtual_users", "load_generator", "workers", "rounds", "loadavg_start",
     "floor_rps", "floor_p50_ms", "floor_p99_ms", "floor_errors", "hello_rps",
     "checkin_rps", "checkin_p50_ms", "checkin_p99_ms", "checkin_errors",
     "lifecycle_tps", "lifecycle_p50_ms", "lifecycle_p99_ms", "lifecycle_errors", "lifecycle_statuses",
@@ -63,6 +67,7 @@ JSON_KEYS = (
     "export_seconds", "export_rows", "export_mb", "export_worker_rss_before_mb", "export_worker_peak_rss_mb",
     "verify_events", "verify_events_per_s", "loadavg_end",
     "checkin_vs_floor", "checkin_p99_vs_floor", "lifecycle_vs_floor", "p99_vs_floor",
+    "checkin_vs_floor_rounds", "lifecycle_vs_floor_rounds",
 )
 
 
@@ -120,6 +125,8 @@ class Server:
         return [int(p) for p in out.split()]
 
     def stop(self):
+        if self.proc.poll() is not None:
+            return
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=20)
@@ -158,7 +165,7 @@ def prepare_database(args) -> str:
     return name
 
 
-def prepare_actors(name: str, connections: int) -> dict:
+def prepare_actors(name: str, connections: int, rounds: int = 1) -> dict:
     """Open tasks for the loads, a town supervisor, and the members to log in: the race's
     claimants, the lifecycle's (MEMBERS_PER_CONNECTION per connection, each connection with a task
     of its own, so that claims do not all queue on one task's lock) and the check-in's, who each
@@ -191,8 +198,10 @@ def prepare_actors(name: str, connections: int) -> dict:
             return task_service.publish_task(made.id, staff).id
 
         race_task = task(10)
-        lifecycle_tasks = [task(MEMBERS_PER_CONNECTION + 2) for _ in range(connections)]
-        n_lifecycle, n_checkin = connections * MEMBERS_PER_CONNECTION, connections * CHECKIN_PER_CONNECTION
+        # fresh members and tasks for each round's lifecycle (a round ends with claims in flight)
+        lifecycle_tasks = [task(MEMBERS_PER_CONNECTION + 2) for _ in range(connections * rounds)]
+        n_lifecycle = connections * MEMBERS_PER_CONNECTION * rounds
+        n_checkin = connections * CHECKIN_PER_CONNECTION
         people = db.session.scalars(select(User).where(User.role == "member", User.active.is_(True))
                                     .order_by(User.id).limit(RACE_CLAIMANTS + n_lifecycle + n_checkin)).all()
         race, lifecycle, checkin = (people[:RACE_CLAIMANTS], people[RACE_CLAIMANTS:RACE_CLAIMANTS + n_lifecycle],
@@ -204,14 +213,18 @@ def prepare_actors(name: str, connections: int) -> dict:
             claim_service.fire(claim.id, "check_in", person, {"note": "首次走访"})
             checkin_claims.append((person.username, claim.id))
         some_claims = db.session.execute(text("SELECT id FROM claims ORDER BY random() LIMIT 300")).scalars().all()
-        names = {"race": [p.username for p in race], "lifecycle": [p.username for p in lifecycle]}
+        per_round = len(lifecycle) // rounds
+        names = {"race": [p.username for p in race], "lifecycle": [p.username for p in lifecycle],
+                 "lifecycle_rounds": [{"lifecycle": [p.username for p in lifecycle[r * per_round:(r + 1) * per_round]],
+                                       "lifecycle_tasks": lifecycle_tasks[r * connections:(r + 1) * connections]}
+                                      for r in range(rounds)]}
         # API tokens issued directly, as POST /auth/token issues them but without ~700 scrypt checks on the
         # server before the loads (a login is not what they measure; the reads log in through the pages).
         supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
         tokens = {p.username: auth_service.issue_token_for(p, ttl=timedelta(hours=6)).token
                   for p in [*people, staff, supervisor]}
         db.engine.dispose()
-    return {"race_task": race_task, "lifecycle_tasks": lifecycle_tasks, "checkin_claims": checkin_claims,
+    return {"race_task": race_task, "checkin_claims": checkin_claims,
             "claim_ids": some_claims, "tokens": tokens, **names}
 
 
@@ -343,6 +356,31 @@ def phase(figures: dict, name: str, measured: dict) -> None:
         {k: (round(v, 3) if isinstance(v, float) else v) for k, v in measured.items()}, ensure_ascii=False), flush=True)
 
 
+def combine(rounds: list[dict]) -> dict:
+    """The rounds' figures as one: the median of each figure, the sum of errors and statuses, and
+    each ratio the median of the rounds' own ratios (a round's floor and product ran minutes apart
+    at most, so a busy spell on the machine weighs on both sides of a ratio alike)."""
+    out = {}
+    for key in rounds[0]:
+        values = [r[key] for r in rounds]
+        if key == "lifecycle_statuses":
+            merged = {}
+            for value in values:
+                for status, count in value.items():
+                    merged[status] = merged.get(status, 0) + count
+            out[key] = dict(sorted(merged.items()))
+        elif key.endswith("_errors"):
+            out[key] = sum(values)
+        else:
+            out[key] = statistics.median(values)
+    per_round = [ratios(r) for r in rounds]
+    for key in per_round[0]:
+        out[key] = statistics.median(r[key] for r in per_round)
+    out["checkin_vs_floor_rounds"] = [round(r["checkin_vs_floor"], 3) for r in per_round]
+    out["lifecycle_vs_floor_rounds"] = [round(r["lifecycle_vs_floor"], 3) for r in per_round]
+    return out
+
+
 def ratios(figures: dict) -> dict:
     """The product against the floor, measured in the same run: throughput and p99."""
     return {"checkin_vs_floor": figures["checkin_rps"] / figures["floor_rps"],
@@ -380,6 +418,8 @@ def main():
     parser.add_argument("--users", "--connections", dest="users", type=int, default=16,
                         help="connections (one wrk thread each) for the throughput phases")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers, for both apps")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of floor, check-in and lifecycle; the "
+                                                                 "figures are their medians")
     args = parser.parse_args()
     if not wrk.available():
         sys.exit("wrk is not installed: scripts/ensure-wrk.sh (make bench runs it)")
@@ -387,10 +427,11 @@ def main():
     figures = {"machine": f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "load_seconds": seconds,
                "virtual_users": args.users, "load_generator": f"wrk, {args.users} connections, one thread each",
-               "workers": args.workers, "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+               "workers": args.workers, "rounds": args.rounds,
+               "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
 
     name = prepare_database(args)
-    actors = prepare_actors(name, args.users)
+    actors = prepare_actors(name, args.users, args.rounds)
     env = {**os.environ, "DATABASE_URL": db_url(name), "BAODAO_OPEN_CLAIM_LIMIT": "1000",
            "WEB_CONCURRENCY": str(args.workers)}
     work = Path(tempfile.mkdtemp(prefix="baodao-bench-"))
@@ -403,29 +444,35 @@ def main():
     floor_app.setup(1000, floor_tokens)
     floor_data = work / "floor.txt"
     floor_data.write_text("".join(f"{t}\n" for t in floor_tokens))
+    tokens = actors["tokens"]
+    checkin_data = work / "checkin.txt"
+    checkin_data.write_text("".join(f"{tokens[n]} {claim}\n" for n, claim in actors["checkin_claims"]))
+    lifecycle_files = [write_lifecycle_file(work / f"lifecycle-{r + 1}.txt", tokens["staff1"],
+                                            lifecycle_connections(this_round, tokens, args.users))
+                       for r, this_round in enumerate(actors["lifecycle_rounds"])]
+    # Both apps up at once (idle workers cost nothing), the throughput phases in rounds: floor,
+    # check-in, lifecycle, then again, so that a busy spell of the machine falls on both sides.
     floor = Server("bench.floor_app:app", {**env, "FLOOR_DATABASE_URL": os.environ["FLOOR_DATABASE_URL"]})
-    try:
-        phase(figures, "floor", floor_load(floor.base, floor_data, seconds, args.users))
-    finally:
-        floor.stop()
-
     server = Server("wsgi:app", env)
     try:
-        tokens = actors["tokens"]
-        # 2. check-in alone
-        checkin_data = work / "checkin.txt"
-        checkin_data.write_text("".join(f"{tokens[n]} {claim}\n" for n, claim in actors["checkin_claims"]))
-        phase(figures, "check-in", checkin_load(server.base, checkin_data, seconds, args.users))
-        # 3. lifecycle
-        lifecycle_data = write_lifecycle_file(work / "lifecycle.txt", tokens["staff1"],
-                                              lifecycle_connections(actors, tokens, args.users))
-        phase(figures, "lifecycle", lifecycle_load(server.base, lifecycle_data, seconds, args.users))
+        rounds = []
+        for r in range(args.rounds):
+            this = {}
+            # 1. the floor, on the same server and database; 2. check-in alone; 3. the lifecycle
+            phase(this, f"round {r + 1} floor", floor_load(floor.base, floor_data, seconds, args.users))
+            phase(this, f"round {r + 1} check-in", checkin_load(server.base, checkin_data, seconds, args.users))
+            phase(this, f"round {r + 1} lifecycle", lifecycle_load(server.base, lifecycle_files[r], seconds,
+                                                                   args.users))
+            rounds.append(this)
+        figures.update(combine(rounds))
+        floor.stop()
         # 4. the last-slot race
         phase(figures, "race", asyncio.run(race(server.base, [tokens[m] for m in actors["race"]],
                                                 actors["race_task"])))
         # 5. supervisor reads
         phase(figures, "reads", reads(server.base, tokens["supervisor"], actors["claim_ids"], 50 if args.quick else 200))
     finally:
+        floor.stop()
         server.stop()
     # 6. export, on a fresh server so the worker's memory is the export's alone
     server = Server("wsgi:app", {**env, "WEB_CONCURRENCY": "1"})
@@ -444,7 +491,6 @@ def main():
                               "verify_events_per_s": int(match.group(2).replace(",", ""))})
 
     figures["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    figures.update(ratios(figures))
     for label, key in TABLE:
         value = figures.get(key)
         print(f"{label:<30}{value:>14,.2f}" if isinstance(value, float) else f"{label:<30}{value!s:>14}")

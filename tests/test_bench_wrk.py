@@ -75,14 +75,21 @@ def test_the_json_line_keeps_its_keys_and_adds_the_check_in_ratio(monkeypatch):
     assert OLD_KEYS <= set(run.JSON_KEYS)
     assert {"checkin_vs_floor", "checkin_rps", "checkin_p99_ms", "checkin_p99_vs_floor"} <= set(run.JSON_KEYS)
     monkeypatch.setattr(wrk, "run", lambda *a, **kw: wrk.parse(WRK_REPORT))
-    figures = {}
-    figures.update(run.floor_load("http://x", None, 8, 16))
-    figures.update(run.checkin_load("http://x", None, 8, 16))
-    figures.update(run.lifecycle_load("http://x", None, 8, 16))
-    figures.update(run.ratios(figures))
+    rounds = []
+    for floor_factor in (1.0, 2.0, 0.5):  # the floor's rate differs per round; the product's does not
+        this = {}
+        this.update(run.floor_load("http://x", None, 8, 16))
+        this["floor_rps"] *= floor_factor
+        this.update(run.checkin_load("http://x", None, 8, 16))
+        this.update(run.lifecycle_load("http://x", None, 8, 16))
+        rounds.append(this)
+    figures = run.combine(rounds)
     assert set(figures) <= set(run.JSON_KEYS)
-    assert figures["checkin_vs_floor"] == 1.0 and figures["p99_vs_floor"] == 1.0
-    assert figures["lifecycle_statuses"] == {"approve 200": 240, "claim 201": 250, "claim 409": 40}
+    assert figures["floor_rps"] == 120.0  # the median round
+    assert figures["checkin_vs_floor_rounds"] == [1.0, 0.5, 2.0] and figures["checkin_vs_floor"] == 1.0
+    assert figures["p99_vs_floor"] == 1.0
+    assert figures["lifecycle_errors"] == 120  # errors add up over the rounds
+    assert figures["lifecycle_statuses"] == {"approve 200": 720, "claim 201": 750, "claim 409": 120}
     assert json.loads(run.json_line(figures))["lifecycle_tps"] == 120.0
 
 
