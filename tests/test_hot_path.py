@@ -3,9 +3,11 @@ statements, statements built once per kind of actor, the subject written without
 work — and the same rows, events and chains as before. No timing here (docs/performance.md)."""
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import event, select
 
 from workflow import audit
+from workflow.errors import NotFound
 from workflow.extensions import db
 from workflow.models import AuditEvent, AuditPersonalValue, Claim, Visit
 from workflow.services import claims, scope, subjects
@@ -70,8 +72,6 @@ def test_lock_statements_are_built_once_per_kind_of_actor_and_keep_the_scope(app
     theirs = claims.start_claim(task.id, world.member2)
     session.rollback()
     # the scope still holds through the shared statement: another member's claim is not found
-    from workflow.errors import NotFound
-    import pytest
     for actor, claim_id in ((world.member, theirs.id), (world.staff_b, mine.id), (world.supervisor_other_town, mine.id)):
         with pytest.raises(NotFound):
             claims.fire(claim_id, "check_in", actor, {"note": "x"})
