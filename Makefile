@@ -50,9 +50,10 @@ test: install-test check
 bench-engine: install-test
 	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python bench/engine.py $(ARGS)
 
-## make bench ARGS=--quick: the HTTP benchmark (bench/run.py); figures go to docs/performance.md
+## make bench ARGS=--quick: the HTTP benchmark (bench/run.py, load from wrk); figures go to docs/performance.md
 bench: install-test
 	$(BIN)/pip install -q -e '.[postgres,test,bench]'
+	scripts/ensure-wrk.sh
 	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python bench/run.py $(ARGS)
 
 ## make bench-notify: the bell's unread count and the inbox's first page at 1M notifications (PostgreSQL)

@@ -28,7 +28,6 @@
 """
 import base64
 import hashlib
-import json
 import os
 import re
 import time
@@ -42,7 +41,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from workflow.identity import username_key
 from workflow.services import auth as auth_service
 
-from .requests import is_api_request
+from .requests import MALFORMED, is_api_request, json_value
 
 PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
             "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
@@ -163,6 +162,20 @@ def limit_logins(view):
     return view
 
 
+def _only_the_decorated_limits(app) -> None:
+    """The only limits are the login views' decorators, which check themselves when those views
+    run (Flask-Limiter's wrapper, `in_middleware=False`). With no default, application-wide,
+    blueprint or meta limit configured, Flask-Limiter's before-request check of every request
+    finds nothing to check (about 3 % of a transition's CPU), so it is taken out again. Its
+    after-request hook (which deducts a failed login: `deduct_when`) and its teardown stay.
+    Configure such a limit and the check stays in."""
+    manager = limiter.limit_manager
+    if manager.default_limits or manager.application_limits or manager._blueprint_limits or limiter._meta_limits:
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    app.before_request_funcs[None] = [hook for hook in hooks if hook != limiter._check_request_limit]
+
+
 def rate_limited_response(exc):
     """Error handler for RateLimitExceeded: the response `_breach` built."""
     return exc.get_response()
@@ -280,10 +293,8 @@ def _bad_fields() -> dict:
         errors["query"] = query
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if request.mimetype == "application/json" or request.mimetype.endswith("+json"):
-            raw = request.get_data(cache=True)
-            try:
-                body = json.loads(raw.decode("utf-8")) if raw.strip() else None
-            except (UnicodeDecodeError, ValueError, RecursionError):
+            body = json_value()  # the request's one parse, which the API's json_body() reads too
+            if body is MALFORMED:
                 body = None  # malformed: the API says 400 itself
             found = {}
             _scan(body, "", found)
@@ -403,6 +414,7 @@ def init_app(app) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.register_error_handler(RateLimitExceeded, rate_limited_response)
     limiter.init_app(app)
+    _only_the_decorated_limits(app)
 
     app.before_request(_api_routing_errors)
     app.before_request(_refuse_bad_text)

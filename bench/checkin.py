@@ -4,7 +4,8 @@
     python bench/checkin.py --compare ../old     # also another checkout of the product, same rounds
 
 The load generator is Debian's `wrk` (a C program: it takes little of the two cores the
-servers share), with the Lua scripts bench/checkin.lua and bench/floor.lua. Both apps run
+servers share), with the Lua scripts bench/checkin.lua and bench/floor.lua, run as bench/run.py
+runs it (bench/wrk.py: one wrk thread per connection). Both apps run
 under the project's gunicorn.conf.py with the same number of sync workers (4 by default) on
 the same PostgreSQL, in a scratch database `baodao_bench_checkin` (dropped and rebuilt each
 run). The product's load is `POST /api/v1/claims/{id}/check_in` by members on their own
@@ -22,9 +23,7 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import wrk  # noqa: E402
 from bench.run import Server, admin_conn, db_url, flask  # noqa: E402
 
 NAME = "baodao_bench_checkin"
@@ -84,23 +84,6 @@ def prepare(members: int) -> tuple[list[tuple[str, int]], list[str]]:
     return pairs, floor_tokens
 
 
-def wrk(base: str, script: Path, data: Path, seconds: float, connections: int) -> dict:
-    """One wrk run; requests/s, latency percentiles (ms) and non-2xx answers."""
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(int(seconds), 1)}s", "--latency",
-                          "-s", str(script), base, "--", str(data)], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def latency(label):
-        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {"rps": rps, "p50_ms": latency("50"), "p99_ms": latency("99"), "non_2xx": int(bad.group(1)) if bad else 0,
-            "socket_errors": sum(map(int, errors.groups())) if errors else 0}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15)
@@ -129,8 +112,9 @@ def main():
         for name, (source, module, script, data) in apps.items():
             server = Server(module, {**env, "FLOOR_DATABASE_URL": os.environ["FLOOR_DATABASE_URL"]}, cwd=source)
             try:
-                wrk(server.base, script, data, 3, args.connections)  # warm: imports, pools, caches
-                this[name] = wrk(server.base, script, data, args.seconds, args.connections)
+                wrk.run(server.base, script, data, 3, args.connections)  # warm: imports, pools, caches
+                figures_ = wrk.run(server.base, script, data, args.seconds, args.connections)
+                this[name] = {k: figures_[k] for k in ("rps", "p50_ms", "p99_ms", "non_2xx", "socket_errors")}
             finally:
                 server.stop()
             print(f"[{time.strftime('%H:%M:%S')}] round {n + 1} {name}: {json.dumps(this[name])}", flush=True)

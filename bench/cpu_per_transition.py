@@ -1,7 +1,11 @@
 """CPU per transition in-process: the product's JSON API against the floor app, no HTTP server.
 
     python bench/cpu_per_transition.py            # both, 300 whole claims (1,200 transitions)
-    python bench/cpu_per_transition.py --profile  # and where the product's time goes, by package
+    python bench/cpu_per_transition.py --profile  # and where the product's time goes: by package, top functions
+    python bench/cpu_per_transition.py --check-in # check-in alone (visiting → visiting), 1,200 of them
+
+Also counts the SQL statements per transition (a listener on the engine): a figure that does not
+depend on the machine's load, unlike CPU time.
 
 Drives the Flask test client on PostgreSQL (TEST_DATABASE_URL names the server's admin database;
 scratch databases are created and dropped), one thread, so CPU time per request is comparable
@@ -33,9 +37,11 @@ def scratch(name: str) -> str:
     return ADMIN.set(database=name).render_as_string(hide_password=False)
 
 
-def product(n: int, profile: bool) -> tuple[float, float]:
+def product(n: int, profile: bool, check_in: bool = False) -> tuple[float, float, float]:
     from flask_migrate import upgrade
-    from sqlalchemy import select
+    from sqlalchemy import event, select
+
+    from workflow.extensions import db
 
     from api import create_app
     from bench.engine import world
@@ -58,6 +64,19 @@ def product(n: int, profile: bool) -> tuple[float, float]:
         return {"Authorization": "Bearer " + r.get_json()["access_token"]}
 
     members, staff = [token(f"m{i}") for i in range(20)], token("staff")
+    statements = [0]
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *args: statements.__setitem__(0, statements[0] + 1))
+    claims = []
+    if check_in:  # one live claim per member, checked in on again and again (visiting → visiting)
+        for i in range(20):
+            r = client.post(f"/api/v1/tasks/{task_ids[0]}/claims", headers=members[i])
+            assert r.status_code == 201, r.get_json()
+            claims.append(r.get_json()["id"])
+
+    def visit(i):
+        r = client.post(f"/api/v1/claims/{claims[i % 20]}/check_in", headers=members[i % 20], json={"note": "入户"})
+        assert r.status_code == 200, r.get_json()
 
     def cycle(i):
         me = members[i % 20]
@@ -68,19 +87,23 @@ def product(n: int, profile: bool) -> tuple[float, float]:
                                    ("approve", staff, {})):
             assert client.post(f"/api/v1/claims/{claim}/{trigger}", headers=who, json=body).status_code == 200
 
+    run, per = (visit, 1) if check_in else (cycle, 4)
+    n = n * 4 if check_in else n  # the same number of transitions either way
     for i in range(50):
-        cycle(i)
-    t0, c0 = time.perf_counter(), time.process_time()
+        run(i)
+    t0, c0, s0 = time.perf_counter(), time.process_time(), statements[0]
     for i in range(n):
-        cycle(i)
-    figures = (time.process_time() - c0) / (4 * n) * 1000, (time.perf_counter() - t0) / (4 * n) * 1000
+        run(i)
+    figures = ((time.process_time() - c0) / (per * n) * 1000, (time.perf_counter() - t0) / (per * n) * 1000,
+               (statements[0] - s0) / (per * n))
     if profile:  # a separate loop: the profiler's own overhead must not inflate the timed one
         profiler = cProfile.Profile(time.process_time)  # CPU time: waiting on the database is not the cost
         profiler.enable()
         for i in range(n):
-            cycle(i)
+            run(i)
         profiler.disable()
         by_package(profiler)
+        top_functions(profiler, per * n)
     return figures
 
 
@@ -117,14 +140,28 @@ def by_package(profiler) -> None:
         print(f"  {key:<28}{100 * value / whole:6.1f} %")
 
 
+def top_functions(profiler, transitions: int, count: int = 15) -> None:
+    """The functions with the most CPU of their own, and the calls per transition."""
+    stats = pstats.Stats(profiler).stats
+    whole = sum(own for (_, _, own, _, _) in stats.values())
+    calls = sum(nc for (_, nc, _, _, _) in stats.values())
+    print(f"function calls per transition: {calls / transitions:,.0f}")
+    print("top functions by own time (product):")
+    for (filename, line, name), (_, nc, own, _, _) in sorted(stats.items(), key=lambda kv: -kv[1][2])[:count]:
+        where = filename.split("site-packages/")[-1] if "site-packages/" in filename else Path(filename).name
+        print(f"  {100 * own / whole:5.1f} %  {nc / transitions:6.1f}/transition  {where}:{line}({name})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--claims", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--check-in", action="store_true", help="check-in alone instead of whole claims")
     args = parser.parse_args()
-    cpu, wall = product(args.claims, args.profile)
+    cpu, wall, statements = product(args.claims, args.profile, args.check_in)
     floor_cpu, floor_wall = floor(args.claims)
-    print(f"product: {cpu:.2f} ms CPU, {wall:.2f} ms wall per transition")
+    print(f"product ({'check-in' if args.check_in else 'claim, check-in, report, approve'}): "
+          f"{cpu:.2f} ms CPU, {wall:.2f} ms wall, {statements:.2f} SQL statements per transition")
     print(f"floor:   {floor_cpu:.2f} ms CPU, {floor_wall:.2f} ms wall per request")
     print(f"ratio (floor CPU / product CPU): {floor_cpu / cpu:.2f}")
 

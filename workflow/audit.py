@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import bindparam, event, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from .clock import iso, utcnow
@@ -138,11 +138,13 @@ def _start_appended(session, transaction, connection) -> None:
 def append(session, *, subject_type: str, subject_id: int, trigger: str, from_state: str | None,
            to_state: str | None, actor, payload: dict | None = None, request_id: str | None = None,
            definition: str | None = None, now: datetime | None = None,
-           head: tuple[int, str | None] | None = None, personal: Iterable[str] = ()) -> dict:
+           head: tuple[int, str | None] | None = None, personal: Iterable[str] = (), also=None) -> dict:
     """Add the next event to a subject's chain. The caller holds the subject's row lock.
     `head` is the chain's current (seq, hash) when the caller read it with that lock
     ((0, None) for a new subject); otherwise it is looked up here. `personal` names the
     payload's personal fields: they are hashed as digests and stored apart (seal_personal).
+    `also` is a (statement, parameters) to run with it — the subject's UPDATE (services/tx.py,
+    row_update): on PostgreSQL in the same statement, one round trip; elsewhere just before.
 
     The row is inserted at once with a Core INSERT (events are never loaded back into the
     session that writes them, and the ORM's unit of work is a large share of a
@@ -173,11 +175,29 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
     }
     fields["payload"], apart = seal_personal(fields["payload"], personal)
     row = {**fields, "created_at": now, "prev_hash": prev_hash, "hash": compute_hash(fields, prev_hash)}
+    connection = session.connection()  # Core statements: none of the ORM's execution (nor its autoflush)
+    if connection.dialect.name == "postgresql" and (apart or also is not None):
+        # The subject's UPDATE, the event and its personal values in one statement (one round trip):
+        # data-modifying WITHs; the values' INSERT reads the event's id from its INSERT … RETURNING.
+        # Every parameter's name differs from every column's (SQLAlchemy would take a parameter named
+        # like a column of the UPDATE for one more column to set): ev_*, row_*, field_i, salt_i, value_i.
+        params = {f"ev_{name}": row[name] for name in _EVENT_INSERT_COLUMNS}
+        for i, value in enumerate(apart):
+            params.update({f"field_{i}": value["field"], f"salt_{i}": value["salt"], f"value_{i}": value["value"]})
+        if also is not None:
+            params.update(also[1])
+        returned = connection.execute(_combined_insert(len(apart), also[0] if also is not None else None), params)
+        if apart:
+            row["id"] = returned.scalars().first()
+        session.info.setdefault(APPENDED, []).append((subject_type, trigger, request_id))
+        return row
+    if also is not None:
+        connection.execute(*also)
     if apart:  # the values need the event's id (one more INSERT, only for events that have them)
-        row["id"] = session.execute(_INSERT_EVENT_RETURNING_ID, row).scalar_one()
-        session.execute(_INSERT_PERSONAL, [{"event_id": row["id"], **value} for value in apart])
+        row["id"] = connection.execute(_INSERT_EVENT_RETURNING_ID, row).scalar_one()
+        connection.execute(_INSERT_PERSONAL, [{"event_id": row["id"], **value} for value in apart])
     else:
-        session.execute(_INSERT_EVENT, row)
+        connection.execute(_INSERT_EVENT, row)
     session.info.setdefault(APPENDED, []).append((subject_type, trigger, request_id))
     return row
 
@@ -185,6 +205,35 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
 _INSERT_EVENT = AuditEvent.__table__.insert()
 _INSERT_EVENT_RETURNING_ID = AuditEvent.__table__.insert().returning(AuditEvent.__table__.c.id)
 _INSERT_PERSONAL = insert(AuditPersonalValue.__table__)
+_EVENT_INSERT_COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
+_COMBINED: dict = {}
+
+
+def _combined_insert(n: int, also):
+    """PostgreSQL, one statement: [WITH subject AS (<also: the subject's UPDATE>)] and the event's
+    INSERT — with `n` personal values, WITH event AS (INSERT INTO audit_events … RETURNING id)
+    INSERT INTO audit_personal_values SELECT event.id, :field_i, :salt_i, :value_i … RETURNING
+    event_id. Built once per number of values and UPDATE statement (those are built once too)."""
+    statement = _COMBINED.get((n, also))
+    if statement is None:
+        events, values = AuditEvent.__table__, AuditPersonalValue.__table__
+        event_insert = events.insert().values(
+            {name: bindparam(f"ev_{name}", type_=events.c[name].type) for name in _EVENT_INSERT_COLUMNS})
+        if n == 0:
+            statement = event_insert
+        else:
+            event_cte = event_insert.returning(events.c.id).cte("event")
+            rows = [select(event_cte.c.id, bindparam(f"field_{i}", type_=values.c.field.type),
+                           bindparam(f"salt_{i}", type_=values.c.salt.type),
+                           bindparam(f"value_{i}", type_=values.c.value.type))
+                    for i in range(n)]
+            statement = (values.insert().from_select(["event_id", "field", "salt", "value"],
+                                                     rows[0] if n == 1 else union_all(*rows))
+                         .add_cte(event_cte).returning(values.c.event_id))
+        if also is not None:
+            statement = statement.add_cte(also.cte("subject"))
+        _COMBINED[(n, also)] = statement
+    return statement
 
 
 @dataclass

@@ -1,6 +1,5 @@
 """Request plumbing shared by the /api/v1 resources: request ids, bearer authentication,
 JSON bodies, ETags and If-Match, and Idempotency-Key replays. No business rules here."""
-import json
 import re
 
 from flask import current_app, g, jsonify, make_response, request
@@ -17,7 +16,7 @@ from workflow.models import UnitResource
 from workflow.services.subjects import KINDS
 from workflow.services.views import etag as view_etag
 
-from ..requests import is_api_request
+from ..requests import MALFORMED, is_api_request, json_value
 from ..requests import request_id as _request_id
 from .errors import ApiError
 
@@ -119,19 +118,18 @@ def _is_json(mimetype: str) -> bool:
 
 def json_body() -> dict:
     """The request's JSON object ({} for an empty body). 415 for another content type,
-    400 for malformed JSON, 422 when it is not an object. Validation is the services' job."""
+    400 for malformed JSON, 422 when it is not an object. Validation is the services' job.
+    The object is the request's one parse (api/requests.py): read it, never change it."""
     g.input_location = "json"
-    raw = request.get_data(cache=True)
-    if not raw.strip():
+    value = json_value()  # parsed once per request (api/requests.py)
+    if value is None:
         return {}
     if not _is_json(request.mimetype):
         raise ApiError(415, "send the body as application/json", error="unsupported_media_type",
                        errors={"headers": {"Content-Type": ["Must be application/json."]}})
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    if value is MALFORMED:
         raise ApiError(400, "the body is not valid JSON", error="malformed_json",
-                       errors={"json": {"_body": ["Invalid JSON body."]}}) from None
+                       errors={"json": {"_body": ["Invalid JSON body."]}})
     if not isinstance(value, dict):
         raise ApiError(422, "the body must be a JSON object", error="invalid_input",
                        errors={"json": {"_schema": ["Must be a JSON object."]}})

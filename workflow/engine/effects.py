@@ -8,7 +8,7 @@ it locks that row before the subject (the lock order, services/tx.py).
 """
 from collections.abc import Callable
 
-from sqlalchemy import DateTime, Integer, String, func, insert, literal, select, update
+from sqlalchemy import DateTime, Integer, String, bindparam, func, insert, select, update
 
 from .. import capacity
 from ..clock import district_month
@@ -31,11 +31,25 @@ def effect(fn: Callable | None = None, *, writes: tuple[str, ...] = ()):
 def _insert(ctx, model, **values) -> int:
     """One row, written at once with a Core INSERT … RETURNING id. Effects write rows the
     transition never reads back as objects, so the ORM's unit of work (a large share of a
-    transition's CPU) buys nothing here. A Core statement does not autoflush, so the claim's
-    pending UPDATE is flushed first: rows reach the database in the order the transition made
-    them, and a statement that fails names the effect that ran it."""
-    ctx.session.flush()
-    return ctx.session.execute(insert(model.__table__).values(**values).returning(model.__table__.c.id)).scalar_one()
+    transition's CPU) buys nothing here. A Core statement does not autoflush: objects added to
+    the session are inserted first (a new subject, say, whose id the row names); the subject's
+    own changes (state, version, counters) need not precede it and reach its row in one UPDATE
+    after the effects, with the audit event (services/tx.py, row_update)."""
+    if ctx.session.new:
+        ctx.session.flush()
+    # On the session's connection: a Core statement needs none of the ORM's execution (nor its autoflush).
+    return ctx.session.connection().execute(_insert_returning_id(model.__table__), values).scalar_one()
+
+
+_INSERTS: dict = {}
+
+
+def _insert_returning_id(table):
+    """INSERT … RETURNING id for a table, built once (its compiled form is cached per column set)."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table).returning(table.c.id)
+    return statement
 
 
 def _attach_photos(ctx, photo_ids) -> None:
@@ -68,7 +82,7 @@ def cancel_live_claims(ctx) -> None:
 @effect
 def record_visit(ctx) -> None:
     photos = ctx.data.get("photos") or []
-    ctx.claim.visit_count = (ctx.claim.visit_count or 0) + 1  # before _insert flushes the claim's UPDATE
+    ctx.claim.visit_count = (ctx.claim.visit_count or 0) + 1  # written with the state, in the claim's UPDATE
     ctx.recorded["visit_id"] = _insert(
         ctx, Visit,
         claim_id=ctx.claim.id,
@@ -122,18 +136,33 @@ def award_points(ctx) -> None:
 @effect
 def feedback_to_unit(ctx) -> None:
     """The record the member's home unit receives: hours and households from the last report
-    (read by the INSERT itself: one statement)."""
-    last_report = select(Report.__table__).where(Report.__table__.c.claim_id == ctx.claim.id) \
-        .order_by(Report.__table__.c.id.desc()).limit(1).subquery()
-    values = {
-        "unit_id": literal(ctx.claim.unit_id, Integer),
-        "member_id": literal(ctx.claim.member_id, Integer),
-        "claim_id": literal(ctx.claim.id, Integer),
-        "month": literal(district_month(ctx.now), String),
-        "hours": func.coalesce(select(last_report.c.hours).scalar_subquery(), 0.0),
-        "households": func.coalesce(select(last_report.c.households).scalar_subquery(), 0),
-        "points": literal(ctx.task.points, Integer),
-        "verified_by_id": literal(ctx.actor.id, Integer),
-        "created_at": literal(ctx.now, DateTime),
-    }
-    ctx.session.execute(insert(UnitFeedback.__table__).from_select(list(values), select(*values.values())))
+    (read by the INSERT itself: one statement, built once)."""
+    ctx.session.connection().execute(_feedback_insert(), {
+        "fb_unit_id": ctx.claim.unit_id, "fb_member_id": ctx.claim.member_id, "fb_claim_id": ctx.claim.id,
+        "fb_month": district_month(ctx.now), "fb_points": ctx.task.points, "fb_verified_by_id": ctx.actor.id,
+        "fb_created_at": ctx.now})
+
+
+_FEEDBACK: list = []
+
+
+def _feedback_insert():
+    """INSERT INTO unit_feedback … SELECT :fb_*, the last report's hours and households (0 without one)."""
+    if not _FEEDBACK:
+        reports = Report.__table__
+        last_report = select(reports.c.hours, reports.c.households) \
+            .where(reports.c.claim_id == bindparam("fb_claim_id", type_=Integer)) \
+            .order_by(reports.c.id.desc()).limit(1).subquery()
+        values = {
+            "unit_id": bindparam("fb_unit_id", type_=Integer),
+            "member_id": bindparam("fb_member_id", type_=Integer),
+            "claim_id": bindparam("fb_claim_id", type_=Integer),
+            "month": bindparam("fb_month", type_=String),
+            "hours": func.coalesce(select(last_report.c.hours).scalar_subquery(), 0.0),
+            "households": func.coalesce(select(last_report.c.households).scalar_subquery(), 0),
+            "points": bindparam("fb_points", type_=Integer),
+            "verified_by_id": bindparam("fb_verified_by_id", type_=Integer),
+            "created_at": bindparam("fb_created_at", type_=DateTime),
+        }
+        _FEEDBACK.append(insert(UnitFeedback.__table__).from_select(list(values), select(*values.values())))
+    return _FEEDBACK[0]

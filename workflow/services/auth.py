@@ -32,8 +32,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import utcnow
@@ -227,25 +226,40 @@ def issue_token_for(user: User, *, ttl: timedelta = DEFAULT_TTL, now=None) -> Is
     return IssuedToken(token=token, record=record, expires_in=int(ttl.total_seconds()))
 
 
-def resolve(token: str, *, now=None) -> tuple[User, ApiToken] | None:
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """The columns of a resolved token that a request needs (not an ORM object: nothing changes it)."""
+
+    id: int
+    revoked_at: object
+    expires_at: object
+    last_used_at: object
+
+
+# Built once: the statement every API request runs (its compiled form is cached by SQLAlchemy).
+# The user as an object (the actor the services take), the token as plain columns.
+_RESOLVE = (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at)
+            .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash"))
+            .execution_options(populate_existing=True))
+
+
+def resolve(token: str, *, now=None) -> tuple[User, TokenRecord] | None:
     """The user and token record for a live token (not expired, not revoked, user active), else None."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     now = now or utcnow()
     session = db.session()
-    # Token and user in one round trip, never a stale copy of either.
-    row = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                          .where(ApiToken.token_hash == hash_token(token))
-                          .execution_options(populate_existing=True)).first()
+    # Token and user in one round trip, never a stale copy of the user.
+    row = session.execute(_RESOLVE, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
-    record, user = row
+    user, record = row[0], TokenRecord(*row[1:])
     if record.revoked_at is not None or record.expires_at <= now or not user.active:
         return None
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
         with write_transaction() as s:
             s.execute(ApiToken.__table__.update().where(ApiToken.id == record.id).values(last_used_at=now))
-        set_committed_value(record, "last_used_at", now)  # as stored; not a pending change
+        record = TokenRecord(record.id, record.revoked_at, record.expires_at, now)
     return user, record
 
 

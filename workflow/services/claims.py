@@ -6,7 +6,7 @@ open-claim limit holds under concurrency), then the task (its slot count changes
 the new claim is inserted once, already in its new state. Every later step goes through
 `services.transitions.fire`, as every subject's triggers do.
 """
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import runtime
@@ -17,6 +17,19 @@ from ..models import Claim, Community, Task, Unit, User
 from . import scope, transitions
 from .idempotency import record as record_idempotency
 from .tx import write_transaction
+
+
+# Built once (their compiled forms are cached): the member's row, locked first.
+_LOCK_MEMBER = (select(User).where(User.id == bindparam("member_id")).with_for_update(key_share=True)
+                .execution_options(populate_existing=True))
+
+
+def _lock_task_to_claim(shape):
+    """Lock a task (:task_id) an actor of this shape may see, with its community and the actor's
+    unit (Unit.id IS NULL matches nothing, for a member without a unit)."""
+    return (select(Task, Community, Unit).join(Community, Community.id == Task.community_id)
+            .outerjoin(Unit, Unit.id == shape.unit_id).where(Task.id == bindparam("task_id"), scope.task_filter(shape))
+            .with_for_update(of=Task).execution_options(populate_existing=True))
 
 
 def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
@@ -32,16 +45,12 @@ def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
         # The member first: two claims of one member at once queue here, so each counts the
         # other's (the open-claim limit). FOR NO KEY UPDATE: rows that merely reference the
         # member (a points entry) are not held up by it.
-        member = session.scalar(select(User).where(User.id == actor.id).with_for_update(key_share=True)
-                                .execution_options(populate_existing=True))
+        member = session.scalar(_LOCK_MEMBER, {"member_id": actor.id})
         # The task, locked, only if the member may see it (FOR UPDATE re-checks the filter on
         # the row as it is once the lock is held), with its community and the member's unit,
-        # which the answer shows (Unit.id == None matches nothing, for a member without a unit).
-        row = session.execute(
-            select(Task, Community, Unit).join(Community, Community.id == Task.community_id)
-            .outerjoin(Unit, Unit.id == actor.unit_id).where(Task.id == task_id, scope.task_filter(actor))
-            .with_for_update(of=Task).execution_options(populate_existing=True)
-        ).first()
+        # which the answer shows. (Built once per kind of actor: scope.statement_for.)
+        row = session.execute(scope.statement_for("lock_task_to_claim", actor, _lock_task_to_claim),
+                              {"task_id": task_id, **scope.shape_params(actor)}).first()
         if row is None:
             raise NotFound(f"task {task_id} not found")
         task, community, unit = row

@@ -36,6 +36,10 @@ MAX_IDS = 1000
 
 # --- writing ---------------------------------------------------------------------------------
 
+_INSERT_RETURNING = insert(Notification.__table__).returning(Notification.__table__.c.id,
+                                                             Notification.__table__.c.user_id)
+
+
 def notify(session, specs, *, subject_type: str, row, related: dict, actor, now: datetime, data: dict | None = None,
            trigger: str | None = None, timer=None) -> list[int]:
     """Write the notifications `specs` (NotifySpec) ask for about `row`; returns their ids."""
@@ -53,9 +57,9 @@ def notify(session, specs, *, subject_type: str, row, related: dict, actor, now:
         params = notification_kind.params(NoticeContext(
             session=session, subject_type=subject_type, subject=row, related=related, data=data or {}, now=now,
             actor=actor, trigger=trigger, timer=timer))
-        session.flush()  # the subject's pending UPDATE first: rows reach the database in order
-        written = session.execute(
-            insert(Notification.__table__).returning(Notification.__table__.c.id, Notification.__table__.c.user_id),
+        session.flush()  # anything still pending first (a no-op after a transition: its subject is written)
+        written = session.connection().execute(  # a Core statement: none of the ORM's execution
+            _INSERT_RETURNING,
             [{"user_id": user_id, "kind": spec.kind, "subject_type": subject_type, "subject_id": row.id,
               "params": params, "created_at": now} for user_id in people],
         ).all()

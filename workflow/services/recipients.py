@@ -8,29 +8,42 @@ claimant is its member — and use these for what every kind tied to a community
   unit's members, not a community, and are not told about a community's waiting work.
 - `unit_liaison(s)`: the liaisons of a unit (pairings, and the unit that took a project).
 """
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from ..models import Community, User
+
+# Built once, run as Core statements on the session's connection (after a flush, so that they see
+# what the transaction changed, as the ORM's autoflush would): each transition that notifies runs one.
+_ACTIVE = select(User.id).where(User.id.in_(bindparam("ids", expanding=True)), User.active.is_(True)).order_by(User.id)
+_STAFF = select(User.id).where(User.role == "staff", User.community_id == bindparam("community_id"),
+                               User.active.is_(True)).order_by(User.id)
+_SUPERVISORS = select(User.id).where(
+    User.role == "supervisor", User.active.is_(True),
+    or_(and_(User.scope_town_id.is_(None), User.unit_id.is_(None)),
+        User.scope_town_id == select(Community.town_id).where(Community.id == bindparam("community_id"))
+        .scalar_subquery())).order_by(User.id)
+_LIAISONS = select(User.id).where(User.role == "liaison", User.unit_id == bindparam("unit_id"),
+                                  User.active.is_(True)).order_by(User.id)
+
+
+def _ids(session, statement, **params) -> list[int]:
+    session.flush()
+    return list(session.connection().execute(statement, params).scalars())
 
 
 def active(session, user_ids) -> list[int]:
     ids = [i for i in user_ids if i is not None]
     if not ids:
         return []
-    return list(session.scalars(select(User.id).where(User.id.in_(ids), User.active.is_(True)).order_by(User.id)))
+    return _ids(session, _ACTIVE, ids=ids)
 
 
 def community_staff(session, community_id) -> list[int]:
-    return list(session.scalars(select(User.id).where(
-        User.role == "staff", User.community_id == community_id, User.active.is_(True)).order_by(User.id)))
+    return _ids(session, _STAFF, community_id=community_id)
 
 
 def supervisors_over(session, community_id) -> list[int]:
-    town = select(Community.town_id).where(Community.id == community_id).scalar_subquery()
-    return list(session.scalars(select(User.id).where(
-        User.role == "supervisor", User.active.is_(True),
-        or_(and_(User.scope_town_id.is_(None), User.unit_id.is_(None)), User.scope_town_id == town),
-    ).order_by(User.id)))
+    return _ids(session, _SUPERVISORS, community_id=community_id)
 
 
 def around_community(session, relation: str, community_id) -> list[int]:
@@ -46,5 +59,4 @@ def unit_liaisons(session, unit_id) -> list[int]:
     """The active liaisons of a unit (none when the unit is unknown: an open project has none)."""
     if unit_id is None:
         return []
-    return list(session.scalars(select(User.id).where(
-        User.role == "liaison", User.unit_id == unit_id, User.active.is_(True)).order_by(User.id)))
+    return _ids(session, _LIAISONS, unit_id=unit_id)

@@ -25,7 +25,10 @@ The unit's 报到 (pairings, projects, resources):
               resources of units paired there; unit — their unit's;
 - member:     none of them (404).
 """
-from sqlalchemy import false, or_, select, true
+import threading
+
+from sqlalchemy import Integer, false, or_, select, true
+from sqlalchemy.sql.elements import BindParameter
 
 from ..errors import NotFound
 from ..models import Claim, Community, Pairing, Project, Registration, Task, UnitResource, User
@@ -198,3 +201,58 @@ def is_unit_liaison(actor, unit_id) -> bool:
 def is_community_staff(actor, subject) -> bool:
     """Staff of the subject's community (a task's, a registration's)."""
     return actor.role == "staff" and actor.community_id == subject.community_id
+
+
+# -- the rules as statements built once per kind of actor ---------------------------------------
+#
+# The rules above take an actor and put its ids into the condition. A statement on the hot path
+# (locking a claim for a trigger, say) is built once per *kind* of actor instead: the rule is
+# given a stand-in whose ids are bound parameters, and each request passes the real ids. The
+# statement object is then reused as it is, so SQLAlchemy neither rebuilds it nor recomputes its
+# cache key on every request. The rules themselves stay the one place that says who sees what.
+
+class _Given(BindParameter):
+    """A bound parameter standing for an actor's id that is set (the rules test `if actor.unit_id`)."""
+
+    inherit_cache = True
+
+    def __bool__(self) -> bool:
+        return True
+
+
+SCOPE_FIELDS = ("id", "community_id", "scope_town_id", "unit_id")
+
+
+class ActorShape:
+    """What the scope rules read of an actor, with each id that is set as a bound parameter."""
+
+    def __init__(self, role: str, present: tuple[bool, ...]):
+        self.role = role
+        for name, given in zip(SCOPE_FIELDS, present):
+            setattr(self, name, _Given(f"scope_{name}", type_=Integer) if given else None)
+
+
+def shape_of(actor) -> tuple:
+    """The kind of actor, as far as the rules can tell: the role and which ids are set."""
+    return (actor.role, *(getattr(actor, name) is not None for name in SCOPE_FIELDS))
+
+
+def shape_params(actor) -> dict:
+    """The bound values for a statement built from `ActorShape`: the actor's ids that are set."""
+    return {f"scope_{name}": getattr(actor, name) for name in SCOPE_FIELDS if getattr(actor, name) is not None}
+
+
+_built: dict = {}
+_built_lock = threading.Lock()
+
+
+def statement_for(name: str, actor, build):
+    """The statement `build(shape)` makes for this kind of actor, built once per process and
+    reused; execute it with `shape_params(actor)` (and its own parameters)."""
+    key = (name, shape_of(actor))
+    statement = _built.get(key)
+    if statement is None:
+        statement = build(ActorShape(key[1][0], key[1][1:]))
+        with _built_lock:
+            statement = _built.setdefault(key, statement)
+    return statement

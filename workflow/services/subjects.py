@@ -9,7 +9,7 @@ definition file; routes and page forms follow from the definition.
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from datetime import timedelta
@@ -147,6 +147,16 @@ def check_photos(session, trigger, actor, row_id, data, owner_column) -> None:
             raise InvalidInput("unknown photos", errors={spec.name: [f"Unknown upload id(s): {bad}."]})
 
 
+def _lock_claim_with_task(shape):
+    """Lock a claim (:claim_id) within the scope of an actor of this shape, reading its task, chain
+    head, community, member and unit in the same query."""
+    return (select(Claim, Task, chain_head("claim", Claim), Community, User, Unit)
+            .join(Task, Task.id == Claim.task_id).join(Community, Community.id == Task.community_id)
+            .join(User, User.id == Claim.member_id).outerjoin(Unit, Unit.id == Claim.unit_id)
+            .where(Claim.id == bindparam("claim_id"), scope.claim_filter(shape)).with_for_update(of=Claim)
+            .execution_options(populate_existing=True))
+
+
 class ClaimKind(SubjectKind):
     name = "claim"
     model = Claim
@@ -161,13 +171,9 @@ class ClaimKind(SubjectKind):
         head = chain_head("claim", Claim)
         if "task" not in writes:
             # With the claim's community, member and unit, which every answer about a claim shows.
-            row = session.execute(
-                select(Claim, Task, head, Community, User, Unit).join(Task, Task.id == Claim.task_id)
-                .join(Community, Community.id == Task.community_id).join(User, User.id == Claim.member_id)
-                .outerjoin(Unit, Unit.id == Claim.unit_id)
-                .where(Claim.id == ident, scope.claim_filter(actor)).with_for_update(of=Claim)
-                .execution_options(populate_existing=True)
-            ).first()
+            # (Built once per kind of actor: scope.statement_for.)
+            row = session.execute(scope.statement_for("lock_claim", actor, _lock_claim_with_task),
+                                  {"claim_id": ident, **scope.shape_params(actor)}).first()
             if row is None:
                 raise NotFound(f"claim {ident} not found")
             claim, task, head_hash, community, member, unit = row
