@@ -315,15 +315,15 @@ def _personal(session, conn, result, problems, nul_ids: list[int]) -> None:
         audit._check_personal(session, nul, part)
         result.personal, result.erased = result.personal + part.personal, result.erased + part.erased
         problems += part.problems
-    with_value = problems = 0
+    with_value = wrong = 0
     for verdict, stored, n in conn.execute(text(_PERSONAL), {"erased": ERASED}):
         if verdict is None:  # matched (stored), or erased with its erasure recorded
             result.personal, result.erased = (result.personal + n, result.erased) if stored else \
                 (result.personal, result.erased + n)
         else:
-            problems += n
+            wrong += n
         with_value += n if stored else 0
-    found = [tuple(r) for r in conn.execute(text(_PERSONAL_PROBLEMS), {"erased": ERASED})] if problems else []
+    found = [tuple(r) for r in conn.execute(text(_PERSONAL_PROBLEMS), {"erased": ERASED})] if wrong else []
     what = {"missing": "personal field '{}' altered: its value is missing and no erasure is recorded",
             "still_stored": "personal field '{}': its erasure is recorded but the value is still stored",
             "mismatch": "personal field '{}' altered: the stored value does not match the event's digest",
