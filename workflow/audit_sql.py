@@ -115,17 +115,7 @@ _IN_SUBJECTS = ("WHERE (e.subject_type, e.subject_id) IN "
                 "(SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS integer[])))")
 _NUL_IDS = r"SELECT id FROM audit_events WHERE strpos(payload::text, '\u0000') > 0"
 
-# Is there a valid unique index over exactly (subject_type, subject_id, seq) — so no duplicates?
-_UNIQUE_SEQ = """
-SELECT EXISTS (
-  SELECT 1 FROM pg_index i
-  WHERE i.indrelid = 'audit_events'::regclass AND i.indisunique AND i.indisvalid AND i.indisready
-    AND i.indpred IS NULL AND i.indexprs IS NULL
-    AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
-           FROM unnest(i.indkey::int2[]) AS k(attnum)
-           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
-        = ARRAY['seq', 'subject_id', 'subject_type'])
-"""
+_UNIQUE_SEQ = audit.UNIQUE_SEQ_SQL  # no two events can share a seq
 
 # The last event in chain order: what the Python scan leaves in VerifyResult.head.
 _LAST_HASH = ("SELECT hash FROM audit_events ORDER BY subject_type DESC, subject_id DESC, seq DESC, id DESC "
