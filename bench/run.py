@@ -449,7 +449,7 @@ TABLE = [("floor transitions/s", "floor_rps"), ("floor p99 ms", "floor_p99_ms"),
          ("dashboard town p95 ms", "dashboard_town_p95_ms"), ("claim list p95 ms", "claim_list_p95_ms"),
          ("receipt page p95 ms", "receipt_page_p95_ms"), ("receipt API p95 ms", "receipt_api_p95_ms"),
          ("roster page p95 ms", "roster_page_p95_ms"), ("registration list p95 ms", "registration_list_p95_ms"),
-         ("registration list, one community p95 ms", "registration_list_community_p95_ms"),
+         ("one community's list p95 ms", "registration_list_community_p95_ms"),
          ("verify-chain events/s", "verify_events_per_s"), ("export seconds", "export_seconds"),
          ("export rows", "export_rows"), ("export worker RSS before MB", "export_worker_rss_before_mb"),
          ("export worker peak RSS MB", "export_worker_peak_rss_mb")]

@@ -538,6 +538,29 @@ _EVENT_COLUMNS = ("id, prev_hash, hash, subject_type, subject_id, seq, trigger, 
 _PG_ISO_TIME = """to_char(created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
+# Is there a valid unique index over exactly (subject_type, subject_id, seq), so that no two events
+# share a seq? (PostgreSQL; SQLite's table holds the constraint for good.)
+UNIQUE_SEQ_SQL = """
+SELECT EXISTS (
+  SELECT 1 FROM pg_index i
+  WHERE i.indrelid = 'audit_events'::regclass AND i.indisunique AND i.indisvalid AND i.indisready
+    AND i.indpred IS NULL AND i.indexprs IS NULL
+    AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
+           FROM unnest(i.indkey::int2[]) AS k(attnum)
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
+        = ARRAY['seq', 'subject_id', 'subject_type'])
+"""
+
+
+def seq_is_unique(raw_connection) -> bool:
+    cursor = raw_connection.cursor()
+    try:
+        cursor.execute(UNIQUE_SEQ_SQL)
+        return bool(cursor.fetchone()[0])
+    finally:
+        cursor.close()
+
+
 def _event_rows(session, where: str = "", params: tuple = ()):
     """Every event as a plain tuple straight from the driver, in chain order.
 
@@ -552,8 +575,10 @@ def _event_rows(session, where: str = "", params: tuple = ()):
     columns = _EVENT_COLUMNS.format(payload="payload::text" if postgres else "payload")
     if postgres:  # the time as the hashed ISO text, formatted by the server (no datetime objects)
         columns = columns.replace("created_at", _PG_ISO_TIME)
-    # (id last: two events under one seq — only possible once the unique index is gone — in a fixed order)
-    sql = f"SELECT {columns} FROM audit_events {where} ORDER BY subject_type, subject_id, seq, id"
+    # Two events under one seq are possible only once the unique index is gone: then id orders them
+    # (as the SQL verifier does); with it, the index's own order is total and needs no sort on top.
+    order = "subject_type, subject_id, seq" + ("" if not postgres or seq_is_unique(raw) else ", id")
+    sql = f"SELECT {columns} FROM audit_events {where} ORDER BY {order}"
     if postgres:
         cursor = raw.cursor(name=f"verify_chain_{os.getpid()}")
         cursor.itersize = 20_000

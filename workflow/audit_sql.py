@@ -115,17 +115,7 @@ _IN_SUBJECTS = ("WHERE (e.subject_type, e.subject_id) IN "
                 "(SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS integer[])))")
 _NUL_IDS = r"SELECT id FROM audit_events WHERE strpos(payload::text, '\u0000') > 0"
 
-# Is there a valid unique index over exactly (subject_type, subject_id, seq) — so no duplicates?
-_UNIQUE_SEQ = """
-SELECT EXISTS (
-  SELECT 1 FROM pg_index i
-  WHERE i.indrelid = 'audit_events'::regclass AND i.indisunique AND i.indisvalid AND i.indisready
-    AND i.indpred IS NULL AND i.indexprs IS NULL
-    AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
-           FROM unnest(i.indkey::int2[]) AS k(attnum)
-           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
-        = ARRAY['seq', 'subject_id', 'subject_type'])
-"""
+_UNIQUE_SEQ = audit.UNIQUE_SEQ_SQL  # no two events can share a seq
 
 # The last event in chain order: what the Python scan leaves in VerifyResult.head.
 _LAST_HASH = ("SELECT hash FROM audit_events ORDER BY subject_type DESC, subject_id DESC, seq DESC, id DESC "
@@ -315,15 +305,15 @@ def _personal(session, conn, result, problems, nul_ids: list[int]) -> None:
         audit._check_personal(session, nul, part)
         result.personal, result.erased = result.personal + part.personal, result.erased + part.erased
         problems += part.problems
-    with_value = problems = 0
+    with_value = wrong = 0
     for verdict, stored, n in conn.execute(text(_PERSONAL), {"erased": ERASED}):
         if verdict is None:  # matched (stored), or erased with its erasure recorded
             result.personal, result.erased = (result.personal + n, result.erased) if stored else \
                 (result.personal, result.erased + n)
         else:
-            problems += n
+            wrong += n
         with_value += n if stored else 0
-    found = [tuple(r) for r in conn.execute(text(_PERSONAL_PROBLEMS), {"erased": ERASED})] if problems else []
+    found = [tuple(r) for r in conn.execute(text(_PERSONAL_PROBLEMS), {"erased": ERASED})] if wrong else []
     what = {"missing": "personal field '{}' altered: its value is missing and no erasure is recorded",
             "still_stored": "personal field '{}': its erasure is recorded but the value is still stored",
             "mismatch": "personal field '{}' altered: the stored value does not match the event's digest",
