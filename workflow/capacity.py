@@ -9,14 +9,19 @@ transition supplies.
 from sqlalchemy import func, select
 
 from .models import Claim
+from .services.tx import insert_new, row_update
 
 
 def recount(session, task, live_states, *, cascade, actor) -> None:
-    session.flush()  # the claim's new state must be visible to the count
+    insert_new(session)  # the claim's new state (or the new claim) must be visible to the count
     taken = session.scalar(
         select(func.count(Claim.id)).where(Claim.task_id == task.id, Claim.state.in_(live_states))
     )
-    task.slots_taken = taken
+    if task.slots_taken != taken:  # written at once by one Core UPDATE (no unit of work at the commit)
+        task.slots_taken = taken
+        pending = row_update(session, task)
+        if pending is not None:
+            session.connection().execute(*pending)
     if task.status not in ("open", "full"):
         return
     status = "full" if taken >= task.capacity else "open"

@@ -58,9 +58,13 @@ def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
         data = transitions.validate(compiled, trigger, {}, category=task.category, now=now)
         # Added in the initial state but not flushed: the guards run first, then the row is
         # inserted once, already in its new state (a refusal rolls back and leaves nothing).
-        claim = Claim(task=task, member_id=actor.id, unit_id=actor.unit_id, state=compiled.definition.initial,
+        # Every column given (and the relations as loaded), so that the row can be written by one Core
+        # INSERT when the slot recount needs it (tx.insert_new), with nothing left to load afterwards.
+        claim = Claim(task_id=task.id, member_id=actor.id, unit_id=actor.unit_id, state=compiled.definition.initial,
                       version=0, definition_name=compiled.definition.name,
-                      definition_version=compiled.definition.version, created_at=now, updated_at=now)
+                      definition_version=compiled.definition.version, last_reason=None, visit_count=0,
+                      erased_at=None, created_at=now, updated_at=now)
+        set_committed_value(claim, "task", task)
         set_committed_value(claim, "member", member)
         set_committed_value(claim, "unit", unit)
         session.add(claim)

@@ -18,6 +18,8 @@ lock the member's user row (FOR NO KEY UPDATE), then the registration, then the 
 from contextlib import contextmanager
 
 from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db_setup import immediate_begin
 from ..extensions import db
@@ -98,4 +100,45 @@ def _update_statement(table, pk, names: tuple[str, ...]):
         statement = table.update().where(pk == bindparam("row__pk")).values(
             {name: bindparam(f"row_{name}", type_=table.c[name].type) for name in names})
         _UPDATES[(table, names)] = statement
+    return statement
+
+
+def insert_new(session) -> None:
+    """Write the objects added to the session (a transition's new subject) by one Core INSERT each
+    and make them persistent — as a flush would, without the unit of work — when every column is
+    given and no relationship change is pending; otherwise (or for anything else pending) flush."""
+    for obj in list(session.new):
+        state = inspect(obj)
+        mapper = state.mapper
+        table = mapper.local_table
+        if (any(key in mapper.relationships for key in state.committed_state)
+                or len(table.primary_key.columns) != 1 or mapper.inherits is not None):
+            break  # a relationship set the usual way, a composite key, inheritance: the flush's work
+        (pk,) = table.primary_key.columns
+        values = {}
+        for prop in mapper.column_attrs:
+            column = prop.columns[0]
+            if column is pk and state.dict.get(prop.key) is None:
+                continue
+            if prop.key not in state.dict or column.table is not table:
+                values = None
+                break
+            values[column.name] = state.dict[prop.key]
+        if values is None:
+            break
+        ident = session.connection().execute(_insert_returning(table, pk), values).scalar_one()
+        session.expunge(obj)
+        set_committed_value(obj, mapper.get_property_by_column(pk).key, ident)
+        make_transient_to_detached(obj)  # every value given is stored: nothing is pending
+        session.add(obj)  # persistent, in the identity map
+    session.flush()  # whatever is left (nothing, after a claim's start)
+
+
+_INSERTS: dict = {}
+
+
+def _insert_returning(table, pk):
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = table.insert().returning(pk)
     return statement
