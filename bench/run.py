@@ -505,7 +505,11 @@ def main():
     # Both apps up at once (idle workers cost nothing), the throughput phases in rounds: floor,
     # check-in, lifecycle, then again, so that a busy spell of the machine falls on both sides.
     floor = Server("bench.floor_app:app", {**env, "FLOOR_DATABASE_URL": os.environ["FLOOR_DATABASE_URL"]})
-    server = Server("wsgi:app", env)
+    try:
+        server = Server("wsgi:app", env)
+    except RuntimeError:
+        floor.stop()
+        raise
     try:
         rounds = []
         for r in range(args.rounds):
