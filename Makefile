@@ -45,6 +45,7 @@ test: install-test check
 	scripts/ensure-chromium.sh
 	scripts/ensure-pdftotext.sh
 	scripts/ensure-nginx.sh
+	scripts/ensure-wrk.sh
 	TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-engine: install-test

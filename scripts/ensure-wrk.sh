@@ -1,6 +1,7 @@
 #!/bin/sh
-# Debian's wrk (a C HTTP load generator, with LuaJIT scripting) for `make bench`, installed when
-# missing: bench/run.py drives its throughput phases with it (bench/wrk.py, bench/*.lua).
+# Debian's wrk (a C HTTP load generator, with LuaJIT scripting), installed when missing: bench/run.py
+# drives its throughput phases with it (bench/wrk.py, bench/*.lua), and `make test` runs the Lua
+# lifecycle driver under it (tests/test_bench_wrk.py).
 set -eu
 if command -v wrk >/dev/null 2>&1; then
   exit 0
