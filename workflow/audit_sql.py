@@ -39,6 +39,8 @@ two to that, tampering included.
 """
 import json
 import os
+import re
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -259,13 +261,30 @@ _UNMATCHED = """NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.subject_type = 
 
 def verify(session, checkpoint: dict | None = None, progress=None) -> audit.VerifyResult:
     """Every chain, checked by PostgreSQL (see the module's doc). `checkpoint` is a heads mapping
-    to compare against (an exported checkpoint); by default the latest stored one."""
+    to compare against (an exported checkpoint); by default the latest stored one.
+
+    Two connections share one snapshot (`pg_export_snapshot`, as pg_dump's parallel workers do):
+    the chains and personal fields are checked on one, while the other looks for subjects without
+    a chain, the certificates and the checkpoint — statements the planner runs in one process, so
+    they would otherwise leave a core idle after the parallel sweep."""
     engine = session.get_bind()
-    with engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn:
+    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    with engine.connect().execution_options(**options) as conn, \
+            engine.connect().execution_options(**options) as side:
+        snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+        if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot):  # (SET takes no parameters: the id is spelled in)
+            raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+        side.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         _parallel_settings(conn)
-        with Session(bind=conn) as own:
-            result = _verify(own, conn, checkpoint)
+        _parallel_settings(side)
+        unique = bool(conn.exec_driver_sql(_UNIQUE_SEQ).scalar())  # no duplicate (subject, seq) can exist
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-side") as pool:
+            beside = pool.submit(_beside_the_chains, side, checkpoint, unique)
+            with Session(bind=conn) as own:
+                result = _verify(own, conn, unique)
+            result.problems += beside.result()
         conn.rollback()  # (read only: nothing to keep; the settings end with the transaction)
+        side.rollback()
     if progress is not None:
         progress(result.checked)
     return result
@@ -283,19 +302,27 @@ def _parallel_settings(conn) -> None:
         conn.exec_driver_sql(f"SET LOCAL {name} = {value}")
 
 
-def _verify(session, conn, checkpoint) -> audit.VerifyResult:
+def _verify(session, conn, unique: bool) -> audit.VerifyResult:
+    """The chains and the personal fields: their counts, and their problems in chain order."""
     result = audit.VerifyResult()
     problems: list[audit.Problem] = []
-    unique = bool(conn.exec_driver_sql(_UNIQUE_SEQ).scalar())  # no duplicate (subject, seq) can exist
     nul_ids, key_spellings = _chains(session, conn, result, problems, unique)
     if key_spellings is None or not _personal_counts_close(conn, result, key_spellings):
         _personal(session, conn, result, problems, nul_ids)
     problems.sort(key=lambda p: p.sort_key)
     result.problems = problems
-    audit._check_subjects_have_chains(session, None, result)
-    audit._check_certificates(session, None, result)
-    _check_checkpoint(conn, checkpoint, result, unique)
     return result
+
+
+def _beside_the_chains(conn, checkpoint, unique: bool) -> list[audit.Problem]:
+    """What the Python path reports after the chains, in its order: subject rows without a chain,
+    certificates, then the checkpoint (on the second connection, in its own thread)."""
+    found = audit.VerifyResult()
+    with Session(bind=conn) as own:
+        audit._check_subjects_have_chains(own, None, found)
+        audit._check_certificates(own, None, found)
+    _check_checkpoint(conn, checkpoint, found, unique)
+    return found.problems
 
 
 def _chains(session, conn, result, problems, unique: bool) -> tuple[list[int], int | None]:
