@@ -25,8 +25,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from zxcvbn import zxcvbn
-
 from .errors import InvalidInput
 
 USERNAME_MAX = 64
@@ -106,6 +104,9 @@ def password_problems(password: str | None, *, username: str = "", name: str = "
     if key and key in username_key(password):
         problems.append(problem("password_contains_username", "a password must not contain the username"))
     words = [w for w in (username, name, key) if w]
+    # (imported here: its word lists take 12 MB, which only a worker that sets a password needs)
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:ZXCVBN_MAX], user_inputs=words)
     whole = password[:ZXCVBN_MAX].lower()
     if any(m["pattern"] == "dictionary" and m.get("dictionary_name") == "passwords" and m["token"].lower() == whole

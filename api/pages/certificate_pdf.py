@@ -19,13 +19,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, Table, TableStyle
 
+from workflow.services.certificates import spaced_code
+
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
-def spaced_code(code: str) -> str:
-    """ABCD-EFGH-JKMN-P: easier to read out and type."""
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
 def _chinese_date(text: str) -> str:

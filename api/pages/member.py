@@ -15,7 +15,7 @@ from workflow.services import claims as claim_service
 from workflow.services import points as points_service
 from workflow.services import scope
 
-from . import certificate_pdf, common, links, messages
+from . import common, links, messages
 from .actions import actions
 from .forms import ActionForm, CertificateForm
 
@@ -102,7 +102,7 @@ def record():
 def _record_page(me, found, form, status=200):
     issued = certificates.own_certificates(db.session, me.id)
     return render_template("member/record.html", record=found, form=form, issued=issued,
-                           spaced=certificate_pdf.spaced_code), status
+                           spaced=certificates.spaced_code), status
 
 
 @bp.post("/me/certificates")
@@ -121,7 +121,7 @@ def issue_certificate():
             for texts in (exc.errors or {}).values():
                 form.last.errors = list(form.last.errors or []) + [messages.field_message(str(t)) for t in texts]
         else:
-            flash(_("Certificate %(code)s issued: download it below.", code=certificate_pdf.spaced_code(made.code)),
+            flash(_("Certificate %(code)s issued: download it below.", code=certificates.spaced_code(made.code)),
                   "success")
             return redirect(url_for("member.record", _anchor=f"cert-{made.code}"))
     return _record_page(me, service_record.record(db.session, me.id), form, 422)
@@ -139,6 +139,9 @@ def certificate_file(code):
     made = certificates.own_certificate(db.session, me, code) if certificates.normalise_code(code) == code else None
     if made is None:
         return common.error_page(404)
+    # ReportLab is imported by the first certificate a worker draws, not by every worker at start
+    from . import certificate_pdf
+
     pdf = certificate_pdf.render(made.statement, links.public_url(url_for("verify.certificate", code=made.code)))
     response = current_app.response_class(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="certificate-{made.code}.pdf"'

@@ -9,7 +9,7 @@ from workflow.checkpoint_signing import load_or_create_key
 from workflow.extensions import db
 from workflow.services import certificates
 
-from . import certificate_pdf, common
+from . import common
 
 bp = Blueprint("verify", __name__)
 common.page_blueprint_setup(bp)
@@ -21,7 +21,7 @@ def lookup():
     code = (request.args.get("code") or "").strip()
     if code:
         return redirect(url_for("verify.certificate", code=code[:40]))
-    return render_template("verify.html", verdict=None, spaced=certificate_pdf.spaced_code)
+    return render_template("verify.html", verdict=None, spaced=certificates.spaced_code)
 
 
 @bp.get("/verify/<code>")
@@ -30,7 +30,7 @@ def certificate(code):
     verdict = certificates.verify(db.session, code[:40], public)
     status = {"genuine": 200, "altered": 200, "unknown": 404, "malformed": 404}[verdict.status]
     response = current_app.make_response((render_template("verify.html", verdict=verdict,
-                                                          spaced=certificate_pdf.spaced_code), status))
+                                                          spaced=certificates.spaced_code), status))
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response

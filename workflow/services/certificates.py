@@ -61,6 +61,11 @@ def normalise_code(text: str) -> str | None:
     return code if _check_char(code[:-1]) == code[-1] else None
 
 
+def spaced_code(code: str) -> str:
+    """ABCD-EFGH-JKMN-P: easier to read out and type (normalise_code takes it back)."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
 def statement_digest(statement: dict) -> str:
     return hashlib.sha256(audit.canonical_json(statement).encode("utf-8")).hexdigest()
 

@@ -10,6 +10,7 @@ same photo used in two claims can be flagged.
 
 Who may see an upload: its uploader, and whoever may see the claim it is attached to.
 """
+import functools
 import hashlib
 import io
 import os
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
 
-import pillow_heif
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from sqlalchemy import and_, delete, func, select
 
@@ -34,7 +34,6 @@ MAX_PIXELS = 40_000_000  # about 7300 × 5500: more than any phone camera
 # The formats accepted, and what each is stored as. HEIC/HEIF (iPhones' camera format) is
 # decoded by pillow-heif and stored as JPEG, which every browser and office program shows.
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/jpeg"}
-pillow_heif.register_heif_opener()
 
 
 class UploadTooLarge(InvalidInput):
@@ -51,10 +50,20 @@ class StoredImage:
     height: int
 
 
+@functools.cache
+def _open_heif_too() -> None:
+    """Teach Pillow HEIC/HEIF, once per process, when the first photo arrives (pillow-heif's
+    4.5 MB stay out of the workers that never see one)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
 def clean_image(raw: bytes) -> StoredImage:
     """Decode, check and re-encode an image; raise InvalidInput for anything else."""
     if len(raw) > MAX_BYTES:
         raise UploadTooLarge("file too large", errors={"file": [f"At most {MAX_BYTES // (1024 * 1024)} MB."]})
+    _open_heif_too()
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             fmt = probe.format

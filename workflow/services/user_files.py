@@ -18,7 +18,6 @@ import csv
 import io
 import zipfile
 
-from charset_normalizer import from_bytes
 
 MAX_LINES = 50_000  # a district's people in one file, with room; beyond, split it
 MAX_BYTES = 20 * 1024 * 1024
@@ -59,6 +58,8 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    from charset_normalizer import from_bytes  # (only an import of a file not in UTF-8 needs it)
+
     matches = from_bytes(data[:200_000])
     names = [m.encoding.lower().replace("-", "_") for m in matches]
     # A Chinese encoding among the candidates wins: a short Chinese file is often taken for Korean
