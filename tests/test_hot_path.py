@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 from workflow import audit
 from workflow.errors import NotFound
 from workflow.extensions import db
-from workflow.models import AuditEvent, AuditPersonalValue, Claim, Visit
+from workflow.models import AuditEvent, AuditPersonalValue, Claim, Notification, PointsEntry, UnitFeedback, Visit
 from workflow.services import claims, scope, subjects
 
 
@@ -84,3 +84,68 @@ def test_no_rate_limit_check_runs_on_requests_without_a_limit(app):
     hooks = app.before_request_funcs.get(None, [])
     assert limiter._check_request_limit not in hooks
     # the failed-login limits themselves are tested in tests/security/test_login_and_headers.py
+
+
+def _reported_claim(world, task, member):
+    claim = claims.start_claim(task.id, member)
+    claims.fire(claim.id, "check_in", member, {"note": "入户"})
+    claims.fire(claim.id, "submit_report", member, {"summary": "走访", "hours": 2.5, "households": 3})
+    return claim
+
+
+def _written_by_approve(session, claim_id):
+    """What an approve wrote about a claim, without ids and times that differ from claim to claim."""
+    entry = session.scalars(select(PointsEntry).where(PointsEntry.claim_id == claim_id)).one()
+    feedback = session.scalars(select(UnitFeedback).where(UnitFeedback.claim_id == claim_id)).one()
+    event = session.scalars(select(AuditEvent).where(AuditEvent.subject_type == "claim",
+                                                     AuditEvent.subject_id == claim_id, AuditEvent.trigger == "approve")
+                            ).one()
+    notices = session.scalars(select(Notification).where(Notification.subject_type == "claim",
+                                                         Notification.subject_id == claim_id,
+                                                         Notification.kind == "claim_approved")).all()
+    assert event.payload == {"points_entry_id": entry.id}  # the event names the ledger row it wrote
+    return ((entry.member_id, entry.unit_id, entry.points, entry.kind, entry.note, entry.reverses_id),
+            (feedback.unit_id, feedback.member_id, feedback.month, feedback.hours, feedback.households,
+             feedback.points, feedback.verified_by_id),
+            (event.seq, event.from_state, event.to_state, event.actor_id, event.actor_role, event.definition),
+            [(n.user_id, n.params) for n in notices])
+
+
+def test_an_approve_sends_its_ledger_rows_with_the_event_and_writes_what_separate_statements_did(
+        app, world, session, backend, monkeypatch):
+    from workflow.engine import effects
+    from workflow.engine.machines import DefinitionRegistry
+
+    task = world.task(capacity=2)
+    together, apart = _reported_claim(world, task, world.member), _reported_claim(world, task, world.member2)
+    session.rollback()
+
+    result, seen = _statements(lambda: claims.fire(together.id, "approve", world.staff, {}))
+    # PostgreSQL: the lock (drawing the points entry's id), then the claim's UPDATE, the points entry, the
+    # unit feedback and the event in one statement (data-modifying WITHs), the claimant's check, the
+    # notification. SQLite: each on its own, as before.
+    expected = (["SELECT", "WITH", "SELECT", "INSERT"] if backend == "postgresql"
+                else ["SELECT", "INSERT", "INSERT", "UPDATE", "INSERT", "SELECT", "INSERT"])
+    assert seen == expected
+    assert result.state == "verified"
+
+    # The same approve with each row written by a statement of its own (as before the change).
+    def at_once(ctx, statement, params):
+        ctx.session.connection().execute(statement, params)
+    monkeypatch.setattr(effects, "_with_event", at_once)
+    monkeypatch.setattr(DefinitionRegistry, "draws", lambda self, subject, trigger: ())
+    _, seen_apart = _statements(lambda: claims.fire(apart.id, "approve", world.staff, {}))
+    if backend == "postgresql":
+        assert seen_apart == ["SELECT", "INSERT", "INSERT", "WITH", "SELECT", "INSERT"]
+    monkeypatch.undo()
+
+    session.rollback()
+    one, other = _written_by_approve(session, together.id), _written_by_approve(session, apart.id)
+    assert one[0] == (world.member.id, world.member.unit_id, task.points, "award", task.title, None)
+    assert one[1][3:5] == (2.5, 3) and one[1][6] == world.staff.id
+    assert one[3] == [(world.member.id, one[3][0][1])]
+    # the rows differ only in whose they are (member, unit): everything else is what the separate statements wrote
+    assert (one[0][2:], one[1][2:], one[2], [p for _, p in one[3]]) == \
+        (other[0][2:], other[1][2:], other[2], [p for _, p in other[3]])
+    assert other[0][:2] == (world.member2.id, world.member2.unit_id)
+    assert audit.verify(session).ok

@@ -5,6 +5,13 @@ callbacks), so an exception in any of them rolls the whole transition back. Like
 guards, only names registered here can appear in a definition. An effect that changes a
 row other than the subject says which kind (`@effect(writes=("task",))`): a trigger with
 it locks that row before the subject (the lock order, services/tx.py).
+
+On PostgreSQL the rows an effect writes and never reads back travel with the transition's audit
+event, as data-modifying WITHs of its one statement (`_with_event`; services/transitions.step
+sends them). An effect whose event records the new row's id (`award_points`) says which table
+(`@effect(draws=("points_entries",))`): the subject's lock draws the id from that table's
+sequence in its own statement (services/subjects.py), so the id is known, and hashed in the
+event, before the row is written. On SQLite every row is written at once, as before.
 """
 from collections.abc import Callable
 
@@ -17,13 +24,17 @@ from ..models import PointsEntry, Report, UnitFeedback, Upload, Visit
 EFFECTS: dict[str, Callable] = {}
 # Effect name → the kinds of related rows it changes (beyond the subject itself).
 WRITES: dict[str, tuple[str, ...]] = {}
+# Effect name → the tables whose next id it takes from those the subject's lock drew (ctx.drawn).
+DRAWS: dict[str, tuple[str, ...]] = {}
 
 
-def effect(fn: Callable | None = None, *, writes: tuple[str, ...] = ()):
+def effect(fn: Callable | None = None, *, writes: tuple[str, ...] = (), draws: tuple[str, ...] = ()):
     def register(fn: Callable) -> Callable:
         EFFECTS[fn.__name__] = fn
         if writes:
             WRITES[fn.__name__] = tuple(writes)
+        if draws:
+            DRAWS[fn.__name__] = tuple(draws)
         return fn
     return register(fn) if fn is not None else register
 
@@ -50,6 +61,17 @@ def _insert_returning_id(table):
     if statement is None:
         statement = _INSERTS[table] = insert(table).returning(table.c.id)
     return statement
+
+
+def _with_event(ctx, statement, params: dict) -> None:
+    """A write the transition reads nothing back from. PostgreSQL: it travels with the audit event,
+    in the event's statement (ctx.with_event: one round trip for all of them); its parameters are
+    named apart from every column (a prefix per statement), as the event's own are. Elsewhere: now."""
+    connection = ctx.session.connection()
+    if connection.dialect.name == "postgresql":
+        ctx.with_event.append((statement, params))
+    else:
+        connection.execute(statement, params)
 
 
 def _attach_photos(ctx, photo_ids) -> None:
@@ -119,10 +141,11 @@ def remember_reason(ctx) -> None:
         ctx.subject.last_reason = reason
 
 
-@effect
+@effect(draws=("points_entries",))
 def award_points(ctx) -> None:
-    ctx.recorded["points_entry_id"] = _insert(
-        ctx, PointsEntry,
+    """The ledger's award; the event records its id. With an id drawn by the lock (PostgreSQL) the
+    row goes with the event; otherwise it is inserted now and its id read back."""
+    values = dict(
         member_id=ctx.claim.member_id,
         unit_id=ctx.claim.unit_id,
         claim_id=ctx.claim.id,
@@ -131,13 +154,32 @@ def award_points(ctx) -> None:
         note=ctx.task.title[:200],
         created_at=ctx.now,
     )
+    drawn = ctx.drawn.get("points_entries")
+    if drawn is None:
+        ctx.recorded["points_entry_id"] = _insert(ctx, PointsEntry, **values)
+        return
+    _with_event(ctx, _points_insert(), {"pe_id": drawn, **{f"pe_{name}": value for name, value in values.items()}})
+    ctx.recorded["points_entry_id"] = drawn
+
+
+_POINTS: list = []
+
+
+def _points_insert():
+    """INSERT INTO points_entries (id, …) VALUES (:pe_id, …): the id drawn with the lock."""
+    if not _POINTS:
+        table = PointsEntry.__table__
+        names = ("id", "member_id", "unit_id", "claim_id", "points", "kind", "note", "created_at")
+        _POINTS.append(insert(table).values({name: bindparam(f"pe_{name}", type_=table.c[name].type)
+                                             for name in names}))
+    return _POINTS[0]
 
 
 @effect
 def feedback_to_unit(ctx) -> None:
     """The record the member's home unit receives: hours and households from the last report
-    (read by the INSERT itself: one statement, built once)."""
-    ctx.session.connection().execute(_feedback_insert(), {
+    (read by the INSERT itself: one statement, built once; on PostgreSQL sent with the event)."""
+    _with_event(ctx, _feedback_insert(), {
         "fb_unit_id": ctx.claim.unit_id, "fb_member_id": ctx.claim.member_id, "fb_claim_id": ctx.claim.id,
         "fb_month": district_month(ctx.now), "fb_points": ctx.task.points, "fb_verified_by_id": ctx.actor.id,
         "fb_created_at": ctx.now})
