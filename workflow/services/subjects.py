@@ -190,6 +190,7 @@ class ClaimKind(SubjectKind):
             set_committed_value(task, "community", community)
             set_committed_value(claim, "member", member)
             set_committed_value(claim, "unit", unit)
+            related = {"task": task, "member": member}  # the member as read with the lock: see recipients
         else:
             # Scope first, before any lock: what decides it (member, task) never changes on a claim.
             task_id = session.scalar(select(Claim.task_id).where(Claim.id == ident, scope.claim_filter(actor)))
@@ -200,10 +201,11 @@ class ClaimKind(SubjectKind):
                 select(Claim, head).where(Claim.id == ident).with_for_update(of=Claim)
                 .execution_options(populate_existing=True)
             ).one()
+            related = {"task": task}
         # Objects loaded with populate_existing re-load their relations by SELECT; hand the
         # claim its task so readers of claim.task need no query.
         set_committed_value(claim, "task", task)
-        return Locked(claim, {"task": task}, head_hash, drawn)
+        return Locked(claim, related, head_hash, drawn)
 
     def related(self, session, row):
         return {"task": row.task}
@@ -250,6 +252,12 @@ class ClaimKind(SubjectKind):
 
     def recipients(self, session, relation, row, related):
         if relation == "claimant":
+            member = related.get("member")
+            if member is not None and member.id == row.member_id:
+                # Read by the claim's lock, in this transaction (lock), rather than by one more query:
+                # a deactivation committed meanwhile (on PostgreSQL, while the lock waited) is missed as
+                # it would be when committed just after such a query; SQLite's write lock is held.
+                return [member.id] if member.active else []
             return recipients.active(session, [row.member_id])
         return recipients.around_community(session, relation, related["task"].community_id)
 
