@@ -149,3 +149,31 @@ def test_an_approve_sends_its_ledger_rows_with_the_event_and_writes_what_separat
         (other[0][2:], other[1][2:], other[2], [p for _, p in other[3]])
     assert other[0][:2] == (world.member2.id, world.member2.unit_id)
     assert audit.verify(session).ok
+
+
+def test_a_claim_reads_the_members_live_claims_with_the_tasks_lock(app, world, session, backend):
+    first, second, third = world.task(capacity=3), world.task(capacity=3), world.task(capacity=3)
+    mine = claims.start_claim(first.id, world.member)
+    claims.start_claim(second.id, world.member2)  # another member's: not counted as the member's
+    session.rollback()
+
+    result, seen = _statements(lambda: claims.start_claim(third.id, world.member))
+    # the member's lock, the task's lock (on PostgreSQL with the member's live claims for the guards), [the
+    # member's live claims,] the claim's INSERT, the slot recount and its UPDATE, the event
+    expected = ["SELECT", "SELECT"] + ([] if backend == "postgresql" else ["SELECT"]) + \
+        ["INSERT", "SELECT", "UPDATE", "INSERT"]
+    assert seen == expected
+    assert result.state == "claimed"
+    session.rollback()
+
+    # the guards see the same claims either way: one live claim per task, and the open-claim limit
+    from workflow import runtime
+    from workflow.errors import TransitionNotAllowed
+    with pytest.raises(TransitionNotAllowed) as refused:
+        claims.start_claim(first.id, world.member)
+    assert refused.value.reason == "one_live_claim_per_task" and f"claim {mine.id}" in str(refused.value)
+    session.rollback()
+    runtime.current().policy.settings.open_claim_limit = 2
+    with pytest.raises(TransitionNotAllowed) as refused:
+        claims.start_claim(second.id, world.member)
+    assert refused.value.reason == "open_claim_limit" and "2 open claims" in str(refused.value)

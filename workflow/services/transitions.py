@@ -55,11 +55,12 @@ class TransitionResult:
         return getattr(self.__dict__["subject"], name)
 
 
-def _context(session, rt, compiled, trigger, row, related, actor, *, now, data=None, request_id=None, drawn=None):
+def _context(session, rt, compiled, trigger, row, related, actor, *, now, data=None, request_id=None, drawn=None,
+             memo=None):
     return TransitionContext(
         session=session, definition=compiled.definition, trigger=trigger, subject=row, related=related,
         actor=actor, now=now, data=data or {}, settings=rt.policy.settings, request_id=request_id,
-        live_states=rt.registry.live_states, drawn=drawn or {},
+        live_states=rt.registry.live_states, drawn=drawn or {}, memo=memo or {},
         cascade=cascader(session, {compiled.definition.subject: row, **related}, now=now, request_id=request_id),
     )
 
@@ -119,14 +120,15 @@ def validate(compiled, trigger: TriggerSpec, data, *, category=None, created_at=
 
 def step(session, kind_name: str, compiled, trigger: TriggerSpec, row, related, actor, data, *, now,
          request_id=None, head: tuple[int, str | None] | None = None, recorded: dict | None = None,
-         drawn: dict | None = None):
+         drawn: dict | None = None, memo: dict | None = None):
     """Move one locked row by one trigger, with its effects and audit event. `head` is the
     row's chain (seq, hash) when the caller read it with the lock (None: looked up); `drawn` the
-    ids the lock drew for the effects' rows (Locked.drawn)."""
+    ids the lock drew for the effects' rows (Locked.drawn); `memo` what the guards would otherwise
+    read themselves, read by the caller with its lock (engine/guards.py)."""
     rt = runtime.current()
     kind = subject_kind(kind_name)
     ctx = _context(session, rt, compiled, trigger, row, related, actor, now=now, data=data, request_id=request_id,
-                   drawn=drawn)
+                   drawn=drawn, memo=memo)
     if recorded:
         ctx.recorded.update(recorded)
     from_state = kind.state_of(row)
