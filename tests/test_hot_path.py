@@ -159,9 +159,10 @@ def test_a_claim_reads_the_members_live_claims_with_the_tasks_lock(app, world, s
 
     result, seen = _statements(lambda: claims.start_claim(third.id, world.member))
     # the member's lock, the task's lock (on PostgreSQL with the member's live claims for the guards), [the
-    # member's live claims,] the claim's INSERT, the slot recount and its UPDATE, the event
-    expected = ["SELECT", "SELECT"] + ([] if backend == "postgresql" else ["SELECT"]) + \
-        ["INSERT", "SELECT", "UPDATE", "INSERT"]
+    # member's live claims,] the claim's INSERT, the slot recount, then the task's new count and the event
+    # (PostgreSQL: one statement)
+    expected = (["SELECT", "SELECT", "INSERT", "SELECT", "WITH"] if backend == "postgresql"
+                else ["SELECT", "SELECT", "SELECT", "INSERT", "SELECT", "UPDATE", "INSERT"])
     assert seen == expected
     assert result.state == "claimed"
     session.rollback()
@@ -177,3 +178,31 @@ def test_a_claim_reads_the_members_live_claims_with_the_tasks_lock(app, world, s
     with pytest.raises(TransitionNotAllowed) as refused:
         claims.start_claim(second.id, world.member)
     assert refused.value.reason == "open_claim_limit" and "2 open claims" in str(refused.value)
+
+
+def test_a_withdraw_sends_the_tasks_new_count_with_the_claims_event(app, world, session, backend):
+    from workflow.models import Task
+
+    task = world.task(capacity=1)
+    claim = claims.start_claim(task.id, world.member)  # the last slot: the task fills (its own event)
+    session.rollback()
+    assert session.get(Task, task.id).status == "full"
+
+    result, seen = _statements(lambda: claims.fire(claim.id, "withdraw", world.member, {}))
+    # scope, the task's lock, the claim's lock, the claim's UPDATE (flushed: the recount must see it), the
+    # recount, [the task's count,] the task's chain head, the reopen (the task's UPDATE and event), then the
+    # claim's event [with the task's count: PostgreSQL], the answer's read
+    expected = (["SELECT", "SELECT", "SELECT", "UPDATE", "SELECT", "SELECT", "WITH", "WITH", "SELECT"]
+                if backend == "postgresql" else
+                ["SELECT", "SELECT", "SELECT", "UPDATE", "SELECT", "UPDATE", "SELECT", "UPDATE", "INSERT", "INSERT",
+                 "SELECT"])
+    assert seen == expected
+    assert result.state == "withdrawn"
+    session.rollback()
+    session.expire_all()
+    stored_task, stored_claim = session.get(Task, task.id), session.get(Claim, claim.id)
+    assert (stored_task.slots_taken, stored_task.status) == (0, "open")
+    assert (stored_claim.state, stored_claim.version) == ("withdrawn", 2)
+    triggers = session.execute(select(AuditEvent.subject_type, AuditEvent.trigger).order_by(AuditEvent.id)).all()
+    assert [tuple(t) for t in triggers][-2:] == [("task", "reopen"), ("claim", "withdraw")]
+    assert audit.verify(session).ok

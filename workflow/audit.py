@@ -182,12 +182,14 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
         # (one round trip): data-modifying WITHs; the values' INSERT reads the event's id from its
         # INSERT … RETURNING. None of them reads another's rows (they all see the statement's snapshot).
         # Every parameter's name differs from every column's (SQLAlchemy would take a parameter named
-        # like a column of the UPDATE for one more column to set): ev_*, row_*, pe_*, fb_*, field_i, salt_i,
-        # value_i.
+        # like a column of the UPDATE for one more column to set): ev_*, row_<table>_*, pe_*, fb_*,
+        # field_i, salt_i, value_i.
         params = {f"ev_{name}": row[name] for name in _EVENT_INSERT_COLUMNS}
         for i, value in enumerate(apart):
             params.update({f"field_{i}": value["field"], f"salt_{i}": value["salt"], f"value_{i}": value["value"]})
         for _, also_params in also:
+            if not params.keys().isdisjoint(also_params):  # one value would silently replace another's
+                raise ValueError(f"parameters named twice in one statement: {sorted(params.keys() & also_params)}")
             params.update(also_params)
         returned = connection.execute(_combined_insert(len(apart), tuple(statement for statement, _ in also)), params)
         if apart:

@@ -4,7 +4,8 @@ The count is recomputed from the claims table under the task's row lock (never
 incremented blindly: counters kept by read-modify-write drift). When the count moves the
 task between open and full, the task definition's internal `fill` or `reopen` trigger
 fires (its own audit event on the task's chain), through the `cascade` the running
-transition supplies.
+transition supplies. A transition's effect hands its own way of sending the count's UPDATE
+(`send`): on PostgreSQL it then travels with the transition's audit event (engine/effects.py).
 """
 from sqlalchemy import func, select
 
@@ -12,7 +13,7 @@ from .models import Claim
 from .services.tx import insert_new, row_update
 
 
-def recount(session, task, live_states, *, cascade, actor) -> None:
+def recount(session, task, live_states, *, cascade, actor, send=None) -> None:
     insert_new(session)  # the claim's new state (or the new claim) must be visible to the count
     taken = session.scalar(
         select(func.count(Claim.id)).where(Claim.task_id == task.id, Claim.state.in_(live_states))
@@ -21,7 +22,7 @@ def recount(session, task, live_states, *, cascade, actor) -> None:
         task.slots_taken = taken
         pending = row_update(session, task)
         if pending is not None:
-            session.connection().execute(*pending)
+            (send or session.connection().execute)(*pending)
     if task.status not in ("open", "full"):
         return
     status = "full" if taken >= task.capacity else "open"

@@ -83,7 +83,8 @@ def _attach_photos(ctx, photo_ids) -> None:
 @effect(writes=("task",))
 def recount_task_slots(ctx) -> None:
     """The claim's task: its live claims recounted; it fills or reopens by its own trigger."""
-    capacity.recount(ctx.session, ctx.task, ctx.live_states("claim"), cascade=ctx.cascade, actor=ctx.actor)
+    capacity.recount(ctx.session, ctx.task, ctx.live_states("claim"), cascade=ctx.cascade, actor=ctx.actor,
+                     send=lambda statement, params: _with_event(ctx, statement, params))
 
 
 @effect

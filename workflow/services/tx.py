@@ -81,8 +81,9 @@ def row_update(session, row):
         values[column.name] = state.dict.get(key)
     table = mapper.local_table
     (pk,) = table.primary_key.columns
-    params = {f"row_{name}": value for name, value in values.items()}
-    params["row__pk"] = getattr(row, mapper.get_property_by_column(pk).key)
+    prefix = f"row_{table.name}_"
+    params = {prefix + name: value for name, value in values.items()}
+    params[prefix + "_pk"] = getattr(row, mapper.get_property_by_column(pk).key)
     statement = _update_statement(table, pk, tuple(sorted(values)))
     # As stored: no history left, so a flush (at commit) has nothing to do for this object.
     state._commit_all(state.dict, session.identity_map)
@@ -93,12 +94,14 @@ _UPDATES: dict = {}
 
 
 def _update_statement(table, pk, names: tuple[str, ...]):
-    """UPDATE table SET <names> = :row_<name> WHERE pk = :row__pk, built once per table and set of
-    columns (the parameters' prefix keeps them apart from a statement it is sent with)."""
+    """UPDATE table SET <names> = :row_<table>_<name> WHERE pk = :row_<table>__pk, built once per table
+    and set of columns (the parameters' prefix keeps them apart from the statements it is sent with:
+    the event's, another table's UPDATE — a claim's and its task's slot count travel together)."""
     statement = _UPDATES.get((table, names))
     if statement is None:
-        statement = table.update().where(pk == bindparam("row__pk")).values(
-            {name: bindparam(f"row_{name}", type_=table.c[name].type) for name in names})
+        prefix = f"row_{table.name}_"
+        statement = table.update().where(pk == bindparam(prefix + "_pk")).values(
+            {name: bindparam(prefix + name, type_=table.c[name].type) for name in names})
         _UPDATES[(table, names)] = statement
     return statement
 
