@@ -159,13 +159,27 @@ def test_a_claim_reads_the_members_live_claims_with_the_tasks_lock(app, world, s
 
     result, seen = _statements(lambda: claims.start_claim(third.id, world.member))
     # the member's lock, the task's lock (on PostgreSQL with the member's live claims for the guards), [the
-    # member's live claims,] the claim's INSERT, the slot recount, then the task's new count and the event
-    # (PostgreSQL: one statement)
-    expected = (["SELECT", "SELECT", "INSERT", "SELECT", "WITH"] if backend == "postgresql"
+    # member's live claims,] the claim's INSERT (on PostgreSQL counting the task's other live claims), [the
+    # slot recount,] then the task's new count and the event (PostgreSQL: one statement)
+    expected = (["SELECT", "SELECT", "INSERT", "WITH"] if backend == "postgresql"
                 else ["SELECT", "SELECT", "SELECT", "INSERT", "SELECT", "UPDATE", "INSERT"])
     assert seen == expected
     assert result.state == "claimed"
     session.rollback()
+    from workflow.models import Task
+
+    def slots(task):  # as stored
+        session.rollback()
+        session.expire_all()
+        return session.get(Task, task.id).slots_taken
+
+    assert slots(third) == 1  # the new claim counted, on both databases
+    claims.start_claim(first.id, world.member2)
+    assert slots(first) == 2
+    claims.fire(mine.id, "withdraw", world.member, {})
+    assert slots(first) == 1
+    mine = claims.start_claim(first.id, world.member)  # the withdrawn claim is not counted, the new one is
+    assert slots(first) == 2
 
     # the guards see the same claims either way: one live claim per task, and the open-claim limit
     from workflow import runtime

@@ -106,10 +106,14 @@ def _update_statement(table, pk, names: tuple[str, ...]):
     return statement
 
 
-def insert_new(session) -> None:
+def insert_new(session, returning=None, params: dict | None = None) -> dict:
     """Write the objects added to the session (a transition's new subject) by one Core INSERT each
     and make them persistent — as a flush would, without the unit of work — when every column is
-    given and no relationship change is pending; otherwise (or for anything else pending) flush."""
+    given and no relationship change is pending; otherwise (or for anything else pending) flush.
+    `returning` is one more column for each INSERT's RETURNING (a scalar subquery, with its `params`:
+    the slot recount's count, services/capacity.py); its value is returned per object so inserted.
+    On PostgreSQL such a sub-select sees the tables as they were before the INSERT."""
+    extra = {}
     for obj in list(session.new):
         state = inspect(obj)
         mapper = state.mapper
@@ -129,19 +133,26 @@ def insert_new(session) -> None:
             values[column.name] = state.dict[prop.key]
         if values is None:
             break
-        ident = session.connection().execute(_insert_returning(table, pk), values).scalar_one()
+        if returning is None:
+            ident = session.connection().execute(_insert_returning(table, pk), values).scalar_one()
+        else:
+            ident, extra[obj] = session.connection().execute(_insert_returning(table, pk, returning),
+                                                             {**values, **(params or {})}).one()
         session.expunge(obj)
         set_committed_value(obj, mapper.get_property_by_column(pk).key, ident)
         make_transient_to_detached(obj)  # every value given is stored: nothing is pending
         session.add(obj)  # persistent, in the identity map
     session.flush()  # whatever is left (nothing, after a claim's start)
+    return extra
 
 
 _INSERTS: dict = {}
 
 
-def _insert_returning(table, pk):
-    statement = _INSERTS.get(table)
+def _insert_returning(table, pk, returning=None):
+    """INSERT INTO table … RETURNING pk [, returning], built once per table and extra column."""
+    statement = _INSERTS.get((table, returning))
     if statement is None:
-        statement = _INSERTS[table] = table.insert().returning(pk)
+        statement = table.insert().returning(pk) if returning is None else table.insert().returning(pk, returning)
+        _INSERTS[(table, returning)] = statement
     return statement
