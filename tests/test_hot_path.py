@@ -36,10 +36,10 @@ def test_a_check_in_writes_claim_visit_event_and_value_in_the_fewest_statements(
     session.rollback()
 
     result, seen = _statements(lambda: claims.fire(claim.id, "check_in", world.member, {"note": "入户走访"}))
-    # the lock, the visit, then the claim's UPDATE, the event and its personal value: one statement on
-    # PostgreSQL (data-modifying WITHs), three on SQLite; never a flush of the unit of work after it
-    expected = ["SELECT", "INSERT", "WITH"] if backend == "postgresql" else ["SELECT", "INSERT", "UPDATE", "INSERT",
-                                                                             "INSERT"]
+    # the lock (on PostgreSQL drawing the visit's id), then the claim's UPDATE, the visit, the event and its
+    # personal value: one statement on PostgreSQL (data-modifying WITHs), four on SQLite; never a flush of the
+    # unit of work after it
+    expected = ["SELECT", "WITH"] if backend == "postgresql" else ["SELECT", "INSERT", "UPDATE", "INSERT", "INSERT"]
     assert seen == expected
     assert result.version == 3 and result.state == "visiting"
 
@@ -47,11 +47,12 @@ def test_a_check_in_writes_claim_visit_event_and_value_in_the_fewest_statements(
     stored = session.get(Claim, claim.id)
     session.refresh(stored)
     assert (stored.state, stored.version, stored.visit_count) == ("visiting", 3, 2)
-    assert session.scalar(select(Visit.note).order_by(Visit.id.desc()).limit(1)) == "入户走访"
+    visit = session.scalars(select(Visit).order_by(Visit.id.desc()).limit(1)).one()
+    assert (visit.claim_id, visit.note, visit.photo_ids, visit.lat) == (claim.id, "入户走访", [], None)
     last = session.scalars(select(AuditEvent).where(AuditEvent.subject_type == "claim",
                                                     AuditEvent.subject_id == claim.id)
                            .order_by(AuditEvent.seq.desc())).first()
-    assert last.seq == 3 and last.trigger == "check_in"
+    assert last.seq == 3 and last.trigger == "check_in" and last.payload["visit_id"] == visit.id
     value = session.get(AuditPersonalValue, (last.id, "note"))
     assert value is not None and value.value == '"入户走访"'
     assert audit.verify(session, subject=f"claim:{claim.id}").ok
@@ -219,4 +220,25 @@ def test_a_withdraw_sends_the_tasks_new_count_with_the_claims_event(app, world, 
     assert (stored_claim.state, stored_claim.version) == ("withdrawn", 2)
     triggers = session.execute(select(AuditEvent.subject_type, AuditEvent.trigger).order_by(AuditEvent.id)).all()
     assert [tuple(t) for t in triggers][-2:] == [("task", "reopen"), ("claim", "withdraw")]
+    assert audit.verify(session).ok
+
+
+def test_a_report_sends_its_row_with_the_event(app, world, session, backend):
+    from workflow.models import Report
+
+    claim = claims.start_claim(world.task().id, world.member)
+    claims.fire(claim.id, "check_in", world.member, {"note": "入户"})
+    session.rollback()
+    _, seen = _statements(lambda: claims.fire(claim.id, "submit_report", world.member,
+                                              {"summary": "走访三户", "hours": 1.5, "households": 3}))
+    # the lock (on PostgreSQL drawing the report's id), then the claim's UPDATE, the report, the event and
+    # its personal value (one statement on PostgreSQL), the community's staff, their notification
+    expected = (["SELECT", "WITH", "SELECT", "INSERT"] if backend == "postgresql"
+                else ["SELECT", "INSERT", "UPDATE", "INSERT", "INSERT", "SELECT", "INSERT"])
+    assert seen == expected
+    session.rollback()
+    report = session.scalars(select(Report).where(Report.claim_id == claim.id)).one()
+    assert (report.summary, report.hours, report.households, report.photo_ids) == ("走访三户", 1.5, 3, [])
+    event = session.scalars(select(AuditEvent).where(AuditEvent.trigger == "submit_report")).one()
+    assert event.payload["report_id"] == report.id
     assert audit.verify(session).ok

@@ -182,7 +182,7 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
         # (one round trip): data-modifying WITHs; the values' INSERT reads the event's id from its
         # INSERT … RETURNING. None of them reads another's rows (they all see the statement's snapshot).
         # Every parameter's name differs from every column's (SQLAlchemy would take a parameter named
-        # like a column of the UPDATE for one more column to set): ev_*, row_<table>_*, pe_*, fb_*,
+        # like a column of the UPDATE for one more column to set): ev_*, row_<table>_*, ins_<table>_*, fb_*,
         # field_i, salt_i, value_i.
         params = {f"ev_{name}": row[name] for name in _EVENT_INSERT_COLUMNS}
         for i, value in enumerate(apart):

@@ -8,10 +8,11 @@ it locks that row before the subject (the lock order, services/tx.py).
 
 On PostgreSQL the rows an effect writes and never reads back travel with the transition's audit
 event, as data-modifying WITHs of its one statement (`_with_event`; services/transitions.step
-sends them). An effect whose event records the new row's id (`award_points`) says which table
-(`@effect(draws=("points_entries",))`): the subject's lock draws the id from that table's
+sends them). An effect whose event records the new row's id (a visit, a report, a points entry)
+says which table (`@effect(draws=("visits",))`): the subject's lock draws the id from that table's
 sequence in its own statement (services/subjects.py), so the id is known, and hashed in the
-event, before the row is written. On SQLite every row is written at once, as before.
+event, before the row is written (`_insert_recorded`). On SQLite every row is written at once, as
+before.
 """
 from collections.abc import Callable
 
@@ -63,6 +64,35 @@ def _insert_returning_id(table):
     return statement
 
 
+def _insert_recorded(ctx, model, **values) -> int:
+    """One row whose id the audit event records (a visit, a report, a points entry). With an id the
+    subject's lock drew for its table (ctx.drawn, PostgreSQL) the row travels with the event and that
+    id is its own; otherwise it is inserted now and its id read back (`_insert`)."""
+    table = model.__table__
+    drawn = ctx.drawn.get(table.name)
+    if drawn is None:
+        return _insert(ctx, model, **values)
+    if ctx.session.new:  # a row it names must be stored first, as `_insert` does
+        ctx.session.flush()
+    values["id"] = drawn
+    prefix = f"ins_{table.name}_"  # named apart from every column and every other statement's parameters
+    _with_event(ctx, _insert_given(table, tuple(values)), {prefix + name: value for name, value in values.items()})
+    return drawn
+
+
+_GIVEN: dict = {}
+
+
+def _insert_given(table, names: tuple[str, ...]):
+    """INSERT INTO table (<names>) VALUES (:ins_<table>_<name> …), built once per table and columns."""
+    statement = _GIVEN.get((table, names))
+    if statement is None:
+        prefix = f"ins_{table.name}_"
+        statement = _GIVEN[(table, names)] = insert(table).values(
+            {name: bindparam(prefix + name, type_=table.c[name].type) for name in names})
+    return statement
+
+
 def _with_event(ctx, statement, params: dict) -> None:
     """A write the transition reads nothing back from. PostgreSQL: it travels with the audit event,
     in the event's statement (ctx.with_event: one round trip for all of them); its parameters are
@@ -102,11 +132,11 @@ def cancel_live_claims(ctx) -> None:
     ctx.task.slots_taken = 0
 
 
-@effect
+@effect(draws=("visits",))
 def record_visit(ctx) -> None:
     photos = ctx.data.get("photos") or []
     ctx.claim.visit_count = (ctx.claim.visit_count or 0) + 1  # written with the state, in the claim's UPDATE
-    ctx.recorded["visit_id"] = _insert(
+    ctx.recorded["visit_id"] = _insert_recorded(
         ctx, Visit,
         claim_id=ctx.claim.id,
         visited_at=ctx.data.get("time") or ctx.now,
@@ -119,10 +149,10 @@ def record_visit(ctx) -> None:
     _attach_photos(ctx, photos)
 
 
-@effect
+@effect(draws=("reports",))
 def record_report(ctx) -> None:
     photos = ctx.data.get("photos") or []
-    ctx.recorded["report_id"] = _insert(
+    ctx.recorded["report_id"] = _insert_recorded(
         ctx, Report,
         claim_id=ctx.claim.id,
         summary=ctx.data["summary"],
@@ -144,9 +174,8 @@ def remember_reason(ctx) -> None:
 
 @effect(draws=("points_entries",))
 def award_points(ctx) -> None:
-    """The ledger's award; the event records its id. With an id drawn by the lock (PostgreSQL) the
-    row goes with the event; otherwise it is inserted now and its id read back."""
-    values = dict(
+    ctx.recorded["points_entry_id"] = _insert_recorded(
+        ctx, PointsEntry,
         member_id=ctx.claim.member_id,
         unit_id=ctx.claim.unit_id,
         claim_id=ctx.claim.id,
@@ -155,25 +184,6 @@ def award_points(ctx) -> None:
         note=ctx.task.title[:200],
         created_at=ctx.now,
     )
-    drawn = ctx.drawn.get("points_entries")
-    if drawn is None:
-        ctx.recorded["points_entry_id"] = _insert(ctx, PointsEntry, **values)
-        return
-    _with_event(ctx, _points_insert(), {"pe_id": drawn, **{f"pe_{name}": value for name, value in values.items()}})
-    ctx.recorded["points_entry_id"] = drawn
-
-
-_POINTS: list = []
-
-
-def _points_insert():
-    """INSERT INTO points_entries (id, …) VALUES (:pe_id, …): the id drawn with the lock."""
-    if not _POINTS:
-        table = PointsEntry.__table__
-        names = ("id", "member_id", "unit_id", "claim_id", "points", "kind", "note", "created_at")
-        _POINTS.append(insert(table).values({name: bindparam(f"pe_{name}", type_=table.c[name].type)
-                                             for name in names}))
-    return _POINTS[0]
 
 
 @effect
