@@ -4,7 +4,7 @@ work — and the same rows, events and chains as before. No timing here (docs/pe
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from workflow import audit
 from workflow.errors import NotFound
@@ -232,8 +232,9 @@ def test_a_report_sends_its_row_with_the_event(app, world, session, backend):
     _, seen = _statements(lambda: claims.fire(claim.id, "submit_report", world.member,
                                               {"summary": "走访三户", "hours": 1.5, "households": 3}))
     # the lock (on PostgreSQL drawing the report's id), then the claim's UPDATE, the report, the event and
-    # its personal value (one statement on PostgreSQL), the community's staff, their notification
-    expected = (["SELECT", "WITH", "SELECT", "INSERT"] if backend == "postgresql"
+    # its personal value (one statement on PostgreSQL), [the community's staff,] their notification (on
+    # PostgreSQL inserted from the staff's query)
+    expected = (["SELECT", "WITH", "INSERT"] if backend == "postgresql"
                 else ["SELECT", "INSERT", "UPDATE", "INSERT", "INSERT", "SELECT", "INSERT"])
     assert seen == expected
     session.rollback()
@@ -242,3 +243,54 @@ def test_a_report_sends_its_row_with_the_event(app, world, session, backend):
     event = session.scalars(select(AuditEvent).where(AuditEvent.trigger == "submit_report")).one()
     assert event.payload["report_id"] == report.id
     assert audit.verify(session).ok
+
+
+def test_a_notification_inserted_from_its_recipients_query_writes_what_reading_them_first_did(
+        app, world, session, backend, monkeypatch):
+    """PostgreSQL inserts a notification to the community's staff or supervisors by one INSERT … SELECT;
+    the rows are those of reading the people first, then inserting: the active ones, not the actor,
+    in the order of their ids (on SQLite both ways are the second)."""
+    from workflow.engine.definition import NotifySpec
+    from workflow.models import SYSTEM, User
+    from workflow.services import notifications, subjects
+    from workflow.services.tx import write_transaction
+
+    with write_transaction() as s:
+        s.add_all([User(username="staff_a2", name="staff_a2", role="staff", community_id=world.a.id, password_hash="x"),
+                   User(username="staff_a3", name="staff_a3", role="staff", community_id=world.a.id, password_hash="x",
+                        active=False)])
+    claim = claims.start_claim(world.task().id, world.member)
+    session.rollback()
+    specs = (NotifySpec("claim_reported", ("community_staff",)), NotifySpec("claim_approved", ("supervisors",)))
+
+    def write(actor):
+        start = session.scalar(select(func.max(Notification.id))) or 0
+        session.rollback()
+        with write_transaction() as s:
+            row = s.get(Claim, claim.id)
+            related = {"task": row.task}
+            # loaded before: only the notifications' statements are counted
+            row.member.name, row.updated_at, row.task.title, row.task.points, row.task.community_id, actor.id
+            _, seen = _statements(lambda: notifications.notify(s, specs, subject_type="claim", row=row, related=related,
+                                                               actor=actor, now=row.updated_at, trigger="x"))
+        rows = session.scalars(select(Notification).where(Notification.id > start)).all()
+        return seen, sorted(((n.user_id, n.kind, n.subject_type, n.subject_id, n.params, n.created_at) for n in rows),
+                            key=lambda r: (r[1], r[0]))
+
+    results = []
+    for actor in (world.staff, SYSTEM):
+        together = write(actor)
+        monkeypatch.setattr(subjects.ClaimKind, "recipients_query", lambda self, relation, row, related: None)
+        apart = write(actor)
+        monkeypatch.undo()
+        assert together[1] == apart[1]
+        if backend == "postgresql":  # one statement per kind of notification, against a query and an INSERT
+            assert (together[0], apart[0]) == (["INSERT", "INSERT"], ["SELECT", "INSERT", "SELECT", "INSERT"])
+        else:
+            assert together[0] == apart[0]
+        results.append(together[1])
+    staff = sorted(session.scalars(select(User.id).where(User.role == "staff", User.community_id == world.a.id,
+                                                         User.active.is_(True))))
+    waiting = [r[0] for r in results[0] if r[1] == "claim_reported"]
+    assert waiting == [i for i in staff if i != world.staff.id]  # the actor not told, nor the inactive one
+    assert [r[0] for r in results[1] if r[1] == "claim_reported"] == staff  # nobody left out for the system

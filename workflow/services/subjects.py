@@ -125,6 +125,11 @@ class SubjectKind:
         the row, e.g. the claimant, the community's staff, the supervisors over it."""
         return []
 
+    def recipients_query(self, relation: str, row, related: dict):
+        """The same people as (a SELECT of their ids in order, its parameters), when the kind can say
+        so — a notification is then inserted from it in one statement (PostgreSQL); None otherwise."""
+        return None
+
 
 def chain_head(kind: str, model):
     """The hash of the subject's newest event, as a scalar subquery read with its lock: event n is
@@ -260,6 +265,9 @@ class ClaimKind(SubjectKind):
                 return [member.id] if member.active else []
             return recipients.active(session, [row.member_id])
         return recipients.around_community(session, relation, related["task"].community_id)
+
+    def recipients_query(self, relation, row, related):
+        return recipients.around_community_query(relation, related["task"].community_id)
 
 
 class TaskKind(SubjectKind):
