@@ -294,3 +294,27 @@ def test_a_notification_inserted_from_its_recipients_query_writes_what_reading_t
     waiting = [r[0] for r in results[0] if r[1] == "claim_reported"]
     assert waiting == [i for i in staff if i != world.staff.id]  # the actor not told, nor the inactive one
     assert [r[0] for r in results[1] if r[1] == "claim_reported"] == staff  # nobody left out for the system
+
+
+def test_a_drawn_id_names_one_row_only(app, world, session):
+    """Two rows of one table in one transition: the first takes the id the lock drew, the second is
+    inserted at once with an id of its own (never the same id twice)."""
+    from sqlalchemy import func as sql_func
+
+    from workflow.engine import effects
+    from workflow.services.tx import write_transaction
+
+    claim = claims.start_claim(world.task().id, world.member)
+    session.rollback()
+    with write_transaction() as s:
+        drawn = s.scalar(select(sql_func.max(Visit.id))) or 0
+        drawn += 1000
+        ctx = SimpleNamespace(session=s, drawn={"visits": drawn}, with_event=[])
+        values = dict(claim_id=claim.id, visited_at=claim.created_at, lat=None, lon=None, note="", photo_ids=[],
+                      created_at=claim.created_at)
+        first = effects._insert_recorded(ctx, Visit, **values)
+        second = effects._insert_recorded(ctx, Visit, **values)
+        for statement, params in ctx.with_event:  # what the event's statement would carry (PostgreSQL)
+            s.connection().execute(statement, params)
+    assert first == drawn and second != drawn
+    assert sorted(session.scalars(select(Visit.id).where(Visit.claim_id == claim.id))) == sorted([first, second])

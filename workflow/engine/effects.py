@@ -69,7 +69,7 @@ def _insert_recorded(ctx, model, **values) -> int:
     subject's lock drew for its table (ctx.drawn, PostgreSQL) the row travels with the event and that
     id is its own; otherwise it is inserted now and its id read back (`_insert`)."""
     table = model.__table__
-    drawn = ctx.drawn.get(table.name)
+    drawn = ctx.drawn.pop(table.name, None)  # each drawn id names one row: a second row of the table inserts now
     if drawn is None:
         return _insert(ctx, model, **values)
     if ctx.session.new:  # a row it names must be stored first, as `_insert` does
