@@ -96,6 +96,17 @@ def test_the_actor_is_never_told_about_their_own_action_and_inactive_people_are_
     assert not told(session, user=world.staff, kind="claim_returned")
 
 
+def test_a_claimant_made_inactive_before_the_approve_is_not_told(app, world, session):
+    """The claimant's active flag is read with the claim's lock (no query of its own): a member
+    deactivated before the approve is not told, one active is."""
+    claim, other = reported_claim(world), reported_claim(world, member=world.member2)
+    with write_transaction() as s:
+        s.get(User, world.member.id).active = False
+    claims.fire(claim.id, "approve", world.staff, {})
+    claims.fire(other.id, "approve", world.staff, {})
+    assert [u for u, *_ in told(session, kind="claim_approved")] == [world.member2.id]
+
+
 def test_a_rolled_back_transition_leaves_no_notification(app, world, session, monkeypatch):
     """The notification is written inside the transition; when anything after it fails (here:
     computing the answer, the last step before the commit), the whole transaction rolls back."""

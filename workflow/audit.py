@@ -138,13 +138,14 @@ def _start_appended(session, transaction, connection) -> None:
 def append(session, *, subject_type: str, subject_id: int, trigger: str, from_state: str | None,
            to_state: str | None, actor, payload: dict | None = None, request_id: str | None = None,
            definition: str | None = None, now: datetime | None = None,
-           head: tuple[int, str | None] | None = None, personal: Iterable[str] = (), also=None) -> dict:
+           head: tuple[int, str | None] | None = None, personal: Iterable[str] = (), also=()) -> dict:
     """Add the next event to a subject's chain. The caller holds the subject's row lock.
     `head` is the chain's current (seq, hash) when the caller read it with that lock
     ((0, None) for a new subject); otherwise it is looked up here. `personal` names the
     payload's personal fields: they are hashed as digests and stored apart (seal_personal).
-    `also` is a (statement, parameters) to run with it — the subject's UPDATE (services/tx.py,
-    row_update): on PostgreSQL in the same statement, one round trip; elsewhere just before.
+    `also` is a list of (statement, parameters) to run with it — the subject's UPDATE (services/tx.py,
+    row_update), the rows its effects write (engine/effects.py, `_with_event`): on PostgreSQL in the
+    same statement, one round trip; elsewhere just before, in order.
 
     The row is inserted at once with a Core INSERT (events are never loaded back into the
     session that writes them, and the ORM's unit of work is a large share of a
@@ -176,23 +177,27 @@ def append(session, *, subject_type: str, subject_id: int, trigger: str, from_st
     fields["payload"], apart = seal_personal(fields["payload"], personal)
     row = {**fields, "created_at": now, "prev_hash": prev_hash, "hash": compute_hash(fields, prev_hash)}
     connection = session.connection()  # Core statements: none of the ORM's execution (nor its autoflush)
-    if connection.dialect.name == "postgresql" and (apart or also is not None):
-        # The subject's UPDATE, the event and its personal values in one statement (one round trip):
-        # data-modifying WITHs; the values' INSERT reads the event's id from its INSERT … RETURNING.
+    if connection.dialect.name == "postgresql" and (apart or also):
+        # The subject's UPDATE, the effects' rows, the event and its personal values in one statement
+        # (one round trip): data-modifying WITHs; the values' INSERT reads the event's id from its
+        # INSERT … RETURNING. None of them reads another's rows (they all see the statement's snapshot).
         # Every parameter's name differs from every column's (SQLAlchemy would take a parameter named
-        # like a column of the UPDATE for one more column to set): ev_*, row_*, field_i, salt_i, value_i.
+        # like a column of the UPDATE for one more column to set): ev_*, row_<table>_*, ins_<table>_*, fb_*,
+        # field_i, salt_i, value_i.
         params = {f"ev_{name}": row[name] for name in _EVENT_INSERT_COLUMNS}
         for i, value in enumerate(apart):
             params.update({f"field_{i}": value["field"], f"salt_{i}": value["salt"], f"value_{i}": value["value"]})
-        if also is not None:
-            params.update(also[1])
-        returned = connection.execute(_combined_insert(len(apart), also[0] if also is not None else None), params)
+        for _, also_params in also:
+            if not params.keys().isdisjoint(also_params):  # one value would silently replace another's
+                raise ValueError(f"parameters named twice in one statement: {sorted(params.keys() & also_params)}")
+            params.update(also_params)
+        returned = connection.execute(_combined_insert(len(apart), tuple(statement for statement, _ in also)), params)
         if apart:
             row["id"] = returned.scalars().first()
         session.info.setdefault(APPENDED, []).append((subject_type, trigger, request_id))
         return row
-    if also is not None:
-        connection.execute(*also)
+    for statement, also_params in also:
+        connection.execute(statement, also_params)
     if apart:  # the values need the event's id (one more INSERT, only for events that have them)
         row["id"] = connection.execute(_INSERT_EVENT_RETURNING_ID, row).scalar_one()
         connection.execute(_INSERT_PERSONAL, [{"event_id": row["id"], **value} for value in apart])
@@ -210,10 +215,11 @@ _COMBINED: dict = {}
 
 
 def _combined_insert(n: int, also):
-    """PostgreSQL, one statement: [WITH subject AS (<also: the subject's UPDATE>)] and the event's
-    INSERT — with `n` personal values, WITH event AS (INSERT INTO audit_events … RETURNING id)
-    INSERT INTO audit_personal_values SELECT event.id, :field_i, :salt_i, :value_i … RETURNING
-    event_id. Built once per number of values and UPDATE statement (those are built once too)."""
+    """PostgreSQL, one statement: [WITH also_0 AS (<also[0]: the subject's UPDATE>), also_1 AS (<also[1]>)
+    …] and the event's INSERT — with `n` personal values, WITH event AS (INSERT INTO audit_events …
+    RETURNING id) INSERT INTO audit_personal_values SELECT event.id, :field_i, :salt_i, :value_i …
+    RETURNING event_id. Built once per number of values and tuple of statements (those are built
+    once too)."""
     statement = _COMBINED.get((n, also))
     if statement is None:
         events, values = AuditEvent.__table__, AuditPersonalValue.__table__
@@ -230,8 +236,8 @@ def _combined_insert(n: int, also):
             statement = (values.insert().from_select(["event_id", "field", "salt", "value"],
                                                      rows[0] if n == 1 else union_all(*rows))
                          .add_cte(event_cte).returning(values.c.event_id))
-        if also is not None:
-            statement = statement.add_cte(also.cte("subject"))
+        for i, other in enumerate(also):
+            statement = statement.add_cte(other.cte(f"also_{i}"))
         _COMBINED[(n, also)] = statement
     return statement
 

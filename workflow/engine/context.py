@@ -46,6 +46,11 @@ class TransitionContext:
     recorded: dict = field(default_factory=dict)
     # What guards read once and share within this transition (see guards.py).
     memo: dict = field(default_factory=dict)
+    # Ids the subject's lock drew for rows the effects write (table name → id; PostgreSQL, for the
+    # effects that ask: effects.py, DRAWS), so the audit event can name a row sent with it.
+    drawn: dict = field(default_factory=dict)
+    # Writes sent with the audit event, in its statement (PostgreSQL): (statement, parameters).
+    with_event: list = field(default_factory=list)
 
     def _row(self, kind: str):
         return self.subject if self.definition.subject == kind else self.related.get(kind)

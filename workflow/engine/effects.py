@@ -5,6 +5,14 @@ callbacks), so an exception in any of them rolls the whole transition back. Like
 guards, only names registered here can appear in a definition. An effect that changes a
 row other than the subject says which kind (`@effect(writes=("task",))`): a trigger with
 it locks that row before the subject (the lock order, services/tx.py).
+
+On PostgreSQL the rows an effect writes and never reads back travel with the transition's audit
+event, as data-modifying WITHs of its one statement (`_with_event`; services/transitions.step
+sends them). An effect whose event records the new row's id (a visit, a report, a points entry)
+says which table (`@effect(draws=("visits",))`): the subject's lock draws the id from that table's
+sequence in its own statement (services/subjects.py), so the id is known, and hashed in the
+event, before the row is written (`_insert_recorded`). On SQLite every row is written at once, as
+before.
 """
 from collections.abc import Callable
 
@@ -17,13 +25,17 @@ from ..models import PointsEntry, Report, UnitFeedback, Upload, Visit
 EFFECTS: dict[str, Callable] = {}
 # Effect name → the kinds of related rows it changes (beyond the subject itself).
 WRITES: dict[str, tuple[str, ...]] = {}
+# Effect name → the tables whose next id it takes from those the subject's lock drew (ctx.drawn).
+DRAWS: dict[str, tuple[str, ...]] = {}
 
 
-def effect(fn: Callable | None = None, *, writes: tuple[str, ...] = ()):
+def effect(fn: Callable | None = None, *, writes: tuple[str, ...] = (), draws: tuple[str, ...] = ()):
     def register(fn: Callable) -> Callable:
         EFFECTS[fn.__name__] = fn
         if writes:
             WRITES[fn.__name__] = tuple(writes)
+        if draws:
+            DRAWS[fn.__name__] = tuple(draws)
         return fn
     return register(fn) if fn is not None else register
 
@@ -52,6 +64,46 @@ def _insert_returning_id(table):
     return statement
 
 
+def _insert_recorded(ctx, model, **values) -> int:
+    """One row whose id the audit event records (a visit, a report, a points entry). With an id the
+    subject's lock drew for its table (ctx.drawn, PostgreSQL) the row travels with the event and that
+    id is its own; otherwise it is inserted now and its id read back (`_insert`)."""
+    table = model.__table__
+    drawn = ctx.drawn.pop(table.name, None)  # each drawn id names one row: a second row of the table inserts now
+    if drawn is None:
+        return _insert(ctx, model, **values)
+    if ctx.session.new:  # a row it names must be stored first, as `_insert` does
+        ctx.session.flush()
+    values["id"] = drawn
+    prefix = f"ins_{table.name}_"  # named apart from every column and every other statement's parameters
+    _with_event(ctx, _insert_given(table, tuple(values)), {prefix + name: value for name, value in values.items()})
+    return drawn
+
+
+_GIVEN: dict = {}
+
+
+def _insert_given(table, names: tuple[str, ...]):
+    """INSERT INTO table (<names>) VALUES (:ins_<table>_<name> …), built once per table and columns."""
+    statement = _GIVEN.get((table, names))
+    if statement is None:
+        prefix = f"ins_{table.name}_"
+        statement = _GIVEN[(table, names)] = insert(table).values(
+            {name: bindparam(prefix + name, type_=table.c[name].type) for name in names})
+    return statement
+
+
+def _with_event(ctx, statement, params: dict) -> None:
+    """A write the transition reads nothing back from. PostgreSQL: it travels with the audit event,
+    in the event's statement (ctx.with_event: one round trip for all of them); its parameters are
+    named apart from every column (a prefix per statement), as the event's own are. Elsewhere: now."""
+    connection = ctx.session.connection()
+    if connection.dialect.name == "postgresql":
+        ctx.with_event.append((statement, params))
+    else:
+        connection.execute(statement, params)
+
+
 def _attach_photos(ctx, photo_ids) -> None:
     """Bind the photos to this claim (they were checked to be the actor's own and free)."""
     if photo_ids:  # an ORM UPDATE: upload objects already in the session see it too
@@ -61,7 +113,8 @@ def _attach_photos(ctx, photo_ids) -> None:
 @effect(writes=("task",))
 def recount_task_slots(ctx) -> None:
     """The claim's task: its live claims recounted; it fills or reopens by its own trigger."""
-    capacity.recount(ctx.session, ctx.task, ctx.live_states("claim"), cascade=ctx.cascade, actor=ctx.actor)
+    capacity.recount(ctx.session, ctx.task, ctx.live_states("claim"), cascade=ctx.cascade, actor=ctx.actor,
+                     send=lambda statement, params: _with_event(ctx, statement, params))
 
 
 @effect
@@ -79,11 +132,11 @@ def cancel_live_claims(ctx) -> None:
     ctx.task.slots_taken = 0
 
 
-@effect
+@effect(draws=("visits",))
 def record_visit(ctx) -> None:
     photos = ctx.data.get("photos") or []
     ctx.claim.visit_count = (ctx.claim.visit_count or 0) + 1  # written with the state, in the claim's UPDATE
-    ctx.recorded["visit_id"] = _insert(
+    ctx.recorded["visit_id"] = _insert_recorded(
         ctx, Visit,
         claim_id=ctx.claim.id,
         visited_at=ctx.data.get("time") or ctx.now,
@@ -96,10 +149,10 @@ def record_visit(ctx) -> None:
     _attach_photos(ctx, photos)
 
 
-@effect
+@effect(draws=("reports",))
 def record_report(ctx) -> None:
     photos = ctx.data.get("photos") or []
-    ctx.recorded["report_id"] = _insert(
+    ctx.recorded["report_id"] = _insert_recorded(
         ctx, Report,
         claim_id=ctx.claim.id,
         summary=ctx.data["summary"],
@@ -119,9 +172,9 @@ def remember_reason(ctx) -> None:
         ctx.subject.last_reason = reason
 
 
-@effect
+@effect(draws=("points_entries",))
 def award_points(ctx) -> None:
-    ctx.recorded["points_entry_id"] = _insert(
+    ctx.recorded["points_entry_id"] = _insert_recorded(
         ctx, PointsEntry,
         member_id=ctx.claim.member_id,
         unit_id=ctx.claim.unit_id,
@@ -136,8 +189,8 @@ def award_points(ctx) -> None:
 @effect
 def feedback_to_unit(ctx) -> None:
     """The record the member's home unit receives: hours and households from the last report
-    (read by the INSERT itself: one statement, built once)."""
-    ctx.session.connection().execute(_feedback_insert(), {
+    (read by the INSERT itself: one statement, built once; on PostgreSQL sent with the event)."""
+    _with_event(ctx, _feedback_insert(), {
         "fb_unit_id": ctx.claim.unit_id, "fb_member_id": ctx.claim.member_id, "fb_claim_id": ctx.claim.id,
         "fb_month": district_month(ctx.now), "fb_points": ctx.task.points, "fb_verified_by_id": ctx.actor.id,
         "fb_created_at": ctx.now})

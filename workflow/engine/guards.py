@@ -48,18 +48,23 @@ def past_deadline(ctx) -> str | None:
     return None
 
 
+# The memo's key for the member's other live claims. A claim's start on PostgreSQL reads them with
+# its task's lock and hands them over (services/claims.py); otherwise the first guard reads them.
+MEMBER_LIVE_CLAIMS = "member_live_claims"
+
+
 def _members_other_live_claims(ctx) -> list[tuple[int, int]]:
     """(claim id, task id) of the member's other live claims: read once per transition and
     shared by the guards below (a member holds a handful at most: the open-claim limit)."""
-    if "member_live_claims" not in ctx.memo:
+    if MEMBER_LIVE_CLAIMS not in ctx.memo:
         from ..models import Claim
 
         query = select(Claim.id, Claim.task_id).where(
             Claim.member_id == ctx.claim.member_id, Claim.state.in_(ctx.live_states("claim")))
         if ctx.claim.id is not None:
             query = query.where(Claim.id != ctx.claim.id)
-        ctx.memo["member_live_claims"] = [tuple(row) for row in ctx.session.execute(query)]
-    return ctx.memo["member_live_claims"]
+        ctx.memo[MEMBER_LIVE_CLAIMS] = [tuple(row) for row in ctx.session.execute(query)]
+    return ctx.memo[MEMBER_LIVE_CLAIMS]
 
 
 @guard

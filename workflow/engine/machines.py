@@ -24,7 +24,7 @@ from transitions import Machine
 
 from ..errors import DefinitionError
 from .definition import Definition, TriggerSpec
-from .effects import EFFECTS, WRITES
+from .effects import DRAWS, EFFECTS, WRITES
 from .guards import GUARDS
 from .loader import DEFINITIONS_DIR, definition_files, load_definition
 from .schemas import build_schema
@@ -187,6 +187,17 @@ class DefinitionRegistry:
             for call in trigger.effects
             for kind in WRITES.get(call.name, ())
         }
+
+    def draws(self, subject: str, trigger_name: str) -> tuple[str, ...]:
+        """The tables whose next id `trigger_name`'s effects want drawn with the subject's lock, in
+        any loaded definition of `subject` (sorted: the lock statement is built once per set)."""
+        return tuple(sorted({
+            table
+            for compiled in self.all(subject)
+            if (trigger := compiled.definition.trigger(trigger_name)) is not None
+            for call in trigger.effects
+            for table in DRAWS.get(call.name, ())
+        }))
 
     def all(self, subject: str | None = None) -> list[CompiledDefinition]:
         return [self._compiled[k] for k in sorted(self._compiled)

@@ -6,12 +6,14 @@ open-claim limit holds under concurrency), then the task (its slot count changes
 the new claim is inserted once, already in its new state. Every later step goes through
 `services.transitions.fire`, as every subject's triggers do.
 """
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import runtime
 from ..clock import utcnow
 from ..engine import TransitionContext, run_guards
+from ..engine.guards import MEMBER_LIVE_CLAIMS
 from ..errors import Forbidden, NotFound
 from ..models import Claim, Community, Task, Unit, User
 from . import scope, transitions
@@ -24,12 +26,23 @@ _LOCK_MEMBER = (select(User).where(User.id == bindparam("member_id")).with_for_u
                 .execution_options(populate_existing=True))
 
 
-def _lock_task_to_claim(shape):
+def _lock_task_to_claim(shape, live_claims: bool = False):
     """Lock a task (:task_id) an actor of this shape may see, with its community and the actor's
-    unit (Unit.id IS NULL matches nothing, for a member without a unit)."""
-    return (select(Task, Community, Unit).join(Community, Community.id == Task.community_id)
+    unit (Unit.id IS NULL matches nothing, for a member without a unit) — and, with `live_claims`
+    (PostgreSQL), the member's (:live_member_id) live claims (:live_states) as an array of
+    [claim id, task id] for the guards, which would otherwise read them by a query of their own."""
+    columns = [Task, Community, Unit]
+    if live_claims:
+        columns.append(select(func.array_agg(array([Claim.id, Claim.task_id]), type_=ARRAY(Integer, dimensions=2)))
+                       .where(Claim.member_id == bindparam("live_member_id"),
+                              Claim.state.in_(bindparam("live_states", expanding=True))).scalar_subquery())
+    return (select(*columns).join(Community, Community.id == Task.community_id)
             .outerjoin(Unit, Unit.id == shape.unit_id).where(Task.id == bindparam("task_id"), scope.task_filter(shape))
             .with_for_update(of=Task).execution_options(populate_existing=True))
+
+
+def _lock_task_with_live_claims(shape):
+    return _lock_task_to_claim(shape, live_claims=True)
 
 
 def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
@@ -49,11 +62,23 @@ def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
         # The task, locked, only if the member may see it (FOR UPDATE re-checks the filter on
         # the row as it is once the lock is held), with its community and the member's unit,
         # which the answer shows. (Built once per kind of actor: scope.statement_for.)
-        row = session.execute(scope.statement_for("lock_task_to_claim", actor, _lock_task_to_claim),
-                              {"task_id": task_id, **scope.shape_params(actor)}).first()
+        # On PostgreSQL with the member's live claims too, which the guards count: this statement
+        # starts once the member's lock is held, so it sees every claim the member made before (a
+        # member's claims are only made under that lock); one that stops being live meanwhile (a
+        # withdraw while this waits for the task) still counts, as it would in a query of its own
+        # had the withdraw committed a moment later.
+        postgres = session.get_bind().dialect.name == "postgresql"
+        params = {"task_id": task_id, **scope.shape_params(actor)}
+        if postgres:
+            statement = scope.statement_for("lock_task_to_claim+live_claims", actor, _lock_task_with_live_claims)
+            params.update(live_member_id=actor.id, live_states=list(runtime.current().registry.live_states("claim")))
+        else:
+            statement = scope.statement_for("lock_task_to_claim", actor, _lock_task_to_claim)
+        row = session.execute(statement, params).first()
         if row is None:
             raise NotFound(f"task {task_id} not found")
-        task, community, unit = row
+        task, community, unit, *live = row
+        memo = {MEMBER_LIVE_CLAIMS: [(claim_id, of_task) for claim_id, of_task in live[0] or ()]} if postgres else {}
         set_committed_value(task, "community", community)
         data = transitions.validate(compiled, trigger, {}, category=task.category, now=now)
         # Added in the initial state but not flushed: the guards run first, then the row is
@@ -70,7 +95,7 @@ def start_claim(task_id: int, actor, *, request_id: str | None = None, now=None,
         session.add(claim)
         related = {"task": task}
         transitions.step(session, "claim", compiled, trigger, claim, related, actor, data, now=now,
-                         request_id=request_id, head=(0, None))  # a new claim: its chain starts here
+                         request_id=request_id, head=(0, None), memo=memo)  # a new claim: its chain starts here
         answer = transitions.result(session, "claim", claim, related, actor, now=now, created=True)
         record_idempotency(idempotency, session, answer.view, created=answer.created)
     return answer

@@ -46,6 +46,16 @@ def supervisors_over(session, community_id) -> list[int]:
     return _ids(session, _SUPERVISORS, community_id=community_id)
 
 
+def around_community_query(relation: str, community_id):
+    """`community_staff` or `supervisors` of a community as (SELECT of their ids, parameters) — for
+    a notification's INSERT … SELECT (services/notifications.py); None for a relation it does not know."""
+    if relation == "community_staff":
+        return _STAFF, {"community_id": community_id}
+    if relation == "supervisors":
+        return _SUPERVISORS, {"community_id": community_id}
+    return None
+
+
 def around_community(session, relation: str, community_id) -> list[int]:
     """`community_staff` or `supervisors` of a community; nobody for a relation it does not know."""
     if relation == "community_staff":

@@ -9,7 +9,7 @@ definition file; routes and page forms follow from the definition.
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from datetime import timedelta
@@ -25,11 +25,13 @@ from .tx import lock_one
 @dataclass
 class Locked:
     """A subject row locked for this transaction, the related rows its guards and effects
-    read, and its chain head (the hash of its last audit event)."""
+    read, its chain head (the hash of its last audit event), and the ids drawn for the effects'
+    rows (table name → id: `draws`)."""
 
     subject: Any
     related: dict = field(default_factory=dict)
     head_hash: str | None = None
+    drawn: dict = field(default_factory=dict)
 
 
 class SubjectKind:
@@ -46,9 +48,11 @@ class SubjectKind:
     def scope_filter(self, actor):
         raise NotImplementedError
 
-    def lock(self, session, actor, ident: int, writes: set[str]) -> Locked:
+    def lock(self, session, actor, ident: int, writes: set[str], draws: tuple[str, ...] = ()) -> Locked:
         """The subject locked (and the related rows `writes` names, locked first), or NotFound
-        when the actor may not see it."""
+        when the actor may not see it. `draws` names tables whose next id the effects would like
+        drawn in the same statement (PostgreSQL; engine/effects.py): a kind may draw them
+        (Locked.drawn) or not — an effect without its id inserts its row at once instead."""
         raise NotImplementedError
 
     def related(self, session, row) -> dict:
@@ -121,6 +125,11 @@ class SubjectKind:
         the row, e.g. the claimant, the community's staff, the supervisors over it."""
         return []
 
+    def recipients_query(self, relation: str, row, related: dict):
+        """The same people as (a SELECT of their ids in order, its parameters), when the kind can say
+        so — a notification is then inserted from it in one statement (PostgreSQL); None otherwise."""
+        return None
+
 
 def chain_head(kind: str, model):
     """The hash of the subject's newest event, as a scalar subquery read with its lock: event n is
@@ -147,10 +156,12 @@ def check_photos(session, trigger, actor, row_id, data, owner_column) -> None:
             raise InvalidInput("unknown photos", errors={spec.name: [f"Unknown upload id(s): {bad}."]})
 
 
-def _lock_claim_with_task(shape):
+def _lock_claim_with_task(shape, draws: tuple[str, ...] = ()):
     """Lock a claim (:claim_id) within the scope of an actor of this shape, reading its task, chain
-    head, community, member and unit in the same query."""
-    return (select(Claim, Task, chain_head("claim", Claim), Community, User, Unit)
+    head, community, member and unit in the same query — and the next id of each table in `draws`
+    (PostgreSQL: nextval of its sequence; only for a claim found in scope, so a 404 draws none)."""
+    drawn = [func.nextval(func.pg_get_serial_sequence(table, "id")) for table in draws]
+    return (select(Claim, Task, chain_head("claim", Claim), Community, User, Unit, *drawn)
             .join(Task, Task.id == Claim.task_id).join(Community, Community.id == Task.community_id)
             .join(User, User.id == Claim.member_id).outerjoin(Unit, Unit.id == Claim.unit_id)
             .where(Claim.id == bindparam("claim_id"), scope.claim_filter(shape)).with_for_update(of=Claim)
@@ -164,22 +175,27 @@ class ClaimKind(SubjectKind):
     def scope_filter(self, actor):
         return scope.claim_filter(actor)
 
-    def lock(self, session, actor, ident, writes):
+    def lock(self, session, actor, ident, writes, draws=()):
         """A trigger that changes the task locks the task first, then the claim (the lock order);
-        any other locks only the claim, and reads the task with it in one query. (A task cancel,
-        which changes claims, takes each claim's lock after the task's, so it still waits.)"""
+        any other locks only the claim, and reads the task with it in one query — drawing the ids
+        `draws` names in it too (an approve's points entry). (A task cancel, which changes claims,
+        takes each claim's lock after the task's, so it still waits.)"""
         head = chain_head("claim", Claim)
+        drawn = {}
         if "task" not in writes:
             # With the claim's community, member and unit, which every answer about a claim shows.
-            # (Built once per kind of actor: scope.statement_for.)
-            row = session.execute(scope.statement_for("lock_claim", actor, _lock_claim_with_task),
+            # (Built once per kind of actor and set of draws: scope.statement_for.)
+            name = "lock_claim" + "".join(f"+{table}" for table in draws)
+            row = session.execute(scope.statement_for(name, actor, lambda shape: _lock_claim_with_task(shape, draws)),
                                   {"claim_id": ident, **scope.shape_params(actor)}).first()
             if row is None:
                 raise NotFound(f"claim {ident} not found")
-            claim, task, head_hash, community, member, unit = row
+            claim, task, head_hash, community, member, unit, *ids = row
+            drawn = dict(zip(draws, ids))
             set_committed_value(task, "community", community)
             set_committed_value(claim, "member", member)
             set_committed_value(claim, "unit", unit)
+            related = {"task": task, "member": member}  # the member as read with the lock: see recipients
         else:
             # Scope first, before any lock: what decides it (member, task) never changes on a claim.
             task_id = session.scalar(select(Claim.task_id).where(Claim.id == ident, scope.claim_filter(actor)))
@@ -190,10 +206,11 @@ class ClaimKind(SubjectKind):
                 select(Claim, head).where(Claim.id == ident).with_for_update(of=Claim)
                 .execution_options(populate_existing=True)
             ).one()
+            related = {"task": task}
         # Objects loaded with populate_existing re-load their relations by SELECT; hand the
         # claim its task so readers of claim.task need no query.
         set_committed_value(claim, "task", task)
-        return Locked(claim, {"task": task}, head_hash)
+        return Locked(claim, related, head_hash, drawn)
 
     def related(self, session, row):
         return {"task": row.task}
@@ -240,8 +257,17 @@ class ClaimKind(SubjectKind):
 
     def recipients(self, session, relation, row, related):
         if relation == "claimant":
+            member = related.get("member")
+            if member is not None and member.id == row.member_id:
+                # Read by the claim's lock, in this transaction (lock), rather than by one more query:
+                # a deactivation committed meanwhile (on PostgreSQL, while the lock waited) is missed as
+                # it would be when committed just after such a query; SQLite's write lock is held.
+                return [member.id] if member.active else []
             return recipients.active(session, [row.member_id])
         return recipients.around_community(session, relation, related["task"].community_id)
+
+    def recipients_query(self, relation, row, related):
+        return recipients.around_community_query(relation, related["task"].community_id)
 
 
 class TaskKind(SubjectKind):
@@ -254,7 +280,7 @@ class TaskKind(SubjectKind):
     def scope_filter(self, actor):
         return scope.task_filter(actor)
 
-    def lock(self, session, actor, ident, writes):
+    def lock(self, session, actor, ident, writes, draws=()):
         head = chain_head("task", Task)
         row = session.execute(
             select(Task, head).where(Task.id == ident, scope.task_filter(actor)).with_for_update(of=Task)
@@ -302,7 +328,7 @@ class RegistrationKind(SubjectKind):
     def scope_filter(self, actor):
         return scope.registration_filter(actor)
 
-    def lock(self, session, actor, ident, writes):
+    def lock(self, session, actor, ident, writes, draws=()):
         # Scope first, before any lock: who the member is and which community never change.
         member_id = session.scalar(select(Registration.member_id).where(
             Registration.id == ident, scope.registration_filter(actor)))
@@ -422,7 +448,7 @@ class PairingKind(SubjectKind):
     def scope_filter(self, actor):
         return scope.pairing_filter(actor)
 
-    def lock(self, session, actor, ident, writes):
+    def lock(self, session, actor, ident, writes, draws=()):
         # Scope first, before any lock: the unit and the community never change on a pairing.
         unit_id = session.scalar(select(Pairing.unit_id).where(Pairing.id == ident, scope.pairing_filter(actor)))
         if unit_id is None:
@@ -509,7 +535,7 @@ class ProjectKind(SubjectKind):
     def scope_filter(self, actor):
         return scope.project_filter(actor)
 
-    def lock(self, session, actor, ident, writes):
+    def lock(self, session, actor, ident, writes, draws=()):
         row = session.execute(
             select(Project, chain_head("project", Project), Community)
             .join(Community, Community.id == Project.community_id)

@@ -55,11 +55,12 @@ class TransitionResult:
         return getattr(self.__dict__["subject"], name)
 
 
-def _context(session, rt, compiled, trigger, row, related, actor, *, now, data=None, request_id=None):
+def _context(session, rt, compiled, trigger, row, related, actor, *, now, data=None, request_id=None, drawn=None,
+             memo=None):
     return TransitionContext(
         session=session, definition=compiled.definition, trigger=trigger, subject=row, related=related,
         actor=actor, now=now, data=data or {}, settings=rt.policy.settings, request_id=request_id,
-        live_states=rt.registry.live_states,
+        live_states=rt.registry.live_states, drawn=drawn or {}, memo=memo or {},
         cascade=cascader(session, {compiled.definition.subject: row, **related}, now=now, request_id=request_id),
     )
 
@@ -118,12 +119,16 @@ def validate(compiled, trigger: TriggerSpec, data, *, category=None, created_at=
 
 
 def step(session, kind_name: str, compiled, trigger: TriggerSpec, row, related, actor, data, *, now,
-         request_id=None, head: tuple[int, str | None] | None = None, recorded: dict | None = None):
+         request_id=None, head: tuple[int, str | None] | None = None, recorded: dict | None = None,
+         drawn: dict | None = None, memo: dict | None = None):
     """Move one locked row by one trigger, with its effects and audit event. `head` is the
-    row's chain (seq, hash) when the caller read it with the lock (None: looked up)."""
+    row's chain (seq, hash) when the caller read it with the lock (None: looked up); `drawn` the
+    ids the lock drew for the effects' rows (Locked.drawn); `memo` what the guards would otherwise
+    read themselves, read by the caller with its lock (engine/guards.py)."""
     rt = runtime.current()
     kind = subject_kind(kind_name)
-    ctx = _context(session, rt, compiled, trigger, row, related, actor, now=now, data=data, request_id=request_id)
+    ctx = _context(session, rt, compiled, trigger, row, related, actor, now=now, data=data, request_id=request_id,
+                   drawn=drawn, memo=memo)
     if recorded:
         ctx.recorded.update(recorded)
     from_state = kind.state_of(row)
@@ -146,12 +151,13 @@ def step(session, kind_name: str, compiled, trigger: TriggerSpec, row, related, 
     if row.id is None:  # a new subject whose effects did not flush it: its id names the chain
         session.flush()
     # Its state, version, time and counters in one UPDATE, without the unit of work, sent with the
-    # audit event (one round trip on PostgreSQL).
+    # audit event and the rows the effects left to go with it (one round trip on PostgreSQL).
     update = row_update(session, row)
     audit.append(
         session, subject_type=kind_name, subject_id=row.id, trigger=trigger.name, from_state=from_state,
         to_state=kind.state_of(row), actor=actor, payload={**data, **ctx.recorded}, request_id=request_id,
-        definition=compiled.definition.label, now=now, head=head, personal=trigger.personal_fields, also=update,
+        definition=compiled.definition.label, now=now, head=head, personal=trigger.personal_fields,
+        also=([update] if update is not None else []) + ctx.with_event,
     )
     if trigger.notify:  # who the definition says is told, in this same transaction
         notifications.notify(session, trigger.notify, subject_type=kind_name, row=row, related=related, actor=actor,
@@ -177,7 +183,11 @@ def fire(kind_name: str, subject_id: int, trigger_name: str, actor, data: dict |
     kind = subject_kind(kind_name)
     rt = runtime.current()
     with write_transaction() as session:
-        locked: Locked = kind.lock(session, actor, subject_id, rt.registry.writes(kind_name, trigger_name))
+        # On PostgreSQL the lock also draws the ids the effects' rows need (their rows then travel
+        # with the audit event); SQLite writes them one by one and draws nothing.
+        draws = rt.registry.draws(kind_name, trigger_name) if session.get_bind().dialect.name == "postgresql" else ()
+        locked: Locked = kind.lock(session, actor, subject_id, rt.registry.writes(kind_name, trigger_name),
+                                   draws=draws)
         row, related = locked.subject, locked.related
         compiled = rt.registry.get(*kind.pinned(row))
         trigger = compiled.definition.trigger(trigger_name)
@@ -192,7 +202,7 @@ def fire(kind_name: str, subject_id: int, trigger_name: str, actor, data: dict |
                         created_at=getattr(row, "created_at", None), now=now)
         kind.check_input(session, trigger, actor, row, related, data)
         step(session, kind_name, compiled, trigger, row, related, actor, data, now=now, request_id=request_id,
-             head=(row.version, locked.head_hash))
+             head=(row.version, locked.head_hash), drawn=locked.drawn)
         answer = result(session, kind_name, row, related, actor, now=now)
         record_idempotency(idempotency, session, answer.view, created=answer.created)
     return answer

@@ -81,8 +81,9 @@ def row_update(session, row):
         values[column.name] = state.dict.get(key)
     table = mapper.local_table
     (pk,) = table.primary_key.columns
-    params = {f"row_{name}": value for name, value in values.items()}
-    params["row__pk"] = getattr(row, mapper.get_property_by_column(pk).key)
+    prefix = f"row_{table.name}_"
+    params = {prefix + name: value for name, value in values.items()}
+    params[prefix + "_pk"] = getattr(row, mapper.get_property_by_column(pk).key)
     statement = _update_statement(table, pk, tuple(sorted(values)))
     # As stored: no history left, so a flush (at commit) has nothing to do for this object.
     state._commit_all(state.dict, session.identity_map)
@@ -93,20 +94,26 @@ _UPDATES: dict = {}
 
 
 def _update_statement(table, pk, names: tuple[str, ...]):
-    """UPDATE table SET <names> = :row_<name> WHERE pk = :row__pk, built once per table and set of
-    columns (the parameters' prefix keeps them apart from a statement it is sent with)."""
+    """UPDATE table SET <names> = :row_<table>_<name> WHERE pk = :row_<table>__pk, built once per table
+    and set of columns (the parameters' prefix keeps them apart from the statements it is sent with:
+    the event's, another table's UPDATE — a claim's and its task's slot count travel together)."""
     statement = _UPDATES.get((table, names))
     if statement is None:
-        statement = table.update().where(pk == bindparam("row__pk")).values(
-            {name: bindparam(f"row_{name}", type_=table.c[name].type) for name in names})
+        prefix = f"row_{table.name}_"
+        statement = table.update().where(pk == bindparam(prefix + "_pk")).values(
+            {name: bindparam(prefix + name, type_=table.c[name].type) for name in names})
         _UPDATES[(table, names)] = statement
     return statement
 
 
-def insert_new(session) -> None:
+def insert_new(session, returning=None, params: dict | None = None) -> dict:
     """Write the objects added to the session (a transition's new subject) by one Core INSERT each
     and make them persistent — as a flush would, without the unit of work — when every column is
-    given and no relationship change is pending; otherwise (or for anything else pending) flush."""
+    given and no relationship change is pending; otherwise (or for anything else pending) flush.
+    `returning` is one more column for each INSERT's RETURNING (a scalar subquery, with its `params`:
+    the slot recount's count, services/capacity.py); its value is returned per object so inserted.
+    On PostgreSQL such a sub-select sees the tables as they were before the INSERT."""
+    extra = {}
     for obj in list(session.new):
         state = inspect(obj)
         mapper = state.mapper
@@ -126,19 +133,26 @@ def insert_new(session) -> None:
             values[column.name] = state.dict[prop.key]
         if values is None:
             break
-        ident = session.connection().execute(_insert_returning(table, pk), values).scalar_one()
+        if returning is None:
+            ident = session.connection().execute(_insert_returning(table, pk), values).scalar_one()
+        else:
+            ident, extra[obj] = session.connection().execute(_insert_returning(table, pk, returning),
+                                                             {**values, **(params or {})}).one()
         session.expunge(obj)
         set_committed_value(obj, mapper.get_property_by_column(pk).key, ident)
         make_transient_to_detached(obj)  # every value given is stored: nothing is pending
         session.add(obj)  # persistent, in the identity map
     session.flush()  # whatever is left (nothing, after a claim's start)
+    return extra
 
 
 _INSERTS: dict = {}
 
 
-def _insert_returning(table, pk):
-    statement = _INSERTS.get(table)
+def _insert_returning(table, pk, returning=None):
+    """INSERT INTO table … RETURNING pk [, returning], built once per table and extra column."""
+    statement = _INSERTS.get((table, returning))
     if statement is None:
-        statement = _INSERTS[table] = table.insert().returning(pk)
+        statement = table.insert().returning(pk) if returning is None else table.insert().returning(pk, returning)
+        _INSERTS[(table, returning)] = statement
     return statement
