@@ -363,8 +363,18 @@ def test_personal_fields_by_the_quick_count_or_else_exactly(app, postgres, sessi
     session.rollback()
     result = check(False)
     assert result.ok and (result.personal, result.erased) == (11, 1)
-    # … but a value that is the word itself is one more spelling of the key than there are digests:
-    # the counts do not close, and the exact statements find nothing wrong
+    # … but a \u escape (a control character in a text), which could spell the key, sends it to the
+    # exact statements (the event is taken away again, as a superuser could, for the next step)
+    with write_transaction() as s:
+        audit.append(s, subject_type="registration", subject_id=83, trigger="move_grid", from_state="active",
+                     to_state="active", actor=SimpleNamespace(id=3, role="staff"), payload={"reason": "a\x01b"})
+    session.rollback()
+    result = check(True)
+    assert result.ok and (result.personal, result.erased) == (11, 1)
+    superuser("DELETE FROM audit_events WHERE subject_type = 'registration' AND subject_id = 83")
+    assert check(False).ok
+    # … and so does a value that is the word itself: one more spelling of the key than there are
+    # digests, so the counts do not close, and the exact statements find nothing wrong
     with write_transaction() as s:
         audit.append(s, subject_type="registration", subject_id=82, trigger="move_grid", from_state="active",
                      to_state="active", actor=SimpleNamespace(id=3, role="staff"), payload={"reason": "personal"})

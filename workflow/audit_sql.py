@@ -10,8 +10,9 @@ does the same work where the rows are, and reports only what is wrong:
    separators; strings escaped as Python's `json` escapes them with ensure_ascii=False; the
    stored payload, a `json` column holding canonical JSON text, spliced in as it is; the time as
    `clock.iso` spells it) — and each event is joined to its predecessor (same subject, seq - 1)
-   to check its `prev_hash`; four counts come back. With the unique index on (subject, seq), a
-   chain all of whose events pass is one the Python scan passes. The chains with an event that
+   to check its `prev_hash`; five counts come back (one is for the personal fields, below). With
+   the unique index on (subject, seq), a chain all of whose events pass is one the Python scan
+   passes. The chains with an event that
    did not pass are then walked in SQL as the Python scan walks them (`lag` over each chain in
    (seq, id) order): each event's first problem, in the same order of precedence — a gap or a
    duplicate in seq, a broken link, a hash that does not match. An event whose hash does not
@@ -62,7 +63,7 @@ HASH_MATCHES = """coalesce(encode(sha256(convert_to(coalesce(e.prev_hash, '') ||
                   = e.hash, false)"""
 
 # 1. Chains. The sweep: every event hashed and joined to its predecessor (same subject, seq - 1),
-# counted, in parallel workers; nothing but four numbers leaves the database. With the unique index on
+# counted, in parallel workers; nothing but five numbers leaves the database. With the unique index on
 # (subject, seq) in place — no duplicate can exist — an event whose hash matches and whose prev_hash is
 # its predecessor's (or NULL at seq 1) is exactly one the Python scan passes, and a subject all of whose
 # events pass is a chain it passes: seq runs 1, 2, … with no gap.
@@ -72,17 +73,16 @@ _PREDECESSOR = """LEFT JOIN audit_events p
 # An upper bound on the personal digests the payloads can hold, counted in the same sweep (see
 # "Personal fields, the quick count" below): each digest's key is the JSON string "personal", and
 # however it is spelled, its text holds `"personal"` (every letter plain) or a `\u` escape (one
-# letter or more escaped) — JSON has no other way to write a letter. So the occurrences of the
-# two, summed over every payload, are at least the number of digests.
-_KEY_SPELLINGS = r"""coalesce(sum(
-    CASE WHEN strpos(e.payload::text, '"personal"') > 0
-         THEN (octet_length(e.payload::text) - octet_length(replace(e.payload::text, '"personal"', ''))) / 10 ELSE 0 END
-  + CASE WHEN strpos(e.payload::text, '\u') > 0
-         THEN (octet_length(e.payload::text) - octet_length(replace(e.payload::text, '\u', ''))) / 2 ELSE 0 END), 0)"""
+# letter or more escaped) — JSON has no other way to write a letter. The sweep counts the first
+# (one `replace` per payload: where there is none it hands the text back as it is) and the
+# payloads with any `\u` escape: with none, the count is the bound; with some, the exact statements
+# look (canonical JSON escapes only control characters, which the input rules keep out of text).
+_KEY_SPELLINGS = r"""coalesce(sum((octet_length(e.payload::text)
+                                   - octet_length(replace(e.payload::text, '"personal"', ''))) / 10), 0)"""
 _SWEEP = f"""
 SELECT count(*) AS checked, count(*) FILTER (WHERE e.seq = 1) AS firsts,
        count(*) FILTER (WHERE NOT ({HASH_MATCHES} AND {_LINKED})) AS bad,
-       count(*) FILTER (WHERE strpos(e.payload::text, '\\u') > 0 AND strpos(e.payload::text, '\\u0000') > 0) AS nul,
+       count(*) FILTER (WHERE strpos(e.payload::text, '\\u') > 0) AS escaped,
        {_KEY_SPELLINGS} AS key_spellings
 FROM audit_events e CROSS JOIN {HASHED_BODY}
 {_PREDECESSOR}
@@ -343,7 +343,7 @@ def _chains(session, conn, result, problems, unique: bool) -> tuple[list[int], i
                               {"types": [t for t, _ in suspects], "ids": [i for _, i in suspects]}).one()
         result.subjects += walked.subjects - walked.firsts
         _name_problems(session, walked, problems)
-    if sweep.nul:
+    if sweep.escaped:  # some payload has a \u escape: which of them hold a \u0000, and no quick count
         return list(conn.exec_driver_sql(_NUL_IDS).scalars()), None
     return [], (None if sweep.bad else sweep.key_spellings)
 
