@@ -32,7 +32,7 @@ import os
 import re
 import time
 
-from flask import current_app, has_request_context, jsonify, make_response, render_template, request, session
+from flask import current_app, g, has_request_context, jsonify, make_response, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -128,21 +128,20 @@ def _failed(response) -> bool:
     return response.status_code == 401
 
 
-def _breach(request_limit):
+def _breach(request_limit, *, api_message="too many failed logins; try again later", page_message=None):
     """The 429 response (Flask-Limiter raises RateLimitExceeded carrying it; raising here instead
     would be taken for a storage failure). API: the one error shape; pages: the error page."""
     retry_after = max(1, int(request_limit.reset_at - time.time()) + 1)
     if _is_api():
         from .v1.errors import payload
-        response = jsonify(payload(429, "too many failed logins; try again later", error="too_many_attempts",
-                                   retry_after=retry_after))
+        response = jsonify(payload(429, api_message, error="too_many_attempts", retry_after=retry_after))
         response.status_code = 429
     else:
         from flask_babel import gettext as _
-        response = make_response(render_template(
-            "errors/error.html", status=429,
-            message=_("Too many failed logins. Please wait %(minutes)s minutes and try again.",
-                      minutes=max(1, (retry_after + 59) // 60))), 429)
+        minutes = max(1, (retry_after + 59) // 60)
+        message = (page_message(minutes) if page_message else
+                   _("Too many failed logins. Please wait %(minutes)s minutes and try again.", minutes=minutes))
+        response = make_response(render_template("errors/error.html", status=429, message=message), 429)
     response.headers["Retry-After"] = str(retry_after)
     return response
 
@@ -160,6 +159,50 @@ def limit_logins(view):
     for decorate in _login_decorators:
         view = decorate(view)
     return view
+
+
+# -- wrong own passwords (changing one's password) ----------------------------------------------
+# Whoever holds a session or a token can change its password only by giving the current one: a
+# stolen session must not be able to guess it. So wrong current passwords count per account,
+# from anywhere (the caller is already signed in as the account): the same 5 per 15 minutes as a
+# login's, shared by the page and the API. A wrong one is also a failed login record (users.py).
+
+def _password_check_key() -> str:
+    from flask_login import current_user
+
+    actor = g.get("actor")  # the API's token holder (http.authenticate); a page's user otherwise
+    if actor is None and current_user.is_authenticated:
+        actor = current_user
+    return f"{_prefix()}:password-check:{getattr(actor, 'id', None) or 'nobody'}"
+
+
+def _password_check_limit() -> str:
+    return (f"{auth_service.MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS} per "
+            f"{int(auth_service.WINDOW.total_seconds())} seconds")
+
+
+def _password_was_wrong(response) -> bool:
+    return bool(g.get("wrong_password"))
+
+
+def _password_breach(request_limit):
+    from flask_babel import gettext as _
+
+    return _breach(request_limit, api_message="too many wrong passwords; try again later",
+                   page_message=lambda minutes: _("Too many wrong passwords. Please wait %(minutes)s minutes "
+                                                  "and try again.", minutes=minutes))
+
+
+def limit_password_checks(view):
+    """Decorate a view that checks the caller's own password; the view sets g.wrong_password when
+    it was wrong (see `password_was_wrong`)."""
+    return limiter.shared_limit(_password_check_limit, scope="password-check", key_func=_password_check_key,
+                                methods=["POST"], deduct_when=_password_was_wrong, on_breach=_password_breach)(view)
+
+
+def password_was_wrong() -> None:
+    """Count this request against the account's limit of wrong passwords (limit_password_checks)."""
+    g.wrong_password = True
 
 
 def _only_the_decorated_limits(app) -> None:

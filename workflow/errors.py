@@ -43,6 +43,12 @@ class InvalidInput(DomainError):
         self.errors = errors or {}
 
 
+class WrongPassword(InvalidInput):
+    """The caller's own password, given to confirm a change (their password), is wrong. Still
+    invalid input to the caller; the HTTP layer also counts it against the account's limit of
+    wrong passwords (api/security.py, limit_password_checks)."""
+
+
 class TransitionNotAllowed(DomainError):
     """The trigger cannot fire from the current state (or a guard refused it)."""
 

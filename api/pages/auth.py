@@ -3,7 +3,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from workflow.errors import DomainError, InvalidInput
+from workflow.errors import DomainError, WrongPassword
 from workflow.extensions import db
 from workflow.identity import IdentityError
 from workflow.services import auth as auth_service
@@ -62,6 +62,7 @@ def logout():
 
 
 @bp.route("/me/password", methods=["GET", "POST"])
+@security.limit_password_checks
 def change_password():
     """Everyone's own password; the only page a user with a forced change may open (api/security.py)."""
     if not current_user.is_authenticated:
@@ -78,8 +79,9 @@ def change_password():
             db.session.rollback()
             form.new_password.errors = list(form.new_password.errors) + [
                 m for messages in identity_messages(exc).values() for m in messages]
-        except InvalidInput:
+        except WrongPassword:
             db.session.rollback()
+            security.password_was_wrong()
             form.current_password.errors = list(form.current_password.errors) + [_("The current password is wrong.")]
         else:
             flash(_("Your password is changed. Your other sessions have ended."), "success")

@@ -1,10 +1,11 @@
 """GET /api/v1/me, /api/v1/me/points and /api/v1/me/export: the caller, a member's points
 ledger, and everything Baodao holds about the caller; POST /api/v1/me/password: the caller's own password."""
 from flask import Response
+from flask_limiter import RateLimitExceeded
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from workflow.errors import Forbidden
+from workflow.errors import Forbidden, WrongPassword
 from workflow.extensions import db
 from workflow.services import personal_data
 from workflow.services import points as points_service
@@ -18,6 +19,8 @@ from .errors import ApiError
 from .schemas import MeSchema, PasswordChangeSchema, PersonalDataSchema, PointsSchema
 
 blp = Blueprint("v1_me", __name__, url_prefix="/api/v1/me", description="The caller")
+# Wrong current passwords (api/security.py): the 429 in the API's error shape, before the generic 429 handler.
+blp.register_error_handler(RateLimitExceeded, security.rate_limited_response)
 
 
 @blp.route("", methods=["GET"])
@@ -73,14 +76,22 @@ def my_data():
                 "route answers 403 with `error: password_change_required` until this succeeds (DELETE "
                 "/api/v1/auth/token still revokes the token). A wrong current password is 422 with "
                 "`errors.json.current_password`; a new password that breaks a rule, 422 with "
-                "`errors.json.new_password` (every rule it breaks). An Idempotency-Key is ignored here.")
+                "`errors.json.new_password` (every rule it breaks). Wrong current passwords are limited per "
+                "account, from the pages and the API together: after 5 in 15 minutes, 429 with "
+                "`error: too_many_attempts` and Retry-After. An Idempotency-Key is ignored here.")
 @blp.response(204)
+@blp.alt_response(429, description="too many wrong current passwords for this account; try again later")
+@security.limit_password_checks
 def change_password():
     try:
         data = PasswordChangeSchema().load(http.json_body())
     except ValidationError as exc:
         raise ApiError(422, "invalid input", errors={"json": exc.normalized_messages()}) from None
-    user_service.change_own_password(http.actor().id, data["current_password"], data["new_password"],
-                                     keep_token_id=http.g.api_token.id, request_id=http.request_id(),
-                                     address=security.client_address(), channel="api")
+    try:
+        user_service.change_own_password(http.actor().id, data["current_password"], data["new_password"],
+                                         keep_token_id=http.g.api_token.id, request_id=http.request_id(),
+                                         address=security.client_address(), channel="api")
+    except WrongPassword:
+        security.password_was_wrong()
+        raise
     return ""

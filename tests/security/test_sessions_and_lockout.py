@@ -157,3 +157,50 @@ def test_admins_see_locked_and_suspicious_accounts(app, world, browse):
     assert "member_a1" in html.split("已放慢")[1] if "已放慢" in html else "member_a1" in html
     assert "192.0.2.99" in html  # tried many usernames
     assert browse("sup_district").get("/admin/security").status_code == 403
+
+
+# -- wrong own passwords: a stolen session or token cannot guess the account's password --------------
+
+def test_wrong_current_passwords_are_limited_per_account_pages_and_api_together(app, world, session):
+    """Changing one's password needs the current one; whoever holds the session (or a token) gets 5
+    wrong ones in 15 minutes for the account, from any address and both ways together. Before: no
+    limit at all, only failed-login records."""
+    new = "quiet-orchard-river-58"
+    page = Browser(app)
+    page.login("staff_a", PASSWORD)
+    api = ApiClient(app)
+    token = _token(api, "staff_a", PASSWORD, OWNER).get_json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    for attempt in range(auth_service.MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS - 1):
+        wrong = page.post("/me/password", {"current_password": f"guess-{attempt}", "new_password": new,
+                                           "confirm": new}, headers={"X-Forwarded-For": f"198.51.100.{attempt + 1}"})
+        assert wrong.status_code == 422, attempt
+    fifth = api.post("/api/v1/me/password", json={"current_password": "guess-api", "new_password": new},
+                     headers={**auth, **ATTACKER})
+    assert fifth.status_code == 422 and "current_password" in fifth.get_json()["errors"]["json"]
+    # the sixth is refused before it is checked — even the right one, from the owner's address, either way
+    refused = api.post("/api/v1/me/password", json={"current_password": PASSWORD, "new_password": new},
+                       headers={**auth, **OWNER})
+    body = refused.get_json()
+    assert refused.status_code == 429 and body["error"] == "too_many_attempts"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 15 * 60 + 1 and body["retry_after"] >= 1
+    on_page = page.post("/me/password", {"current_password": PASSWORD, "new_password": new, "confirm": new},
+                        headers=OWNER)
+    assert on_page.status_code == 429 and "密码错误次数过多" in on_page.get_data(as_text=True)
+    session.rollback()
+    assert _user_password_is(session, "staff_a", PASSWORD)  # unchanged
+    # other accounts are not touched, and a right password never counts
+    other = Browser(app)
+    other.login("staff_b", PASSWORD)
+    for _ in range(auth_service.MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS + 1):
+        kept = other.post("/me/password", {"current_password": PASSWORD, "new_password": PASSWORD,
+                                           "confirm": PASSWORD})  # right, but the same: 422, not counted
+        assert kept.status_code == 422
+    done = other.post("/me/password", {"current_password": PASSWORD, "new_password": new, "confirm": new})
+    assert done.status_code == 302
+
+
+def _user_password_is(session, username, password) -> bool:
+    from workflow.models import User
+
+    return session.scalar(select(User).where(User.username == username)).check_password(password)

@@ -39,7 +39,7 @@ from sqlalchemy import or_, select
 
 from .. import identity
 from ..clock import utcnow
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound, WrongPassword
 from ..models import ROLES, SYSTEM, ApiToken, Community, Town, Unit, User
 from . import registrations, security_log
 from .tx import write_transaction
@@ -565,12 +565,12 @@ def change_own_password(user_id: int, current: str, new: str, *, keep_token_id: 
         with write_transaction() as session:
             session.add(LoginAttempt(username=user.username[:64], username_key=user.username_key[:255],
                                      user_id=user.id, address=(address or "unknown")[:64], channel=channel, ok=False))
-        raise InvalidInput("the current password is wrong",
+        raise WrongPassword("the current password is wrong",
                            errors={"current_password": ["The current password is wrong."]})
     with write_transaction() as session:
         user = session.get(User, user_id)
         if not user.check_password(current):  # changed meanwhile
-            raise InvalidInput("the current password is wrong",
+            raise WrongPassword("the current password is wrong",
                                errors={"current_password": ["The current password is wrong."]})
         problems = identity.password_problems(new, username=user.username, name=user.name)
         if not problems and user.check_password(new):
