@@ -188,7 +188,9 @@ def _password_was_wrong(response) -> bool:
 def _password_breach(request_limit):
     from flask_babel import gettext as _
 
-    return _breach(request_limit, api_message="too many wrong passwords; try again later",
+    from workflow.messages import WRONG_PASSWORDS
+
+    return _breach(request_limit, api_message=WRONG_PASSWORDS,
                    page_message=lambda minutes: _("Too many wrong passwords. Please wait %(minutes)s minutes "
                                                   "and try again.", minutes=minutes))
 

@@ -186,6 +186,10 @@ REFUSALS = {
 }
 
 # The plain words of each code, when the message itself says nothing a table knows.
+# The same code for wrong current passwords (changing one's own, api/security.py): its own words,
+# which error_message finds in the catalogue.
+WRONG_PASSWORDS = _l("Too many wrong passwords; wait a while and try again.")
+
 CODE_TEXTS = {
     "invalid_input": _l("Some of the input is not valid: see the message by each field."),
     "upload_too_large": _l("The photo is too large."),

@@ -183,6 +183,7 @@ def test_wrong_current_passwords_are_limited_per_account_pages_and_api_together(
                        headers={**auth, **OWNER})
     body = refused.get_json()
     assert refused.status_code == 429 and body["error"] == "too_many_attempts"
+    assert body["message"] == "密码错误次数过多，请稍后再试。"  # Chinese by default, its own words
     assert 1 <= int(refused.headers["Retry-After"]) <= 15 * 60 + 1 and body["retry_after"] >= 1
     on_page = page.post("/me/password", {"current_password": PASSWORD, "new_password": new, "confirm": new},
                         headers=OWNER)
