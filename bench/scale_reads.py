@@ -17,7 +17,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import Server, db_url, login_all, registration_reads, registration_targets  # noqa: E402
+from bench.run import Server, db_url, registration_reads, registration_targets  # noqa: E402
+
+
+def supervisor_token(name: str) -> str:
+    """The district supervisor's API token, issued in-process as bench/run.py issues its tokens
+    (a login is not what this measures)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from api import create_app
+    from workflow.extensions import db
+    from workflow.models import User
+    from workflow.services import auth as auth_service
+
+    os.environ["DATABASE_URL"] = db_url(name)  # (the app reads its database from the environment)
+    app = create_app()
+    with app.app_context():
+        supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
+        token = auth_service.issue_token_for(supervisor, ttl=timedelta(hours=1)).token
+        db.engine.dispose()
+    return token
 
 
 def main():
@@ -25,12 +46,10 @@ def main():
     parser.add_argument("--database", default="baodao_bench_1m")
     parser.add_argument("--samples", type=int, default=200)
     args = parser.parse_args()
-    import asyncio
-
     targets = registration_targets(args.database)
     server = Server("wsgi:app", {**os.environ, "DATABASE_URL": db_url(args.database)})
     try:
-        token = asyncio.run(login_all(server.base, ["supervisor"]))["supervisor"]
+        token = supervisor_token(args.database)
         figures = registration_reads(server.base, token, targets, args.samples)
     finally:
         server.stop()
